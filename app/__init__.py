@@ -1,0 +1,1 @@
+"""The Praxis service: HTTP API, auth, database, session controller and CLI."""

@@ -1,0 +1,43 @@
+"""Typed dependencies every route declares: the DB unit of work, the caller, the catalog."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlmodel import Session
+
+from app.auth import Principal, authenticate
+from app.catalog import Catalog
+from app.config import Settings
+from app.db import unit_of_work
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    with unit_of_work(request.app.state.engine) as db:
+        yield db
+
+
+SessionDep = Annotated[Session, Depends(get_db)]
+
+
+def get_principal(
+    db: SessionDep, authorization: Annotated[str | None, Header()] = None
+) -> Principal:
+    return authenticate(db, authorization)
+
+
+def get_catalog(request: Request) -> Catalog:
+    catalog: Catalog = request.app.state.catalog
+    return catalog
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+CurrentUser = Annotated[Principal, Depends(get_principal)]
+CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -1,0 +1,211 @@
+"""Exam sessions: start one, follow it, end it, read its grade."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import PlainTextResponse
+from sqlmodel import Session, col, select
+
+from app.api.deps import CatalogDep, CurrentUser, SessionDep, SettingsDep
+from app.auth import new_token, token_hash
+from app.config import Settings
+from app.controller import seconds_left
+from app.errors import Conflict, NotFound
+from app.models import (
+    AccessPublic,
+    CriterionPublic,
+    Event,
+    LabSession,
+    NodePublic,
+    Result,
+    ResultPublic,
+    Role,
+    SessionCreate,
+    SessionPublic,
+    State,
+    utcnow,
+)
+from graders.runner import render
+from labs.keys import new_keypair, new_password
+
+router = APIRouter(prefix="/api/sessions", tags=["sessions"])
+
+
+def _get(db: Session, session_id: str) -> LabSession:
+    lab = db.get(LabSession, session_id)
+    if lab is None:
+        raise NotFound(f"no session {session_id!r}")
+    return lab
+
+
+def _public(
+    lab: LabSession, settings: Settings, states: dict[str, str], token: str | None = None
+) -> SessionPublic:
+    nodes = [
+        NodePublic(
+            name=name,
+            address=node["address"],
+            state=states.get(name, "unknown"),
+            ssh=f"ssh -p {node['port']} {lab.candidate_user}@{settings.access_host}"
+            if node.get("port") and lab.state is State.ready
+            else None,
+        )
+        for name, node in lab.nodes.items()
+    ]
+    return SessionPublic(
+        id=lab.id,
+        scenario=lab.scenario,
+        candidate=lab.candidate,
+        state=lab.state,
+        reason=lab.reason,
+        created_at=lab.created_at,
+        ready_at=lab.ready_at,
+        deadline=lab.deadline,
+        ended_at=lab.ended_at,
+        seconds_left=seconds_left(lab.deadline) if lab.state is State.ready else None,
+        nodes=nodes,
+        access=AccessPublic(user=lab.candidate_user, password=lab.candidate_password, token=token),
+        params=lab.params,
+    )
+
+
+def _states(request: Request, lab: LabSession) -> dict[str, str]:
+    if lab.state in (State.torn_down, State.failed, State.requested):
+        return {}
+    states: dict[str, str] = request.app.state.driver.node_states(lab.id)
+    return states
+
+
+@router.post("", status_code=202, response_model=SessionPublic)
+def create_session(
+    body: SessionCreate,
+    db: SessionDep,
+    user: CurrentUser,
+    catalog: CatalogDep,
+    settings: SettingsDep,
+) -> SessionPublic:
+    """Start a session; the lab is provisioned in the background (follow `state`)."""
+    user.require(Role.examiner)
+    scenario = catalog.get(body.scenario)
+    token = new_token()
+    params = {**scenario.parameters, **{name: new_password() for name in scenario.secrets}}
+    lab = LabSession(
+        id=secrets.token_hex(6),
+        scenario=scenario.id,
+        candidate=body.candidate,
+        created_by=user.name,
+        params=params,
+        candidate_user=settings.candidate_user,
+        candidate_password=new_password(),
+        candidate_token_hash=token_hash(token),
+        grader_key=new_keypair().private,
+    )
+    db.add(lab)
+    db.add(Event(session_id=lab.id, state=State.requested, detail=f"by {user.name}"))
+    return _public(lab, settings, {}, token)
+
+
+@router.get("", response_model=list[SessionPublic])
+def list_sessions(
+    db: SessionDep, user: CurrentUser, settings: SettingsDep, state: State | None = None
+) -> list[SessionPublic]:
+    user.require(Role.examiner)
+    query = select(LabSession).order_by(col(LabSession.created_at).desc())
+    if state is not None:
+        query = query.where(LabSession.state == state)
+    return [_public(lab, settings, {}) for lab in db.exec(query)]
+
+
+@router.get("/{session_id}", response_model=SessionPublic)
+def get_session(
+    session_id: str, request: Request, db: SessionDep, user: CurrentUser, settings: SettingsDep
+) -> SessionPublic:
+    user.require_session(session_id)
+    lab = _get(db, session_id)
+    return _public(lab, settings, _states(request, lab))
+
+
+@router.get("/{session_id}/instructions", response_class=PlainTextResponse)
+def instructions(
+    session_id: str,
+    db: SessionDep,
+    user: CurrentUser,
+    catalog: CatalogDep,
+    lang: Annotated[str, Query(pattern="^(fr|en)$")] = "fr",
+) -> str:
+    """The exam subject in Markdown, with this session's parameters filled in."""
+    user.require_session(session_id)
+    lab = _get(db, session_id)
+    folder = catalog.root / lab.scenario
+    path = folder / f"instructions.{lang}.md"
+    if not path.is_file():
+        path = folder / "instructions.fr.md"
+    text: str = render(path.read_text(encoding="utf-8"), lab.params)
+    return text
+
+
+def _end(db: Session, lab: LabSession, reason: str) -> None:
+    if lab.state in (State.requested, State.provisioning):
+        lab.state, lab.reason = State.failed, f"{reason} before the lab was ready"
+    elif lab.state is State.ready:
+        lab.state, lab.reason = State.ending, reason
+    else:
+        raise Conflict(f"session is {lab.state.value}: it has already ended")
+    lab.ended_at = lab.ended_at or utcnow()
+    db.add(lab)
+    db.add(Event(session_id=lab.id, state=lab.state, detail=reason))
+
+
+@router.post("/{session_id}/submit", response_model=SessionPublic)
+def submit(
+    session_id: str, request: Request, db: SessionDep, user: CurrentUser, settings: SettingsDep
+) -> SessionPublic:
+    """The candidate hands in early: access is cut and grading starts."""
+    user.require_session(session_id)
+    lab = _get(db, session_id)
+    if lab.state is not State.ready:
+        raise Conflict(f"only a running session can be submitted; this one is {lab.state.value}")
+    _end(db, lab, f"submitted by {user.name}")
+    return _public(lab, settings, _states(request, lab))
+
+
+@router.post("/{session_id}/end", response_model=SessionPublic)
+def end(
+    session_id: str, request: Request, db: SessionDep, user: CurrentUser, settings: SettingsDep
+) -> SessionPublic:
+    """An examiner ends the session now."""
+    user.require(Role.examiner)
+    lab = _get(db, session_id)
+    _end(db, lab, f"ended by examiner {user.name}")
+    return _public(lab, settings, _states(request, lab))
+
+
+@router.get("/{session_id}/result", response_model=ResultPublic)
+def result(session_id: str, db: SessionDep, user: CurrentUser) -> ResultPublic:
+    user.require(Role.examiner)
+    lab = _get(db, session_id)
+    row = db.get(Result, session_id)
+    if row is None:
+        raise Conflict(f"not graded yet: the session is {lab.state.value}")
+    return ResultPublic(
+        session_id=lab.id,
+        scenario=lab.scenario,
+        candidate=lab.candidate,
+        score=row.score,
+        points=row.points,
+        max_points=row.max_points,
+        graded_at=row.created_at,
+        criteria=[CriterionPublic(**c) for c in row.report["criteria"]],
+    )
+
+
+@router.get("/{session_id}/events")
+def events(session_id: str, db: SessionDep, user: CurrentUser) -> list[dict[str, str]]:
+    """The session's history, transition by transition."""
+    user.require(Role.examiner)
+    _get(db, session_id)
+    rows = db.exec(select(Event).where(Event.session_id == session_id).order_by(col(Event.id)))
+    return [{"state": e.state.value, "detail": e.detail, "at": e.at.isoformat()} for e in rows]

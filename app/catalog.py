@@ -1,0 +1,38 @@
+"""The scenarios an instance offers: folders under `scenarios_dir`, validated when loaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.errors import Invalid, NotFound
+from graders.validate import check_problems
+from labs.loader import Problem, ScenarioError, load_scenario
+from labs.scenario import Scenario
+
+
+def validate(folder: Path) -> tuple[Scenario | None, list[Problem]]:
+    """Every problem of a scenario folder at once: structure, references, checks."""
+    try:
+        scenario, doc = load_scenario(folder)
+    except ScenarioError as exc:
+        return None, exc.problems
+    problems = check_problems(scenario, doc)
+    return (None if problems else scenario), problems
+
+
+class Catalog:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def ids(self) -> list[str]:
+        return sorted(p.parent.name for p in self.root.glob("*/scenario.yaml"))
+
+    def get(self, scenario_id: str) -> Scenario:
+        """Raises NotFound, or Invalid listing the scenario's problems."""
+        folder = self.root / scenario_id
+        if "/" in scenario_id or not (folder / "scenario.yaml").is_file():
+            raise NotFound(f"no scenario {scenario_id!r}; known: {', '.join(self.ids()) or 'none'}")
+        scenario, problems = validate(folder)
+        if scenario is None:
+            raise Invalid("scenario is invalid:\n" + "\n".join(str(p) for p in problems))
+        return scenario

@@ -1,0 +1,44 @@
+"""All settings, from `PRAXIS_*` environment variables, with defaults that run a fresh checkout."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PRAXIS_")
+
+    data_dir: Path = ROOT / "var"
+    database_url: str = ""  # empty: SQLite in data_dir
+    host: str = "127.0.0.1"  # never 0.0.0.0 by default: labs reach host services on all addresses
+    port: int = 8000
+    scenarios_dir: Path = ROOT / "scenarios"
+    images_dir: Path = ROOT / "images"
+    docker_url: str | None = None  # None: DOCKER_HOST or the local socket
+    lab_pool: str = "10.213.0.0/16"
+    cache_port: int = 3142  # apt-cacher-ng on the host, for `internet: packages` nodes
+    access_host: str = "127.0.0.1"  # where candidate SSH access ports listen
+    access_ports: str = "22000-22999"
+    candidate_user: str = "candidat"
+    ready_timeout: float = 180.0
+    retention_seconds: float = 600.0  # a graded lab is kept this long for examiners
+    tick_seconds: float = 0.25
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'praxis.db'}"
+
+    @property
+    def access_port_range(self) -> range:
+        low, _, high = self.access_ports.partition("-")
+        return range(int(low), int(high or low) + 1)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,253 @@
+"""The session controller: drives every session through its life, from the database.
+
+requested -> provisioning -> ready (clock starts) -> ending -> grading -> graded -> torn_down,
+or failed with a reason. The API only writes wishes into rows; the controller's loop reads
+them each tick, writes every transition before acting on it, and so resumes any session
+after a restart: running ones keep their deadline, ended ones are graded exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from app.access import Forwarder, port_is_free
+from app.catalog import Catalog
+from app.config import Settings
+from app.db import unit_of_work
+from app.models import LIVE_STATES, Event, LabSession, Result, State, utcnow
+from graders.runner import grade
+from graders.transport import SSHTransport, load_key, wait_ready
+from labs.driver import Access, LabDriver, LabError
+
+log = logging.getLogger("praxis.controller")
+
+
+class Controller:
+    def __init__(
+        self, engine: Engine, settings: Settings, driver: LabDriver, catalog: Catalog
+    ) -> None:
+        self.engine, self.settings, self.driver, self.catalog = engine, settings, driver, catalog
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.forwarders: dict[str, list[Forwarder]] = {}
+
+    # -- the loop -----------------------------------------------------------------------------
+    async def run(self) -> None:
+        await asyncio.to_thread(self.reap)
+        for lab in self._sessions(State.ready):
+            await self._open_access(lab)
+        while True:
+            try:
+                self.tick()
+            except Exception:  # the loop must outlive any one bad row or daemon hiccup
+                log.exception("controller tick failed")
+            await asyncio.sleep(self.settings.tick_seconds)
+
+    def tick(self) -> None:
+        now = utcnow()
+        for lab in self._sessions(*LIVE_STATES):
+            if lab.id in self.tasks:
+                continue
+            if lab.state in (State.requested, State.provisioning):
+                self._spawn(lab.id, self._provision)
+            elif lab.state is State.ready and lab.deadline and lab.deadline <= now:
+                if self.transition(lab.id, State.ending, "time is up", {State.ready}):
+                    self._spawn(lab.id, self._end)
+            elif lab.state in (State.ending, State.grading):
+                self._spawn(lab.id, self._end)
+            elif lab.state is State.graded and lab.teardown_after and lab.teardown_after <= now:
+                self._spawn(lab.id, self._teardown)
+
+    async def stop(self) -> None:
+        for task in self.tasks.values():
+            task.cancel()
+        for forwarders in self.forwarders.values():
+            for forwarder in forwarders:
+                await forwarder.close()
+
+    def _spawn(self, session_id: str, work: Callable[[str], Coroutine[Any, Any, None]]) -> None:
+        task = asyncio.create_task(work(session_id))
+        self.tasks[session_id] = task
+        task.add_done_callback(lambda _: self.tasks.pop(session_id, None))
+
+    # -- database -----------------------------------------------------------------------------
+    def _sessions(self, *states: State) -> list[LabSession]:
+        with unit_of_work(self.engine) as db:
+            return list(db.exec(select(LabSession).where(col(LabSession.state).in_(states))))
+
+    def load(self, session_id: str) -> LabSession:
+        with unit_of_work(self.engine) as db:
+            lab = db.get(LabSession, session_id)
+            assert lab is not None
+            return lab
+
+    def transition(
+        self,
+        session_id: str,
+        state: State,
+        detail: str = "",
+        expect: set[State] | None = None,
+        **fields: Any,
+    ) -> bool:
+        """Persist a state change (and fields) with its event; False if the row moved on."""
+        with unit_of_work(self.engine) as db:
+            lab = db.get(LabSession, session_id)
+            if lab is None or (expect is not None and lab.state not in expect):
+                return False
+            lab.state = state
+            for name, value in fields.items():
+                setattr(lab, name, value)
+            db.add(lab)
+            db.add(Event(session_id=session_id, state=state, detail=detail))
+        log.info("session %s -> %s %s", session_id, state.value, detail)
+        return True
+
+    # -- provisioning -------------------------------------------------------------------------
+    async def _provision(self, session_id: str) -> None:
+        lab = self.load(session_id)
+        if lab.state is State.requested:
+            self.transition(session_id, State.provisioning, expect={State.requested})
+        try:
+            scenario = self.catalog.get(lab.scenario)
+            access = Access(_public_key(lab.grader_key), lab.candidate_user, lab.candidate_password)
+            nodes = await asyncio.to_thread(self.driver.create, session_id, scenario, access)
+            key = load_key(lab.grader_key)
+            await asyncio.gather(
+                *(
+                    asyncio.to_thread(wait_ready, n.address, key, self.settings.ready_timeout)
+                    for n in nodes.values()
+                )
+            )
+        except Exception as exc:  # LabError, NodeUnreachable, an invalid scenario: all end the same
+            self.transition(
+                session_id,
+                State.failed,
+                f"provisioning failed: {exc}",
+                {State.provisioning},
+                reason=f"provisioning failed: {exc}",
+            )
+            await asyncio.to_thread(self._destroy_quietly, session_id)
+            return
+        ready = utcnow()
+        node_rows = {n.name: {"address": n.address, "ref": n.ref} for n in nodes.values()}
+        self._assign_ports(node_rows)
+        if self.transition(
+            session_id,
+            State.ready,
+            "lab ready, clock started",
+            {State.provisioning},
+            ready_at=ready,
+            deadline=ready + scenario.time_allowed,
+            nodes=node_rows,
+        ):
+            await self._open_access(self.load(session_id))
+        else:  # ended by an examiner while it was being built
+            await asyncio.to_thread(self._destroy_quietly, session_id)
+
+    def _assign_ports(self, node_rows: dict[str, dict[str, Any]]) -> None:
+        taken = {n.get("port") for lab in self._sessions(*LIVE_STATES) for n in lab.nodes.values()}
+        free = (
+            p
+            for p in self.settings.access_port_range
+            if p not in taken and port_is_free(self.settings.access_host, p)
+        )
+        for row in node_rows.values():
+            row["port"] = next(free, None)
+
+    async def _open_access(self, lab: LabSession) -> None:
+        forwarders = []
+        for node in lab.nodes.values():
+            if node.get("port") is None:
+                continue
+            forwarder = Forwarder(self.settings.access_host, node["port"], node["address"], 22)
+            try:
+                await forwarder.start()
+            except OSError as exc:
+                log.error("session %s: access port %s: %s", lab.id, node["port"], exc)
+                continue
+            forwarders.append(forwarder)
+        self.forwarders[lab.id] = forwarders
+
+    async def _close_access(self, session_id: str) -> None:
+        for forwarder in self.forwarders.pop(session_id, []):
+            await forwarder.close()
+
+    # -- the end: cut access, grade the frozen lab --------------------------------------------
+    async def _end(self, session_id: str) -> None:
+        await self._close_access(session_id)
+        lab = self.load(session_id)
+        await asyncio.to_thread(self.driver.freeze, session_id, lab.candidate_user)
+        self.transition(session_id, State.grading, "candidate access cut", {State.ending})
+        report = await asyncio.to_thread(self._grade, lab)
+        with unit_of_work(self.engine) as db:
+            row = db.get(LabSession, session_id)
+            if (
+                row is None
+                or row.state is not State.grading
+                or db.get(Result, session_id) is not None
+            ):
+                return  # graded exactly once
+            now = utcnow()
+            db.add(
+                Result(
+                    session_id=session_id,
+                    score=report["score"],
+                    points=report["points"],
+                    max_points=report["max_points"],
+                    report=report,
+                )
+            )
+            row.state, row.graded_at = State.graded, now
+            row.teardown_after = now + timedelta(seconds=self.settings.retention_seconds)
+            db.add(row)
+            db.add(
+                Event(session_id=session_id, state=State.graded, detail=f"score {report['score']}%")
+            )
+        log.info("session %s graded: %s%%", session_id, report["score"])
+
+    def _grade(self, lab: LabSession) -> dict[str, Any]:
+        scenario = self.catalog.get(lab.scenario)
+        key = load_key(lab.grader_key)
+        transports = {name: SSHTransport(node["address"], key) for name, node in lab.nodes.items()}
+        addresses = {name: node["address"] for name, node in lab.nodes.items()}
+        try:
+            return grade(scenario, transports, addresses, lab.params).as_dict()
+        finally:
+            for transport in transports.values():
+                transport.close()
+
+    # -- cleaning up --------------------------------------------------------------------------
+    async def _teardown(self, session_id: str) -> None:
+        await asyncio.to_thread(self._destroy_quietly, session_id)
+        self.transition(session_id, State.torn_down, "lab removed", {State.graded})
+
+    def _destroy_quietly(self, session_id: str) -> None:
+        try:
+            self.driver.destroy(session_id)
+        except LabError as exc:
+            log.error("session %s: teardown failed (the reaper will retry): %s", session_id, exc)
+
+    def reap(self) -> set[str]:
+        """Remove lab objects that no live session owns. Returns the session ids reaped."""
+        live = {lab.id for lab in self._sessions(*LIVE_STATES)}
+        orphans = self.driver.sessions() - live
+        for session_id in orphans:
+            self._destroy_quietly(session_id)
+        return orphans
+
+
+def _public_key(private: str) -> str:
+    key = load_key(private)
+    return f"{key.get_name()} {key.get_base64()} praxis-grader"
+
+
+def seconds_left(deadline: datetime | None, now: datetime | None = None) -> float | None:
+    if deadline is None:
+        return None
+    return max(0.0, (deadline - (now or utcnow())).total_seconds())

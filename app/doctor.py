@@ -1,0 +1,122 @@
+"""`praxis doctor`: what this host can run, and what to do about what it cannot."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import docker.errors
+
+from app.config import Settings
+from labs.images import is_current, recipes
+
+
+@dataclass
+class Finding:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def _docker(settings: Settings) -> tuple[Finding, docker.DockerClient | None]:
+    try:
+        client = (
+            docker.DockerClient(base_url=settings.docker_url)
+            if settings.docker_url
+            else docker.from_env()
+        )
+        version = client.version()["Version"]
+        return Finding("dockerd", True, f"Docker Engine {version}"), client
+    except docker.errors.DockerException as exc:
+        return Finding(
+            "dockerd", False, str(exc), "run `make setup` (installs and starts dockerd)"
+        ), None
+
+
+def _kvm() -> Finding:
+    if not os.path.exists("/dev/kvm"):
+        return Finding(
+            "kvm",
+            False,
+            "no /dev/kvm: VMs would run under QEMU TCG (slow)",
+            "use a host with hardware virtualisation for VM scenarios",
+        )
+    return Finding(
+        "kvm",
+        os.access("/dev/kvm", os.R_OK | os.W_OK),
+        "/dev/kvm present",
+        "chmod 666 /dev/kvm; some hosts expose it but QEMU still aborts: VM drivers probe it",
+    )
+
+
+def _vlan() -> Finding:
+    if Path("/sys/module/8021q").exists() or Path("/proc/net/vlan").exists():
+        return Finding("802.1Q", True, "8021q module loaded")
+    probe = (
+        subprocess.run(["modprobe", "-n", "8021q"], capture_output=True, check=False)
+        if shutil.which("modprobe")
+        else None
+    )
+    ok = probe is not None and probe.returncode == 0
+    return Finding(
+        "802.1Q",
+        ok,
+        "8021q available" if ok else "no 802.1Q in the host kernel",
+        "" if ok else "VLAN scenarios need VMs (their own kernel) on this host",
+    )
+
+
+def _libvirt() -> Finding:
+    sock = Path("/var/run/libvirt/libvirt-sock")
+    return Finding(
+        "libvirtd",
+        sock.exists(),
+        "libvirtd socket present" if sock.exists() else "libvirtd is not running",
+        "VM scenarios only: install and start libvirtd",
+    )
+
+
+def _port(name: str, port: int, fix: str) -> Finding:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return Finding(name, True, f"listening on port {port}")
+    except OSError:
+        return Finding(name, False, f"nothing on port {port}", fix)
+
+
+def diagnose(settings: Settings) -> list[Finding]:
+    finding, client = _docker(settings)
+    found = [finding]
+    for name, folder in recipes(settings.images_dir).items():
+        current = client is not None and is_current(client, folder)
+        found.append(
+            Finding(
+                f"image {name}",
+                current,
+                "built and current" if current else "missing or out of date",
+                "run `praxis images build`",
+            )
+        )
+    found.append(
+        Finding(
+            "iptables",
+            shutil.which("iptables") is not None,
+            "lab bridge firewall",
+            "apt-get install iptables",
+        )
+    )
+    found.append(
+        _port(
+            "package cache",
+            settings.cache_port,
+            "run `make setup` (starts apt-cacher-ng) for `internet: packages` nodes",
+        )
+    )
+    found += [_libvirt(), _kvm(), _vlan()]
+    return found

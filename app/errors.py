@@ -1,0 +1,42 @@
+"""One error family for the service; one handler turns it into `{"error", "detail"}`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+
+class PraxisError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(PraxisError):
+    status, code = 404, "not_found"
+
+
+class Unauthorized(PraxisError):
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(PraxisError):
+    status, code = 403, "forbidden"
+
+
+class Conflict(PraxisError):
+    status, code = 409, "conflict"
+
+
+class Invalid(PraxisError):
+    status, code = 422, "invalid"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(PraxisError)
+    async def _handle(_: Request, exc: PraxisError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse({"error": exc.code, "detail": exc.detail}, exc.status, headers=headers)

@@ -1,0 +1,69 @@
+"""The ASGI application: API routes, error handler, and the controller running beside them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import errors
+from app.api import scenarios, sessions
+from app.catalog import Catalog
+from app.config import Settings, get_settings
+from app.controller import Controller
+from app.db import make_engine, migrate
+from labs.docker_driver import DockerDriver
+from labs.driver import LabDriver
+
+
+def create_app(
+    settings: Settings | None = None, driver: LabDriver | None = None, run_controller: bool = True
+) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.db_url)
+        migrate(engine)
+        lab_driver = driver or DockerDriver(
+            settings.docker_url, settings.lab_pool, settings.cache_port
+        )
+        catalog = Catalog(settings.scenarios_dir)
+        app.state.engine, app.state.driver, app.state.catalog = engine, lab_driver, catalog
+        app.state.settings = settings
+        controller = Controller(engine, settings, lab_driver, catalog)
+        app.state.controller = controller
+        loop_task = asyncio.create_task(controller.run()) if run_controller else None
+        yield
+        if loop_task is not None:
+            loop_task.cancel()
+        await controller.stop()
+        engine.dispose()
+
+    app = FastAPI(
+        title="Praxis",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Hands-on IT exams: per-candidate labs, a clock, graded evidence.",
+    )
+    errors.install(app)
+    app.include_router(sessions.router)
+    app.include_router(scenarios.router)
+
+    @app.get("/api/health", tags=["health"])
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def serve(settings: Settings) -> None:
+    import uvicorn
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")

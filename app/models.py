@@ -1,0 +1,157 @@
+"""Database tables (SQLModel) and the API's public shapes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+from sqlmodel import JSON, Column, Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Role(StrEnum):
+    admin = "admin"
+    examiner = "examiner"
+    instructor = "instructor"
+    candidate = "candidate"
+
+
+class State(StrEnum):
+    requested = "requested"
+    provisioning = "provisioning"
+    ready = "ready"
+    ending = "ending"
+    grading = "grading"
+    graded = "graded"
+    torn_down = "torn_down"
+    failed = "failed"
+
+
+LIVE_STATES = {
+    State.requested,
+    State.provisioning,
+    State.ready,
+    State.ending,
+    State.grading,
+    State.graded,
+}
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    role: Role
+    token_hash: str = Field(index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LabSession(SQLModel, table=True):
+    __tablename__ = "lab_session"
+    id: str = Field(primary_key=True)
+    scenario: str
+    candidate: str
+    state: State = Field(default=State.requested, index=True)
+    reason: str = ""  # why it failed, or how it ended
+    created_by: str = ""
+    # Secrets: never logged, never in API answers except to their owner.
+    params: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON))
+    candidate_user: str = ""
+    candidate_password: str = ""
+    candidate_token_hash: str = Field(default="", index=True)
+    grader_key: str = ""
+    nodes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    created_at: datetime = Field(default_factory=utcnow)
+    ready_at: datetime | None = None
+    deadline: datetime | None = None
+    ended_at: datetime | None = None
+    graded_at: datetime | None = None
+    teardown_after: datetime | None = None
+
+
+class Result(SQLModel, table=True):
+    session_id: str = Field(primary_key=True, foreign_key="lab_session.id")
+    score: float
+    points: float
+    max_points: float
+    report: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Event(SQLModel, table=True):
+    """Every state change of a session, in order: the session's history for the jury."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(index=True, foreign_key="lab_session.id")
+    state: State
+    detail: str = ""
+    at: datetime = Field(default_factory=utcnow)
+
+
+# ---- API shapes ------------------------------------------------------------------------------
+class SessionCreate(BaseModel):
+    scenario: str
+    candidate: str = Field(min_length=1, max_length=200)
+
+
+class NodePublic(BaseModel):
+    name: str
+    address: str
+    state: str
+    ssh: str | None = None  # the command the candidate types
+
+
+class AccessPublic(BaseModel):
+    user: str
+    password: str
+    token: str | None = None  # only in the answer that creates the session
+
+
+class SessionPublic(BaseModel):
+    id: str
+    scenario: str
+    candidate: str
+    state: State
+    reason: str
+    created_at: datetime
+    ready_at: datetime | None
+    deadline: datetime | None
+    ended_at: datetime | None
+    seconds_left: float | None
+    nodes: list[NodePublic]
+    access: AccessPublic | None
+    params: dict[str, str]
+
+
+class CriterionPublic(BaseModel):
+    id: str
+    title: dict[str, str | None]
+    weight: float
+    score: float
+    status: str
+    message: str
+    evidence: list[dict[str, Any]]
+    duration_ms: int
+
+
+class ResultPublic(BaseModel):
+    session_id: str
+    scenario: str
+    candidate: str
+    score: float  # percent
+    points: float
+    max_points: float
+    graded_at: datetime
+    criteria: list[CriterionPublic]
+
+
+class ScenarioPublic(BaseModel):
+    id: str
+    title: dict[str, str | None]
+    duration: str
+    nodes: list[str]
+    criteria: int

@@ -1,0 +1,108 @@
+"""SSH transport: one paramiko connection per node, shared by every check, with timeouts."""
+
+from __future__ import annotations
+
+import io
+import socket
+import threading
+import time
+
+import paramiko
+
+from graders.contract import CommandResult, NodeUnreachable
+
+CONNECT_TIMEOUT = 5.0
+
+
+def load_key(private_key: str) -> paramiko.PKey:
+    return paramiko.Ed25519Key.from_private_key(io.StringIO(private_key))
+
+
+class SSHTransport:
+    """Runs commands as `user` on one node. Connects on first use; thread-safe."""
+
+    def __init__(self, host: str, key: paramiko.PKey, user: str = "root", port: int = 22) -> None:
+        self.host, self.port, self.user, self.key = host, port, user, key
+        self._client: paramiko.SSHClient | None = None
+        self._failure: str | None = None  # a node that refused once is not retried per check
+        self._lock = threading.Lock()
+
+    def _connect(self) -> paramiko.SSHClient:
+        with self._lock:
+            if self._failure is not None:
+                raise NodeUnreachable(self._failure)
+            if self._client is not None:
+                transport = self._client.get_transport()
+                if transport is not None and transport.is_active():
+                    return self._client
+            client = paramiko.SSHClient()
+            # Host keys are generated per container at boot, on a network only the host reaches.
+            client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+            try:
+                client.connect(
+                    self.host,
+                    self.port,
+                    self.user,
+                    pkey=self.key,
+                    timeout=CONNECT_TIMEOUT,
+                    banner_timeout=CONNECT_TIMEOUT,
+                    auth_timeout=CONNECT_TIMEOUT,
+                    allow_agent=False,
+                    look_for_keys=False,
+                )
+            except (OSError, paramiko.SSHException) as exc:
+                client.close()
+                self._failure = (
+                    f"ssh {self.user}@{self.host}:{self.port}: {exc or type(exc).__name__}"
+                )
+                raise NodeUnreachable(self._failure) from exc
+            self._client = client
+            return client
+
+    def run(self, command: str, timeout: float, stdin: str | None = None) -> CommandResult:
+        client = self._connect()
+        try:
+            channel_in, stdout, stderr = client.exec_command(command, timeout=timeout)
+            if stdin is not None:
+                channel_in.write(stdin)
+                channel_in.channel.shutdown_write()
+            out = stdout.read().decode("utf-8", "replace")
+            err = stderr.read().decode("utf-8", "replace")
+            return CommandResult(stdout.channel.recv_exit_status(), out, err)
+        except TimeoutError:
+            return CommandResult(124, "", f"timed out after {timeout:g}s")
+        except (OSError, paramiko.SSHException) as exc:
+            raise NodeUnreachable(f"ssh {self.host}: {exc or type(exc).__name__}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            if self._failure is not None:
+                raise NodeUnreachable(self._failure)
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+
+def wait_ready(host: str, key: paramiko.PKey, timeout: float, user: str = "root") -> float:
+    """Poll until `user` logs in with `key` and runs a command. Returns seconds waited.
+
+    Raises NodeUnreachable with the last reason when `timeout` passes.
+    """
+    start = time.monotonic()
+    last = "no answer yet"
+    while time.monotonic() - start < timeout:
+        try:
+            with socket.create_connection((host, 22), timeout=1) as probe:
+                probe.settimeout(2)
+                if not probe.recv(4).startswith(b"SSH"):
+                    raise OSError("not an SSH server")
+            transport = SSHTransport(host, key, user)
+            try:
+                if transport.run("true", timeout=10).ok:
+                    return time.monotonic() - start
+            finally:
+                transport.close()
+        except (OSError, NodeUnreachable) as exc:
+            last = str(exc)
+        time.sleep(0.05)
+    raise NodeUnreachable(f"{host}: not ready after {timeout:g}s ({last})")

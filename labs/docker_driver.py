@@ -1,0 +1,243 @@
+"""Container labs on a Docker engine: one internal bridge per session, capped nodes.
+
+Everything created carries the `praxis.session` label, so destroy and the reaper find it
+again after a crash. The engine is a parameter (a URL), so a lab host can be remote.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import ipaddress
+import os
+import signal
+import tarfile
+import threading
+import time
+from typing import Any
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+from docker.models.networks import Network
+
+from labs import firewall
+from labs.driver import NODE_LABEL, SESSION_LABEL, Access, LabError, NodeInfo
+from labs.images import image_tag
+from labs.scenario import Node, Scenario
+
+# Docker's default capability set without MKNOD; scenarios may add more per node.
+BASE_CAPS = [
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FSETID",
+    "FOWNER",
+    "NET_RAW",
+    "SETGID",
+    "SETUID",
+    "SETFCAP",
+    "SETPCAP",
+    "NET_BIND_SERVICE",
+    "SYS_CHROOT",
+    "KILL",
+    "AUDIT_WRITE",
+]
+DockerError = (docker.errors.DockerException, OSError)
+
+
+class DockerDriver:
+    def __init__(
+        self, base_url: str | None = None, pool: str = "10.213.0.0/16", cache_port: int = 3142
+    ) -> None:
+        self.client = docker.DockerClient(base_url=base_url) if base_url else docker.from_env()
+        self.pool = ipaddress.ip_network(pool)
+        self.cache_port = cache_port
+        self._net_lock = threading.Lock()
+        self._cgroup_v2: bool | None = None
+
+    # -- create ---------------------------------------------------------------------------
+    def create(self, session_id: str, scenario: Scenario, access: Access) -> dict[str, NodeInfo]:
+        try:
+            firewall.ensure_chain()
+            network = self._network(session_id)
+            gateway = network.attrs["IPAM"]["Config"][0]["Gateway"]
+            nodes = {}
+            for name, node in scenario.nodes.items():
+                container = self._container(session_id, name, node, network, access, gateway)
+                address = container.attrs["NetworkSettings"]["Networks"][network.name]["IPAddress"]
+                if node.internet == "packages":
+                    firewall.allow_cache(session_id, address, self.cache_port)
+                nodes[name] = NodeInfo(name, address, container.id or "")
+            return nodes
+        except DockerError as exc:
+            raise LabError(f"docker: {exc}") from exc
+
+    def _labels(self, session_id: str, node: str | None = None) -> dict[str, str]:
+        return {SESSION_LABEL: session_id, **({NODE_LABEL: node} if node else {})}
+
+    def _network(self, session_id: str) -> Network:
+        name = f"praxis-{session_id}"
+        with self._net_lock:
+            existing = self.client.networks.list(names=[name])
+            if existing:
+                return existing[0]
+            subnet = self._free_subnet()
+            ipam = docker.types.IPAMConfig(
+                pool_configs=[
+                    docker.types.IPAMPool(subnet=str(subnet), gateway=str(next(subnet.hosts())))
+                ]
+            )
+            return self.client.networks.create(
+                name,
+                driver="bridge",
+                internal=True,
+                ipam=ipam,
+                labels=self._labels(session_id),
+                options={
+                    "com.docker.network.bridge.name": f"{firewall.BRIDGE_PREFIX}{session_id[:12]}"
+                },
+            )
+
+    def _free_subnet(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+        used = set()
+        for net in self.client.networks.list():
+            for cfg in (net.attrs.get("IPAM") or {}).get("Config") or []:
+                if "Subnet" in cfg:
+                    used.add(ipaddress.ip_network(cfg["Subnet"]))
+        for subnet in self.pool.subnets(new_prefix=24):
+            if not any(subnet.overlaps(u) for u in used):
+                return subnet
+        raise LabError(f"no free /24 left in the lab address pool {self.pool}")
+
+    def _container(
+        self, session_id: str, name: str, node: Node, network: Network, access: Access, gateway: str
+    ) -> Container:
+        cname = f"praxis-{session_id}-{name}"
+        try:
+            container = self.client.containers.get(cname)
+        except docker.errors.NotFound:
+            container = self.client.containers.create(
+                image_tag(node.image),
+                name=cname,
+                hostname=name,
+                detach=True,
+                network=network.name,
+                labels=self._labels(session_id, name),
+                **self._limits(node),
+                **self._init_options(),
+            )
+            container.put_archive(
+                "/",
+                _secrets_tar(
+                    access, gateway if node.internet == "packages" else None, self.cache_port
+                ),
+            )
+        if container.status != "running":
+            container.start()
+        container.reload()
+        return container
+
+    def _limits(self, node: Node) -> dict[str, Any]:
+        return {
+            "nano_cpus": int(node.cpus * 1e9),
+            "mem_limit": node.memory_bytes,
+            "memswap_limit": node.memory_bytes,
+            "pids_limit": node.pids,
+            "cap_drop": ["ALL"],
+            "cap_add": sorted({*BASE_CAPS, *node.capabilities}),
+        }
+
+    def _init_options(self) -> dict[str, Any]:
+        """systemd as PID 1 without --privileged: a private /run, and the cgroup tree."""
+        if self._cgroup_v2 is None:
+            self._cgroup_v2 = str(self.client.info().get("CgroupVersion")) == "2"
+        options: dict[str, Any] = {
+            "tmpfs": {"/run": "", "/run/lock": ""},
+            "stop_signal": "SIGRTMIN+3",
+        }
+        if self._cgroup_v2:
+            options["cgroupns"] = "private"
+        else:
+            options["volumes"] = {"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "ro"}}
+        return options
+
+    # -- during and after the exam ----------------------------------------------------------
+    def _containers(self, session_id: str | None = None) -> list[Container]:
+        label = f"{SESSION_LABEL}={session_id}" if session_id else SESSION_LABEL
+        return list(self.client.containers.list(all=True, filters={"label": label}))
+
+    def freeze(self, session_id: str, candidate_user: str) -> None:
+        """Kill every process holding a terminal (candidate shells, sudo shells) from the host
+        side, so a replaced `pkill` inside cannot keep them alive; then lock the account."""
+        for container in self._containers(session_id):
+            if container.status != "running":
+                continue
+            try:
+                top = container.top(ps_args="-eo pid,tty")
+                for pid, tty in top.get("Processes") or []:
+                    if tty not in ("?", "-"):
+                        _kill(int(pid))
+                container.exec_run(["usermod", "--lock", "--expiredate", "1", candidate_user])
+            except DockerError:
+                continue  # a broken node is graded as it is
+
+    def node_states(self, session_id: str) -> dict[str, str]:
+        try:
+            return {
+                c.labels.get(NODE_LABEL, c.name or ""): c.status
+                for c in self._containers(session_id)
+            }
+        except DockerError:
+            return {}
+
+    def destroy(self, session_id: str) -> None:
+        try:
+            for container in self._containers(session_id):
+                with contextlib.suppress(docker.errors.NotFound):
+                    container.remove(force=True, v=True)
+            for network in self.client.networks.list(
+                filters={"label": f"{SESSION_LABEL}={session_id}"}
+            ):
+                with contextlib.suppress(docker.errors.NotFound):
+                    network.remove()
+        except DockerError as exc:
+            raise LabError(f"docker: {exc}") from exc
+        firewall.forget(session_id)
+
+    def sessions(self) -> set[str]:
+        found = {c.labels[SESSION_LABEL] for c in self._containers()}
+        found |= {
+            n.attrs["Labels"][SESSION_LABEL]
+            for n in self.client.networks.list(filters={"label": SESSION_LABEL})
+        }
+        return found | firewall.sessions()
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _secrets_tar(access: Access, gateway: str | None, cache_port: int) -> bytes:
+    """Files written into a node before it boots: grader key, candidate account, apt proxy."""
+    files = {
+        "root/.ssh/authorized_keys": (access.grader_public_key + "\n", 0o600),
+        "etc/praxis/candidate": (f"{access.candidate_user}:{access.candidate_password}\n", 0o600),
+    }
+    if gateway:
+        files["etc/apt/apt.conf.d/01praxis-proxy"] = (
+            f'Acquire::http::Proxy "http://{gateway}:{cache_port}";\n',
+            0o644,
+        )
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for directory, mode in (("root/.ssh", 0o700), ("etc/praxis", 0o700)):
+            info = tarfile.TarInfo(directory)
+            info.type, info.mode, info.mtime = tarfile.DIRTYPE, mode, int(time.time())
+            tar.addfile(info)
+        for path, (text, mode) in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(path)
+            info.size, info.mode, info.mtime = len(data), mode, int(time.time())
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()

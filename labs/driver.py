@@ -1,0 +1,54 @@
+"""The one interface every lab backend implements, and what it hands back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from labs.scenario import Scenario
+
+SESSION_LABEL = "praxis.session"
+NODE_LABEL = "praxis.node"
+
+
+@dataclass(frozen=True)
+class Access:
+    """Secrets a lab is created with. Never logged (repr hides them)."""
+
+    grader_public_key: str
+    candidate_user: str
+    candidate_password: str
+
+    def __repr__(self) -> str:
+        return f"Access(candidate_user={self.candidate_user!r}, secrets=<hidden>)"
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    name: str
+    address: str  # reachable from the platform host (grader, candidate access proxy)
+    ref: str  # backend id (container id, domain uuid)
+
+
+class LabError(Exception):
+    """A lab could not be created or changed; the message says why, for an operator."""
+
+
+class LabDriver(Protocol):
+    def create(self, session_id: str, scenario: Scenario, access: Access) -> dict[str, NodeInfo]:
+        """Create and start every node; idempotent (existing nodes are reused).
+
+        Raises LabError. Returns node name -> NodeInfo once every node is started.
+        """
+
+    def freeze(self, session_id: str, candidate_user: str) -> None:
+        """Cut the candidate out: end their interactive processes, lock their account."""
+
+    def node_states(self, session_id: str) -> dict[str, str]:
+        """Node name -> backend state ('running', 'exited', ...), for health displays."""
+
+    def destroy(self, session_id: str) -> None:
+        """Remove every object of the session; idempotent, never raises for missing objects."""
+
+    def sessions(self) -> set[str]:
+        """Session ids that own at least one object on this backend (for the reaper)."""

@@ -1,0 +1,132 @@
+"""The scenario model: what an exam is, as pure data (no driver, no grader imports)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+NAME = r"^[a-z][a-z0-9-]{0,30}$"
+_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_MEMORY = re.compile(r"^(\d+)([KMG])$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(Strict):
+    """A text in French (required: exams are French first) and optionally English."""
+
+    fr: str
+    en: str | None = None
+
+    def get(self, lang: str) -> str:
+        return self.en if lang == "en" and self.en else self.fr
+
+
+def parse_duration(value: str) -> timedelta:
+    match = _DURATION.match(value.strip())
+    if not value.strip() or not match:
+        raise ValueError(f"not a duration: {value!r} (write e.g. 90m, 1h30m, 45s)")
+    hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return timedelta(hours=hours, minutes=minutes, seconds=seconds)
+
+
+def parse_memory(value: str) -> int:
+    """'768M' -> bytes."""
+    match = _MEMORY.match(value.strip())
+    if not match:
+        raise ValueError(f"not a memory size: {value!r} (write e.g. 512M or 2G)")
+    return int(match.group(1)) * {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[match.group(2)]
+
+
+class Node(Strict):
+    kind: Literal["container"] = "container"
+    image: str
+    cpus: float = Field(default=1.0, gt=0, le=8)
+    memory: str = "512M"
+    pids: int = Field(default=512, ge=32, le=16384)
+    internet: Literal["none", "packages"] = "none"
+    # Extra Linux capabilities the candidate may need beyond the default set.
+    capabilities: list[str] = []
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, value: str) -> str:
+        if parse_memory(value) < 64 << 20:
+            raise ValueError("memory must be at least 64M")
+        return value
+
+    @property
+    def memory_bytes(self) -> int:
+        return parse_memory(self.memory)
+
+
+class Referential(Strict):
+    block: str
+    modality: str
+
+
+class Criterion(Strict):
+    id: Annotated[str, Field(pattern=NAME)]
+    title: Text
+    weight: float = Field(default=1.0, gt=0)
+    # One check, or several for partial credit (score = share of checks passed).
+    check: dict[str, Any] | None = None
+    checks: list[dict[str, Any]] | None = None
+    depends_on: list[str] = []
+    referential: str | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Criterion:
+        if (self.check is None) == (self.checks is None):
+            raise ValueError("give exactly one of 'check' or 'checks'")
+        if self.checks == []:
+            raise ValueError("'checks' must not be empty")
+        return self
+
+    @property
+    def all_checks(self) -> list[dict[str, Any]]:
+        return [self.check] if self.check is not None else list(self.checks or [])
+
+
+class Scenario(Strict):
+    id: Annotated[str, Field(pattern=NAME)]
+    title: Text
+    referential: Referential | None = None
+    duration: str
+    nodes: dict[Annotated[str, Field(pattern=NAME)], Node]
+    links: list[dict[str, Any]] = []
+    parameters: dict[str, str] = {}
+    # Parameters generated per session (random passwords), usable as {{ name }} like the others.
+    secrets: list[Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")]] = []
+    criteria: list[Criterion]
+    # node name -> script (relative to the scenario folder) run as root on that node.
+    solution: dict[str, str] = {}
+    folder: Path = Field(default=Path("."), exclude=True)
+
+    @field_validator("duration")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if parse_duration(value) <= timedelta(0):
+            raise ValueError("duration must be positive")
+        return value
+
+    @field_validator("links")
+    @classmethod
+    def _links(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if value:
+            raise ValueError("L2 links between nodes are not supported by the container driver yet")
+        return value
+
+    @property
+    def time_allowed(self) -> timedelta:
+        return parse_duration(self.duration)
+
+    @property
+    def total_weight(self) -> float:
+        return sum(c.weight for c in self.criteria)

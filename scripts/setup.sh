@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Install and start what Praxis needs on a bare Debian 12 host (root). Idempotent: a second
+# run installs nothing, starts only what is not running and rebuilds no unchanged image.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(docker.io iptables debootstrap apt-cacher-ng openssh-client ca-certificates procps)
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then missing+=("$p"); fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    say "installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+have_systemd() { [ -d /run/systemd/system ]; }
+
+# Docker Engine: Debian's client talks API 1.41 with Debian's daemon.
+DOCKER=/usr/bin/docker
+if ! $DOCKER info >/dev/null 2>&1; then
+    say "starting dockerd"
+    if have_systemd; then systemctl start docker; else
+        mkdir -p /var/log && (setsid dockerd >/var/log/dockerd.log 2>&1 &)
+    fi
+    for _ in $(seq 60); do $DOCKER info >/dev/null 2>&1 && break; sleep 0.5; done
+    $DOCKER info >/dev/null 2>&1 || { echo "dockerd did not start: see /var/log/dockerd.log" >&2; exit 1; }
+fi
+
+# Package cache for `internet: packages` nodes: labs have no NAT, they reach this only.
+grep -q deb.debian.org /etc/apt-cacher-ng/backends_debian 2>/dev/null \
+    || echo "http://deb.debian.org/debian/" > /etc/apt-cacher-ng/backends_debian
+if ! pgrep -x apt-cacher-ng >/dev/null; then
+    say "starting apt-cacher-ng"
+    if have_systemd; then systemctl start apt-cacher-ng; else
+        install -d -o apt-cacher-ng -g apt-cacher-ng /run/apt-cacher-ng /var/cache/apt-cacher-ng /var/log/apt-cacher-ng
+        su -s /bin/sh apt-cacher-ng -c "/usr/sbin/apt-cacher-ng -c /etc/apt-cacher-ng \
+            pidfile=/run/apt-cacher-ng/pid SocketPath=/run/apt-cacher-ng/socket"
+    fi
+fi
+
+# The project in its own virtualenv; reinstalled only when pyproject.toml changes.
+stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+if [ ! -f "$stamp" ]; then
+    say "installing the project into .venv"
+    [ -x .venv/bin/python ] || python3 -m venv .venv
+    .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
+    .venv/bin/python -c "import app, labs, graders, fastapi, docker, paramiko" \
+        || { echo "the project did not install into .venv" >&2; exit 1; }
+    rm -f .venv/.installed-* && touch "$stamp"
+fi
+
+# Node images: built locally (there is no registry), skipped when the recipe is unchanged.
+.venv/bin/praxis images build
+say "ready"

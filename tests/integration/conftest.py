@@ -1,0 +1,179 @@
+"""Integration fixtures: the real service as a process, real dockerd, real SSH."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import httpx
+import paramiko
+import pytest
+from sqlmodel import select
+
+from app.db import make_engine, unit_of_work
+from app.models import LabSession
+from labs.docker_driver import DockerDriver
+from labs.images import is_current, recipes
+
+ROOT = Path(__file__).resolve().parents[2]
+PRAXIS = str(ROOT / ".venv" / "bin" / "praxis")
+TEST_SCENARIOS = Path(__file__).parent / "scenarios"
+_port_block = iter(range(23000, 24000, 50))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def engine_ready() -> None:
+    """`make test` installs and starts dockerd and builds images; say so if it did not."""
+    try:
+        client = docker.from_env()
+        client.ping()
+    except docker.errors.DockerException as exc:
+        pytest.fail(f"dockerd is not reachable ({exc}): run the tests with `make test`")
+    stale = [n for n, f in recipes(ROOT / "images").items() if not is_current(client, f)]
+    if stale:
+        pytest.fail(f"images not built: {stale}: run the tests with `make test`")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Service:
+    """`praxis serve` in a child process with its own data folder, port and scenarios."""
+
+    def __init__(self, tmp: Path, **settings: str) -> None:
+        scenarios = tmp / "scenarios"
+        scenarios.mkdir(exist_ok=True)
+        for folder in [ROOT / "scenarios" / "amp-stack", *TEST_SCENARIOS.iterdir()]:
+            link = scenarios / folder.name
+            if not link.exists():
+                link.symlink_to(folder)
+        low = next(_port_block)
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "PRAXIS_DATA_DIR": str(tmp / "data"),
+            "PRAXIS_PORT": str(self.port),
+            "PRAXIS_SCENARIOS_DIR": str(scenarios),
+            "PRAXIS_ACCESS_PORTS": f"{low}-{low + 49}",
+            **{f"PRAXIS_{k.upper()}": v for k, v in settings.items()},
+        }
+        self.log = tmp / "service.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.token = self.cli(
+            "user", "create", f"examiner-{self.port}", "--role", "examiner"
+        ).strip()
+
+    def cli(self, *args: str) -> str:
+        done = subprocess.run(
+            [PRAXIS, *args], env=self.env, capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    def start(self) -> Service:
+        self.process = subprocess.Popen(
+            [PRAXIS, "serve"], env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise AssertionError(f"service did not start:\n{self.log.read_text()[-3000:]}")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(15)
+
+    def destroy_all(self) -> None:
+        """Leave no lab behind, whatever state the test left its sessions in."""
+        engine = make_engine(f"sqlite:///{self.env['PRAXIS_DATA_DIR']}/praxis.db")
+        with unit_of_work(engine) as db:
+            ids = [lab.id for lab in db.exec(select(LabSession))]
+        driver = DockerDriver()
+        for session_id in ids:
+            driver.destroy(session_id)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.url,
+            timeout=30,
+            headers={"Authorization": f"Bearer {token or self.token}"},
+        )
+
+    def wait(self, session_id: str, *states: str, timeout: float = 240) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        with self.client() as api:
+            while time.monotonic() < deadline:
+                body: dict[str, Any] = api.get(f"/api/sessions/{session_id}").json()
+                if body["state"] in states:
+                    return body
+                if body["state"] == "failed" and "failed" not in states:
+                    raise AssertionError(f"session failed: {body['reason']}")
+                time.sleep(0.2)
+        raise AssertionError(
+            f"session {session_id} not in {states} after {timeout}s: {body['state']}"
+        )
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[Service]:
+    svc = Service(tmp_path).start()
+    yield svc
+    svc.kill(signal.SIGTERM)
+    svc.destroy_all()
+
+
+def candidate_ssh(session: dict[str, Any], node: str = "web") -> paramiko.SSHClient:
+    """Log in as the candidate, the way they are told to (the access port, a password)."""
+    port = int(next(n for n in session["nodes"] if n["name"] == node)["ssh"].split()[2])
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    client.connect(
+        "127.0.0.1",
+        port,
+        session["access"]["user"],
+        session["access"]["password"],
+        timeout=10,
+        banner_timeout=10,
+        allow_agent=False,
+        look_for_keys=False,
+    )
+    return client
+
+
+def sudo(
+    client: paramiko.SSHClient,
+    password: str,
+    script: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 600,
+) -> tuple[int, str]:
+    """Run a script as root through sudo, as a candidate would."""
+    stdin, out, _ = client.exec_command("cat > /tmp/work.sh", timeout=30)
+    stdin.write(script)
+    stdin.channel.shutdown_write()
+    assert out.channel.recv_exit_status() == 0
+    exports = " ".join(f"{k.upper()}={shlex.quote(v)}" for k, v in (env or {}).items())
+    command = f"echo {shlex.quote(password)} | sudo -S -p '' env {exports} bash /tmp/work.sh 2>&1"
+    _, out, _ = client.exec_command(command, timeout=timeout)
+    text = out.read().decode()
+    return out.channel.recv_exit_status(), text

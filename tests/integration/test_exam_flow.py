@@ -1,0 +1,87 @@
+"""The AMP exam end to end through the API: a candidate solves it, another hands in a blank lab."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+
+import paramiko
+import pytest
+
+from tests.integration.conftest import ROOT, Service, candidate_ssh, sudo
+
+SOLUTION = (ROOT / "scenarios/amp-stack/solution/web.sh").read_text()
+
+
+def test_amp_exam_solved_scores_100_and_blank_scores_at_most_10(service: Service) -> None:
+    with service.client() as api:
+        created = api.post(
+            "/api/sessions", json={"scenario": "amp-stack", "candidate": "Alice Martin"}
+        )
+        blank = api.post("/api/sessions", json={"scenario": "amp-stack", "candidate": "Bob Blanc"})
+    assert created.status_code == 202, created.text
+    body = created.json()
+    assert body["state"] == "requested" and body["access"]["token"]
+    session_id, candidate_token = body["id"], body["access"]["token"]
+
+    ready = service.wait(session_id, "ready")
+    deadline = datetime.fromisoformat(ready["deadline"])
+    assert deadline - datetime.fromisoformat(ready["ready_at"]) == timedelta(minutes=90)
+    assert 5300 < ready["seconds_left"] <= 5400
+    assert ready["nodes"][0]["state"] == "running" and ready["nodes"][0]["ssh"].startswith(
+        "ssh -p "
+    )
+
+    with service.client(candidate_token) as candidate:
+        assert candidate.get(f"/api/sessions/{session_id}").status_code == 200
+        assert candidate.get(f"/api/sessions/{blank.json()['id']}").status_code == 403
+        assert candidate.get("/api/sessions").status_code == 403
+        assert candidate.get(f"/api/sessions/{session_id}/result").status_code == 403
+        subject = candidate.get(f"/api/sessions/{session_id}/instructions").text
+        assert "intranet.colibri.lan" in subject and "{{" not in subject
+
+        ssh = candidate_ssh(ready)
+        status, output = sudo(ssh, ready["access"]["password"], SOLUTION, ready["params"])
+        assert status == 0, output[-3000:]
+        submitted = candidate.post(f"/api/sessions/{session_id}/submit")
+        assert submitted.status_code == 200 and submitted.json()["state"] == "ending"
+        assert candidate.post(f"/api/sessions/{session_id}/submit").status_code == 409
+
+    # Candidate access is cut before grading: the open shell dies, a new login is refused.
+    time.sleep(1)
+    with pytest.raises((paramiko.SSHException, OSError, EOFError)):
+        ssh.exec_command("true", timeout=5)[1].read()
+    with pytest.raises((paramiko.SSHException, OSError)):
+        candidate_ssh(ready)
+
+    service.wait(session_id, "graded", "torn_down")
+    blank_ready = service.wait(blank.json()["id"], "ready")
+    with service.client() as api:
+        assert api.post(f"/api/sessions/{blank_ready['id']}/end").status_code == 200
+        result = api.get(f"/api/sessions/{session_id}/result").json()
+        events = api.get(f"/api/sessions/{session_id}/events").json()
+    assert result["score"] == 100.0, [
+        (c["id"], c["message"]) for c in result["criteria"] if c["score"] < 1
+    ]
+    assert 8 <= len(result["criteria"]) <= 12
+    for criterion in result["criteria"]:
+        assert criterion["evidence"], criterion["id"]
+        assert {"command", "status", "output", "duration_ms"} <= set(criterion["evidence"][0])
+    assert [e["state"] for e in events].count("graded") == 1
+
+    service.wait(blank_ready["id"], "graded", "torn_down")
+    with service.client() as api:
+        blank_result = api.get(f"/api/sessions/{blank_ready['id']}/result").json()
+    assert blank_result["score"] <= 10, [(c["id"], c["score"]) for c in blank_result["criteria"]]
+
+
+def test_api_refuses_bad_requests_with_reasons(service: Service) -> None:
+    with service.client() as api:
+        unknown = api.post("/api/sessions", json={"scenario": "nope", "candidate": "x"})
+        assert unknown.status_code == 404 and "amp-stack" in unknown.json()["detail"]
+        assert api.post("/api/sessions", json={"scenario": "quick"}).status_code == 422
+        assert api.get("/api/sessions/000000000000").status_code == 404
+        assert api.get("/api/sessions/000000000000/result").status_code == 404
+    with service.client("not-a-token") as intruder:
+        refused = intruder.get("/api/sessions")
+        assert refused.status_code == 401 and refused.json()["error"] == "unauthorized"

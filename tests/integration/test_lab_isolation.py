@@ -1,0 +1,112 @@
+"""Docker driver: labs reach neither each other nor the host; limits hold; reap cleans up."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from collections.abc import Iterator
+
+import docker
+import pytest
+
+from app.catalog import validate
+from labs import firewall
+from labs.docker_driver import DockerDriver
+from labs.driver import SESSION_LABEL, Access, NodeInfo
+from labs.keys import new_keypair
+from labs.scenario import Scenario
+from tests.integration.conftest import PRAXIS, TEST_SCENARIOS
+
+
+@pytest.fixture(scope="module")
+def quick() -> Scenario:
+    scenario, problems = validate(TEST_SCENARIOS / "quick")
+    assert scenario is not None, problems
+    return scenario
+
+
+@pytest.fixture
+def driver() -> Iterator[DockerDriver]:
+    lab_driver = DockerDriver()
+    before = lab_driver.sessions()
+    yield lab_driver
+    for session_id in lab_driver.sessions() - before:
+        lab_driver.destroy(session_id)
+
+
+def access() -> Access:
+    return Access(new_keypair().public, "candidat", "pw")
+
+
+def reach(container: str, host: str, port: int) -> bool:
+    """Can a lab node open a TCP connection? (asked from inside the node)"""
+    done = (
+        docker.from_env()
+        .containers.get(container)
+        .exec_run(["bash", "-c", f"timeout 3 bash -c '</dev/tcp/{host}/{port}'"])
+    )
+    return done.exit_code == 0
+
+
+def test_sessions_cannot_reach_each_other_nor_host_services(
+    driver: DockerDriver, quick: Scenario
+) -> None:
+    a: dict[str, NodeInfo] = driver.create("isoa00000001", quick, access())
+    b: dict[str, NodeInfo] = driver.create("isob00000001", quick, access())
+    gateway = a["web"].address.rsplit(".", 1)[0] + ".1"
+    listener = socket.create_server(("0.0.0.0", 0))  # a host service on every address
+    port = listener.getsockname()[1]
+    try:
+        # sshd answers inside each lab, so a refusal below is isolation, not a dead node.
+        assert reach("praxis-isoa00000001-web", a["web"].address, 22)
+        assert not reach("praxis-isoa00000001-web", b["web"].address, 22)
+        assert not reach("praxis-isob00000001-web", a["web"].address, 22)
+        assert not reach("praxis-isoa00000001-web", gateway, port)
+        assert not reach("praxis-isoa00000001-web", gateway, 3142)  # internet: none -> no cache
+    finally:
+        listener.close()
+
+
+def test_packages_nodes_reach_the_cache_only(driver: DockerDriver, quick: Scenario) -> None:
+    node = quick.nodes["web"].model_copy(update={"internet": "packages"})
+    scenario = quick.model_copy(update={"nodes": {"web": node}})
+    nodes = driver.create("pkgs00000001", scenario, access())
+    gateway = nodes["web"].address.rsplit(".", 1)[0] + ".1"
+    assert reach("praxis-pkgs00000001-web", gateway, 3142)
+    assert not reach("praxis-pkgs00000001-web", gateway, 22)
+
+
+def test_nodes_are_capped_unprivileged_and_labelled(driver: DockerDriver, quick: Scenario) -> None:
+    driver.create("caps00000001", quick, access())
+    container = docker.from_env().containers.get("praxis-caps00000001-web")
+    host = container.attrs["HostConfig"]
+    assert host["Privileged"] is False
+    assert host["Memory"] == 256 << 20 and host["MemorySwap"] == 256 << 20
+    assert host["NanoCpus"] == 1_000_000_000 and host["PidsLimit"] == 512
+    assert host["CapDrop"] == ["ALL"] and "SYS_ADMIN" not in host["CapAdd"]
+    assert (
+        container.labels[SESSION_LABEL] == "caps00000001"
+        and container.labels["praxis.node"] == "web"
+    )
+    assert container.attrs["Config"]["Hostname"] == "web"
+    # The grader's private key never enters the lab; only its public half does.
+    keys = container.exec_run(["cat", "/root/.ssh/authorized_keys"]).output.decode()
+    assert keys.startswith("ssh-ed25519 ") and "PRIVATE" not in keys
+
+
+def test_create_is_idempotent_and_reap_leaves_nothing_after_20_cycles(
+    driver: DockerDriver, quick: Scenario
+) -> None:
+    first = driver.create("idem00000001", quick, access())
+    assert driver.create("idem00000001", quick, access()) == first
+    for i in range(20):
+        session_id = f"reap{i:08d}"
+        driver.create(session_id, quick, access())
+        if i % 2:
+            driver.destroy(session_id)
+            driver.destroy(session_id)  # twice: destroy is idempotent
+    subprocess.run([PRAXIS, "reap"], check=True, capture_output=True)
+    engine = docker.from_env()
+    assert engine.containers.list(all=True, filters={"label": SESSION_LABEL}) == []
+    assert engine.networks.list(filters={"label": SESSION_LABEL}) == []
+    assert firewall.sessions() == set()

@@ -1,0 +1,67 @@
+"""Broken labs, a killed service, and the clock: no lost session, no lost or doubled grade."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+import docker
+
+from tests.integration.conftest import Service, candidate_ssh, sudo
+
+
+def _start(service: Service, scenario: str, candidate: str) -> str:
+    with service.client() as api:
+        reply = api.post("/api/sessions", json={"scenario": scenario, "candidate": candidate})
+    assert reply.status_code == 202, reply.text
+    return str(reply.json()["id"])
+
+
+def test_broken_labs_get_zero_with_evidence_and_end_cleanly(service: Service) -> None:
+    sshd_off, stopped = _start(service, "quick", "sabotage"), _start(service, "quick", "crash")
+    engine = docker.from_env()
+    for session_id in (sshd_off, stopped):
+        service.wait(session_id, "ready")
+    engine.containers.get(f"praxis-{sshd_off}-web").exec_run(
+        ["systemctl", "stop", "ssh.socket", "ssh"]
+    )
+    engine.containers.get(f"praxis-{stopped}-web").stop(timeout=1)
+    with service.client() as api:
+        for session_id in (sshd_off, stopped):
+            assert api.post(f"/api/sessions/{session_id}/end").status_code == 200
+    for session_id in (sshd_off, stopped):
+        service.wait(session_id, "graded", "torn_down", timeout=90)
+        with service.client() as api:
+            result = api.get(f"/api/sessions/{session_id}/result").json()
+        assert result["score"] == 0
+        for criterion in result["criteria"]:
+            assert criterion["status"] == "failed" and criterion["evidence"], criterion
+        messages = " ".join(c["message"] for c in result["criteria"])
+        assert "unreachable" in messages and "port 22 is closed" in messages
+
+
+def test_killed_service_resumes_and_grades_once_at_the_deadline(service: Service) -> None:
+    session_id = _start(service, "quick", "Chloé Durand")
+    ready = service.wait(session_id, "ready")
+    ssh = candidate_ssh(ready)
+    status, output = sudo(ssh, ready["access"]["password"], "echo 42 > /root/answer.txt")
+    assert status == 0, output
+    ssh.close()
+
+    service.kill()  # SIGKILL: no clean shutdown, the controller's tasks die with it
+    time.sleep(2)
+    service.start()
+    # Access comes back with the service, on the same port, before the deadline.
+    candidate_ssh(service.wait(session_id, "ready")).close()
+
+    graded = service.wait(session_id, "graded", "torn_down", timeout=60)
+    with service.client() as api:
+        result = api.get(f"/api/sessions/{session_id}/result").json()
+        events = api.get(f"/api/sessions/{session_id}/events").json()
+    deadline = datetime.fromisoformat(graded["deadline"])
+    ended = next(datetime.fromisoformat(e["at"]) for e in events if e["state"] == "ending")
+    assert abs((ended - deadline).total_seconds()) < 1.5, (ended, deadline)
+    assert result["score"] == 100.0
+    states = [e["state"] for e in events]
+    assert states.count("ready") == 1 and states.count("graded") == 1, states
+    assert graded["reason"] == "" or "time" in graded["reason"]
