@@ -184,7 +184,13 @@ class Controller:
         lab = self.load(session_id)
         await asyncio.to_thread(self.driver.freeze, session_id, lab.candidate_user)
         self.transition(session_id, State.grading, "candidate access cut", {State.ending})
-        report = await asyncio.to_thread(self._grade, lab)
+        try:
+            report = await asyncio.to_thread(self._grade, lab)
+        except Exception as exc:  # the scenario vanished or broke mid-exam: say so, keep the lab
+            log.exception("session %s: grading failed", session_id)
+            self.transition(session_id, State.failed, f"grading failed: {exc}", {State.grading},
+                            reason=f"grading failed: {exc}")
+            return
         with unit_of_work(self.engine) as db:
             row = db.get(LabSession, session_id)
             if (

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+log = logging.getLogger("praxis.api")
 
 
 class PraxisError(Exception):
@@ -40,3 +44,8 @@ def install(app: FastAPI) -> None:
     async def _handle(_: Request, exc: PraxisError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return JSONResponse({"error": exc.code, "detail": exc.detail}, exc.status, headers=headers)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("%s %s failed", request.method, request.url.path)
+        return JSONResponse({"error": "internal", "detail": "internal error, logged on the server"}, 500)

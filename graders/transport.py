@@ -76,8 +76,6 @@ class SSHTransport:
 
     def close(self) -> None:
         with self._lock:
-            if self._failure is not None:
-                raise NodeUnreachable(self._failure)
             if self._client is not None:
                 self._client.close()
                 self._client = None

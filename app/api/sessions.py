@@ -104,6 +104,7 @@ def create_session(
         grader_key=new_keypair().private,
     )
     db.add(lab)
+    db.flush()  # the session row before its first event (foreign key)
     db.add(Event(session_id=lab.id, state=State.requested, detail=f"by {user.name}"))
     return _public(lab, settings, {}, token)
 
