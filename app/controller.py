@@ -9,6 +9,7 @@ after a restart: running ones keep their deadline, ended ones are graded exactly
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
@@ -36,9 +37,17 @@ class Controller:
         self.engine, self.settings, self.driver, self.catalog = engine, settings, driver, catalog
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.forwarders: dict[str, list[Forwarder]] = {}
+        self._wakeup = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def wake(self) -> None:
+        """Tick now rather than at the next period (thread-safe: API handlers call it)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wakeup.set)
 
     # -- the loop -----------------------------------------------------------------------------
     async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
         await asyncio.to_thread(self.reap)
         for lab in self._sessions(State.ready):
             await self._open_access(lab)
@@ -47,7 +56,9 @@ class Controller:
                 self.tick()
             except Exception:  # the loop must outlive any one bad row or daemon hiccup
                 log.exception("controller tick failed")
-            await asyncio.sleep(self.settings.tick_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), self.settings.tick_seconds)
+            self._wakeup.clear()
 
     def tick(self) -> None:
         now = utcnow()
@@ -115,8 +126,7 @@ class Controller:
             self.transition(session_id, State.provisioning, expect={State.requested})
         try:
             scenario = self.catalog.get(lab.scenario)
-            access = Access(_public_key(lab.grader_key), lab.candidate_user, lab.candidate_password)
-            nodes = await asyncio.to_thread(self.driver.create, session_id, scenario, access)
+            nodes = await asyncio.to_thread(self.driver.create, session_id, scenario, _access(lab))
             key = load_key(lab.grader_key)
             await asyncio.gather(
                 *(
@@ -182,14 +192,19 @@ class Controller:
     async def _end(self, session_id: str) -> None:
         await self._close_access(session_id)
         lab = self.load(session_id)
-        await asyncio.to_thread(self.driver.freeze, session_id, lab.candidate_user)
+        await asyncio.to_thread(self.driver.freeze, session_id, _access(lab))
         self.transition(session_id, State.grading, "candidate access cut", {State.ending})
         try:
             report = await asyncio.to_thread(self._grade, lab)
         except Exception as exc:  # the scenario vanished or broke mid-exam: say so, keep the lab
             log.exception("session %s: grading failed", session_id)
-            self.transition(session_id, State.failed, f"grading failed: {exc}", {State.grading},
-                            reason=f"grading failed: {exc}")
+            self.transition(
+                session_id,
+                State.failed,
+                f"grading failed: {exc}",
+                {State.grading},
+                reason=f"grading failed: {exc}",
+            )
             return
         with unit_of_work(self.engine) as db:
             row = db.get(LabSession, session_id)
@@ -248,9 +263,10 @@ class Controller:
         return orphans
 
 
-def _public_key(private: str) -> str:
-    key = load_key(private)
-    return f"{key.get_name()} {key.get_base64()} praxis-grader"
+def _access(lab: LabSession) -> Access:
+    key = load_key(lab.grader_key)
+    public = f"{key.get_name()} {key.get_base64()} praxis-grader"
+    return Access(public, lab.candidate_user, lab.candidate_password)
 
 
 def seconds_left(deadline: datetime | None, now: datetime | None = None) -> float | None:

@@ -48,4 +48,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
         log.exception("%s %s failed", request.method, request.url.path)
-        return JSONResponse({"error": "internal", "detail": "internal error, logged on the server"}, 500)
+        return JSONResponse(
+            {"error": "internal", "detail": "internal error, logged on the server"}, 500
+        )

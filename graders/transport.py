@@ -102,5 +102,5 @@ def wait_ready(host: str, key: paramiko.PKey, timeout: float, user: str = "root"
                 transport.close()
         except (OSError, NodeUnreachable) as exc:
             last = str(exc)
-        time.sleep(0.05)
+        time.sleep(0.02)
     raise NodeUnreachable(f"{host}: not ready after {timeout:g}s ({last})")

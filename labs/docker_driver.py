@@ -14,6 +14,7 @@ import signal
 import tarfile
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -43,6 +44,7 @@ BASE_CAPS = [
     "AUDIT_WRITE",
 ]
 DockerError = (docker.errors.DockerException, OSError)
+PRIVATE_DIRS = {"root/.ssh", "etc/praxis"}
 
 
 class DockerDriver:
@@ -166,9 +168,10 @@ class DockerDriver:
         label = f"{SESSION_LABEL}={session_id}" if session_id else SESSION_LABEL
         return list(self.client.containers.list(all=True, filters={"label": label}))
 
-    def freeze(self, session_id: str, candidate_user: str) -> None:
+    def freeze(self, session_id: str, access: Access) -> None:
         """Kill every process holding a terminal (candidate shells, sudo shells) from the host
-        side, so a replaced `pkill` inside cannot keep them alive; then lock the account."""
+        side, so a replaced `pkill` inside cannot keep them alive; lock the account; write the
+        grader's key again through the engine."""
         for container in self._containers(session_id):
             if container.status != "running":
                 continue
@@ -177,7 +180,13 @@ class DockerDriver:
                 for pid, tty in top.get("Processes") or []:
                     if tty not in ("?", "-"):
                         _kill(int(pid))
-                container.exec_run(["usermod", "--lock", "--expiredate", "1", candidate_user])
+                container.exec_run(
+                    ["usermod", "--lock", "--expiredate", "1", access.candidate_user]
+                )
+                container.put_archive(
+                    "/",
+                    _tar({"root/.ssh/authorized_keys": (access.grader_public_key + "\n", 0o600)}),
+                )
             except DockerError:
                 continue  # a broken node is graded as it is
 
@@ -229,15 +238,21 @@ def _secrets_tar(access: Access, gateway: str | None, cache_port: int) -> bytes:
             f'Acquire::http::Proxy "http://{gateway}:{cache_port}";\n',
             0o644,
         )
+    return _tar(files)
+
+
+def _tar(files: dict[str, tuple[str, int]]) -> bytes:
+    """An archive of text files (path -> (content, mode)); the secret folders made root-only."""
     buffer = io.BytesIO()
+    now = int(time.time())
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for directory, mode in (("root/.ssh", 0o700), ("etc/praxis", 0o700)):
+        for directory in sorted({str(Path(path).parent) for path in files} & PRIVATE_DIRS):
             info = tarfile.TarInfo(directory)
-            info.type, info.mode, info.mtime = tarfile.DIRTYPE, mode, int(time.time())
+            info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o700, now
             tar.addfile(info)
         for path, (text, mode) in files.items():
             data = text.encode()
             info = tarfile.TarInfo(path)
-            info.size, info.mode, info.mtime = len(data), mode, int(time.time())
+            info.size, info.mode, info.mtime = len(data), mode, now
             tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()

@@ -41,8 +41,9 @@ class LabDriver(Protocol):
         Raises LabError. Returns node name -> NodeInfo once every node is started.
         """
 
-    def freeze(self, session_id: str, candidate_user: str) -> None:
-        """Cut the candidate out: end their interactive processes, lock their account."""
+    def freeze(self, session_id: str, access: Access) -> None:
+        """Cut the candidate out (end their interactive processes, lock their account) and
+        put the grader's key back, in case the candidate removed it."""
 
     def node_states(self, session_id: str) -> dict[str, str]:
         """Node name -> backend state ('running', 'exited', ...), for health displays."""

@@ -29,9 +29,15 @@ def _iptables(*args: str, check: bool = True) -> subprocess.CompletedProcess[str
     return done
 
 
+_ensured = False
+
+
 def ensure_chain() -> None:
-    """Create the chain and its INPUT jump once; idempotent."""
+    """Create the chain and its INPUT jump once per process; idempotent."""
+    global _ensured
     with _lock:
+        if _ensured:
+            return
         if _iptables("-n", "-L", CHAIN, check=False).returncode != 0:
             _iptables("-N", CHAIN)
             _iptables(
@@ -41,6 +47,7 @@ def ensure_chain() -> None:
         jump = ("INPUT", "-i", f"{BRIDGE_PREFIX}+", "-j", CHAIN)
         if _iptables("-C", *jump, check=False).returncode != 0:
             _iptables("-I", *jump)
+        _ensured = True
 
 
 def _tag(session_id: str) -> str:

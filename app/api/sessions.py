@@ -82,6 +82,7 @@ def _states(request: Request, lab: LabSession) -> dict[str, str]:
 @router.post("", status_code=202, response_model=SessionPublic)
 def create_session(
     body: SessionCreate,
+    request: Request,
     db: SessionDep,
     user: CurrentUser,
     catalog: CatalogDep,
@@ -106,6 +107,8 @@ def create_session(
     db.add(lab)
     db.flush()  # the session row before its first event (foreign key)
     db.add(Event(session_id=lab.id, state=State.requested, detail=f"by {user.name}"))
+    db.commit()
+    request.app.state.controller.wake()
     return _public(lab, settings, {}, token)
 
 
@@ -148,7 +151,7 @@ def instructions(
     return text
 
 
-def _end(db: Session, lab: LabSession, reason: str) -> None:
+def _end(request: Request, db: Session, lab: LabSession, reason: str) -> None:
     if lab.state in (State.requested, State.provisioning):
         lab.state, lab.reason = State.failed, f"{reason} before the lab was ready"
     elif lab.state is State.ready:
@@ -158,6 +161,8 @@ def _end(db: Session, lab: LabSession, reason: str) -> None:
     lab.ended_at = lab.ended_at or utcnow()
     db.add(lab)
     db.add(Event(session_id=lab.id, state=lab.state, detail=reason))
+    db.commit()
+    request.app.state.controller.wake()
 
 
 @router.post("/{session_id}/submit", response_model=SessionPublic)
@@ -169,7 +174,7 @@ def submit(
     lab = _get(db, session_id)
     if lab.state is not State.ready:
         raise Conflict(f"only a running session can be submitted; this one is {lab.state.value}")
-    _end(db, lab, f"submitted by {user.name}")
+    _end(request, db, lab, f"submitted by {user.name}")
     return _public(lab, settings, _states(request, lab))
 
 
@@ -180,7 +185,7 @@ def end(
     """An examiner ends the session now."""
     user.require(Role.examiner)
     lab = _get(db, session_id)
-    _end(db, lab, f"ended by examiner {user.name}")
+    _end(request, db, lab, f"ended by examiner {user.name}")
     return _public(lab, settings, _states(request, lab))
 
 
