@@ -20,9 +20,16 @@ def validate(folder: Path) -> tuple[Scenario | None, list[Problem]]:
     return (None if problems else scenario), problems
 
 
+def _stamp(folder: Path) -> tuple[tuple[str, float], ...]:
+    return tuple(sorted((str(p), p.stat().st_mtime) for p in folder.rglob("*") if p.is_file()))
+
+
 class Catalog:
+    """Scenarios by id; a scenario is validated again only when one of its files changed."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._cache: dict[str, tuple[tuple[tuple[str, float], ...], Scenario]] = {}
 
     def ids(self) -> list[str]:
         return sorted(p.parent.name for p in self.root.glob("*/scenario.yaml"))
@@ -32,7 +39,12 @@ class Catalog:
         folder = self.root / scenario_id
         if "/" in scenario_id or not (folder / "scenario.yaml").is_file():
             raise NotFound(f"no scenario {scenario_id!r}; known: {', '.join(self.ids()) or 'none'}")
+        stamp = _stamp(folder)
+        cached = self._cache.get(scenario_id)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
         scenario, problems = validate(folder)
         if scenario is None:
             raise Invalid("scenario is invalid:\n" + "\n".join(str(p) for p in problems))
+        self._cache[scenario_id] = (stamp, scenario)
         return scenario

@@ -11,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
+import threading
+import time
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,6 +42,36 @@ class Controller:
         self.forwarders: dict[str, list[Forwarder]] = {}
         self._wakeup = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._spare_id: str | None = None  # the next session's id, its network made ahead
+        self._spare_lock = threading.Lock()
+        self._background: set[asyncio.Task[None]] = set()
+
+    def next_session_id(self) -> str:
+        """An id for a new session: the one prepared ahead if any (thread-safe)."""
+        with self._spare_lock:
+            session_id, self._spare_id = self._spare_id, None
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._prepare_spare)
+        return session_id or secrets.token_hex(6)
+
+    def _prepare_spare(self) -> None:
+        spare = secrets.token_hex(6)
+
+        async def prepare() -> None:
+            try:
+                await asyncio.to_thread(self.driver.prepare, spare)
+            except LabError as exc:
+                log.warning("could not prepare a network ahead: %s", exc)
+                return
+            with self._spare_lock:
+                if self._spare_id is None:
+                    self._spare_id = spare
+                    return
+            await asyncio.to_thread(self._destroy_quietly, spare)  # one spare is enough
+
+        task = asyncio.create_task(prepare())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def wake(self) -> None:
         """Tick now rather than at the next period (thread-safe: API handlers call it)."""
@@ -49,6 +82,7 @@ class Controller:
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         await asyncio.to_thread(self.reap)
+        self._prepare_spare()
         for lab in self._sessions(State.ready):
             await self._open_access(lab)
         while True:
@@ -76,8 +110,10 @@ class Controller:
                 self._spawn(lab.id, self._teardown)
 
     async def stop(self) -> None:
-        for task in self.tasks.values():
+        for task in [*self.tasks.values(), *self._background]:
             task.cancel()
+        if self._spare_id is not None:
+            await asyncio.to_thread(self._destroy_quietly, self._spare_id)
         for forwarders in self.forwarders.values():
             for forwarder in forwarders:
                 await forwarder.close()
@@ -124,9 +160,11 @@ class Controller:
         lab = self.load(session_id)
         if lab.state is State.requested:
             self.transition(session_id, State.provisioning, expect={State.requested})
+        start = time.monotonic()
         try:
             scenario = self.catalog.get(lab.scenario)
             nodes = await asyncio.to_thread(self.driver.create, session_id, scenario, _access(lab))
+            created = time.monotonic() - start
             key = load_key(lab.grader_key)
             await asyncio.gather(
                 *(
@@ -150,7 +188,7 @@ class Controller:
         if self.transition(
             session_id,
             State.ready,
-            "lab ready, clock started",
+            f"lab ready in {time.monotonic() - start:.2f}s (nodes started in {created:.2f}s)",
             {State.provisioning},
             ready_at=ready,
             deadline=ready + scenario.time_allowed,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import socket
 import threading
 import time
 
@@ -12,6 +11,8 @@ import paramiko
 from graders.contract import CommandResult, NodeUnreachable
 
 CONNECT_TIMEOUT = 5.0
+MAX_CHANNELS = 4
+CHANNEL_RETRIES = 3
 
 
 def load_key(private_key: str) -> paramiko.PKey:
@@ -26,6 +27,8 @@ class SSHTransport:
         self._client: paramiko.SSHClient | None = None
         self._failure: str | None = None  # a node that refused once is not retried per check
         self._lock = threading.Lock()
+        # sshd allows 10 sessions per connection (MaxSessions); stay well below.
+        self._channels = threading.BoundedSemaphore(MAX_CHANNELS)
 
     def _connect(self) -> paramiko.SSHClient:
         with self._lock:
@@ -61,24 +64,37 @@ class SSHTransport:
 
     def run(self, command: str, timeout: float, stdin: str | None = None) -> CommandResult:
         client = self._connect()
-        try:
-            channel_in, stdout, stderr = client.exec_command(command, timeout=timeout)
-            if stdin is not None:
-                channel_in.write(stdin)
-                channel_in.channel.shutdown_write()
-            out = stdout.read().decode("utf-8", "replace")
-            err = stderr.read().decode("utf-8", "replace")
-            return CommandResult(stdout.channel.recv_exit_status(), out, err)
-        except TimeoutError:
-            return CommandResult(124, "", f"timed out after {timeout:g}s")
-        except (OSError, paramiko.SSHException) as exc:
-            raise NodeUnreachable(f"ssh {self.host}: {exc or type(exc).__name__}") from exc
+        for attempt in range(CHANNEL_RETRIES):
+            try:
+                with self._channels:
+                    return _exec(client, command, timeout, stdin)
+            except paramiko.ChannelException as exc:  # sshd refused a channel: busy, retry
+                if attempt == CHANNEL_RETRIES - 1:
+                    raise NodeUnreachable(f"ssh {self.host}: channel refused ({exc})") from exc
+                time.sleep(0.1 * (attempt + 1))
+            except TimeoutError:
+                return CommandResult(124, "", f"timed out after {timeout:g}s")
+            except (OSError, paramiko.SSHException) as exc:
+                raise NodeUnreachable(f"ssh {self.host}: {exc or type(exc).__name__}") from exc
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
         with self._lock:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+
+
+def _exec(
+    client: paramiko.SSHClient, command: str, timeout: float, stdin: str | None
+) -> CommandResult:
+    channel_in, stdout, stderr = client.exec_command(command, timeout=timeout)
+    if stdin is not None:
+        channel_in.write(stdin)
+        channel_in.channel.shutdown_write()
+    out = stdout.read().decode("utf-8", "replace")
+    err = stderr.read().decode("utf-8", "replace")
+    return CommandResult(stdout.channel.recv_exit_status(), out, err)
 
 
 def wait_ready(host: str, key: paramiko.PKey, timeout: float, user: str = "root") -> float:
@@ -89,18 +105,13 @@ def wait_ready(host: str, key: paramiko.PKey, timeout: float, user: str = "root"
     start = time.monotonic()
     last = "no answer yet"
     while time.monotonic() - start < timeout:
+        transport = SSHTransport(host, key, user)
         try:
-            with socket.create_connection((host, 22), timeout=1) as probe:
-                probe.settimeout(2)
-                if not probe.recv(4).startswith(b"SSH"):
-                    raise OSError("not an SSH server")
-            transport = SSHTransport(host, key, user)
-            try:
-                if transport.run("true", timeout=10).ok:
-                    return time.monotonic() - start
-            finally:
-                transport.close()
-        except (OSError, NodeUnreachable) as exc:
+            if transport.run("true", timeout=10).ok:
+                return time.monotonic() - start
+        except NodeUnreachable as exc:  # refused while sshd starts: cheap to ask again
             last = str(exc)
-        time.sleep(0.02)
+        finally:
+            transport.close()
+        time.sleep(0.01)
     raise NodeUnreachable(f"{host}: not ready after {timeout:g}s ({last})")

@@ -14,7 +14,6 @@ import signal
 import tarfile
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import docker
@@ -44,7 +43,6 @@ BASE_CAPS = [
     "AUDIT_WRITE",
 ]
 DockerError = (docker.errors.DockerException, OSError)
-PRIVATE_DIRS = {"root/.ssh", "etc/praxis"}
 
 
 class DockerDriver:
@@ -71,6 +69,13 @@ class DockerDriver:
                     firewall.allow_cache(session_id, address, self.cache_port)
                 nodes[name] = NodeInfo(name, address, container.id or "")
             return nodes
+        except DockerError as exc:
+            raise LabError(f"docker: {exc}") from exc
+
+    def prepare(self, session_id: str) -> None:
+        try:
+            firewall.ensure_chain()
+            self._network(session_id)
         except DockerError as exc:
             raise LabError(f"docker: {exc}") from exc
 
@@ -118,6 +123,7 @@ class DockerDriver:
         try:
             container = self.client.containers.get(cname)
         except docker.errors.NotFound:
+            proxy = f"http://{gateway}:{self.cache_port}" if node.internet == "packages" else ""
             container = self.client.containers.create(
                 image_tag(node.image),
                 name=cname,
@@ -125,14 +131,15 @@ class DockerDriver:
                 detach=True,
                 network=network.name,
                 labels=self._labels(session_id, name),
+                # Read by the image's praxis-firstboot units; nothing here is secret from the
+                # candidate (their own password, a public key, the cache's address).
+                environment={
+                    "PRAXIS_AUTHORIZED_KEY": access.grader_public_key,
+                    "PRAXIS_CANDIDATE": f"{access.candidate_user}:{access.candidate_password}",
+                    "PRAXIS_APT_PROXY": proxy,
+                },
                 **self._limits(node),
                 **self._init_options(),
-            )
-            container.put_archive(
-                "/",
-                _secrets_tar(
-                    access, gateway if node.internet == "packages" else None, self.cache_port
-                ),
             )
         if container.status != "running":
             container.start()
@@ -185,7 +192,7 @@ class DockerDriver:
                 )
                 container.put_archive(
                     "/",
-                    _tar({"root/.ssh/authorized_keys": (access.grader_public_key + "\n", 0o600)}),
+                    _authorized_keys_tar(access.grader_public_key),
                 )
             except DockerError:
                 continue  # a broken node is graded as it is
@@ -227,32 +234,15 @@ def _kill(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
-def _secrets_tar(access: Access, gateway: str | None, cache_port: int) -> bytes:
-    """Files written into a node before it boots: grader key, candidate account, apt proxy."""
-    files = {
-        "root/.ssh/authorized_keys": (access.grader_public_key + "\n", 0o600),
-        "etc/praxis/candidate": (f"{access.candidate_user}:{access.candidate_password}\n", 0o600),
-    }
-    if gateway:
-        files["etc/apt/apt.conf.d/01praxis-proxy"] = (
-            f'Acquire::http::Proxy "http://{gateway}:{cache_port}";\n',
-            0o644,
-        )
-    return _tar(files)
-
-
-def _tar(files: dict[str, tuple[str, int]]) -> bytes:
-    """An archive of text files (path -> (content, mode)); the secret folders made root-only."""
+def _authorized_keys_tar(public_key: str) -> bytes:
+    """/root/.ssh/authorized_keys holding only the grader's key, as put_archive wants it."""
     buffer = io.BytesIO()
-    now = int(time.time())
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for directory in sorted({str(Path(path).parent) for path in files} & PRIVATE_DIRS):
-            info = tarfile.TarInfo(directory)
-            info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o700, now
-            tar.addfile(info)
-        for path, (text, mode) in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(path)
-            info.size, info.mode, info.mtime = len(data), mode, now
-            tar.addfile(info, io.BytesIO(data))
+        folder = tarfile.TarInfo("root/.ssh")
+        folder.type, folder.mode, folder.mtime = tarfile.DIRTYPE, 0o700, int(time.time())
+        tar.addfile(folder)
+        data = (public_key + "\n").encode()
+        keys = tarfile.TarInfo("root/.ssh/authorized_keys")
+        keys.size, keys.mode, keys.mtime = len(data), 0o600, int(time.time())
+        tar.addfile(keys, io.BytesIO(data))
     return buffer.getvalue()

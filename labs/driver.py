@@ -41,6 +41,10 @@ class LabDriver(Protocol):
         Raises LabError. Returns node name -> NodeInfo once every node is started.
         """
 
+    def prepare(self, session_id: str) -> None:
+        """Make ahead what a session will need whatever its scenario (its network), so that
+        `create` for that id is faster. Idempotent; `destroy` undoes it. Raises LabError."""
+
     def freeze(self, session_id: str, access: Access) -> None:
         """Cut the candidate out (end their interactive processes, lock their account) and
         put the grader's key back, in case the candidate removed it."""

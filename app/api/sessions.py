@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -94,7 +93,7 @@ def create_session(
     token = new_token()
     params = {**scenario.parameters, **{name: new_password() for name in scenario.secrets}}
     lab = LabSession(
-        id=secrets.token_hex(6),
+        id=request.app.state.controller.next_session_id(),
         scenario=scenario.id,
         candidate=body.candidate,
         created_by=user.name,

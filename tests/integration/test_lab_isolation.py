@@ -10,6 +10,7 @@ import docker
 import pytest
 
 from app.catalog import validate
+from graders.transport import load_key, wait_ready
 from labs import firewall
 from labs.docker_driver import DockerDriver
 from labs.driver import SESSION_LABEL, Access, NodeInfo
@@ -77,7 +78,9 @@ def test_packages_nodes_reach_the_cache_only(driver: DockerDriver, quick: Scenar
 
 
 def test_nodes_are_capped_unprivileged_and_labelled(driver: DockerDriver, quick: Scenario) -> None:
-    driver.create("caps00000001", quick, access())
+    keys = new_keypair()
+    nodes = driver.create("caps00000001", quick, Access(keys.public, "candidat", "pw"))
+    wait_ready(nodes["web"].address, load_key(keys.private), 60)
     container = docker.from_env().containers.get("praxis-caps00000001-web")
     host = container.attrs["HostConfig"]
     assert host["Privileged"] is False

@@ -1,0 +1,233 @@
+"""Praxis benchmarks, as ratios against the raw engine measured in the same run.
+
+    make bench            # or: .venv/bin/python bench/run.py [--rounds N]
+
+1. Lab ready: `POST /api/sessions` -> the grader's key login works, against a raw `docker run`
+   of the same image with the node's limits -> the same key login (and -> sshd's banner,
+   shown too). Target ratio <= 1.2.
+2. Grading the solved AMP lab (all criteria, wall time). Target <= 1 s.
+3. Memory of one idle AMP lab after the solution, and how many fit in this host's memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import docker
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app.catalog import validate  # noqa: E402
+from app.scenario_test import run_solution  # noqa: E402
+from graders.runner import grade  # noqa: E402
+from graders.transport import SSHTransport, load_key, wait_ready  # noqa: E402
+from labs.docker_driver import DockerDriver  # noqa: E402
+from labs.driver import Access  # noqa: E402
+from labs.images import image_tag  # noqa: E402
+from labs.keys import new_keypair, new_password  # noqa: E402
+
+PRAXIS = str(ROOT / ".venv" / "bin" / "praxis")
+DOCKER = "/usr/bin/docker"
+
+
+def banner(host: str, timeout: float = 60) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            with socket.create_connection((host, 22), timeout=0.5) as s:
+                s.settimeout(2)
+                if s.recv(4).startswith(b"SSH"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.02)
+    raise TimeoutError(host)
+
+
+RUN_FLAGS = [
+    "--tmpfs",
+    "/run",
+    "--tmpfs",
+    "/run/lock",
+    "-v",
+    "/sys/fs/cgroup:/sys/fs/cgroup:ro",
+    "--cpus",
+    "1",
+    "--memory",
+    "1g",
+    "--memory-swap",
+    "1g",
+    "--pids-limit",
+    "512",
+]
+
+
+def raw_ready(login: bool) -> float:
+    """The engine alone: `docker run` of the node image with the node's limits, then either
+    sshd's banner or a key login with the same client Praxis uses (the image installs a key
+    given in PRAXIS_AUTHORIZED_KEY)."""
+    keys = new_keypair()
+    start = time.monotonic()
+    cid = subprocess.run(
+        [
+            DOCKER,
+            "run",
+            "-d",
+            *RUN_FLAGS,
+            "-e",
+            f"PRAXIS_AUTHORIZED_KEY={keys.public}",
+            image_tag("debian-bookworm"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    address = subprocess.run(
+        [DOCKER, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", cid],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if login:
+        wait_ready(address, load_key(keys.private), 60)
+    else:
+        banner(address)
+    elapsed = time.monotonic() - start
+    subprocess.run([DOCKER, "rm", "-f", cid], capture_output=True, check=True)
+    return elapsed
+
+
+class Service:
+    def __init__(self, tmp: Path) -> None:
+        port = 18765
+        self.env = {
+            **os.environ,
+            "PRAXIS_DATA_DIR": str(tmp),
+            "PRAXIS_PORT": str(port),
+            "PRAXIS_ACCESS_PORTS": "24000-24099",
+            "PRAXIS_RETENTION_SECONDS": "0",
+        }
+        token = subprocess.run(
+            [PRAXIS, "user", "create", "bench", "--role", "admin"],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        self.process = subprocess.Popen(
+            [PRAXIS, "serve"], env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        self.api = httpx.Client(
+            base_url=f"http://127.0.0.1:{port}",
+            timeout=30,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        for _ in range(300):
+            try:
+                self.api.get("/api/health")
+                return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+
+    def ready(self) -> float:
+        """From the API call to the moment the controller's key login succeeded (`ready_at`,
+        same host clock), so that polling does not weigh on what is measured."""
+        start = time.time()
+        session_id = self.api.post(
+            "/api/sessions", json={"scenario": "amp-stack", "candidate": "bench"}
+        ).json()["id"]
+        while (session := self.api.get(f"/api/sessions/{session_id}").json())["state"] != "ready":
+            assert session["state"] in ("requested", "provisioning"), session["state"]
+            time.sleep(0.1)
+        elapsed = datetime.fromisoformat(session["ready_at"]).timestamp() - start
+        self.api.post(f"/api/sessions/{session_id}/end")
+        while self.api.get(f"/api/sessions/{session_id}").json()["state"] != "torn_down":
+            time.sleep(0.1)  # the next round starts on a quiet host, as the raw rounds do
+        return elapsed
+
+    def close(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(30)
+        subprocess.run([PRAXIS, "reap"], env=self.env, capture_output=True, check=False)
+
+
+def amp_grading_and_memory(rounds: int) -> tuple[list[float], int]:
+    scenario, problems = validate(ROOT / "scenarios" / "amp-stack")
+    assert scenario is not None, problems
+    driver, keys = DockerDriver(), new_keypair()
+    params = {**scenario.parameters, **{s: new_password() for s in scenario.secrets}}
+    session_id = "bench" + os.urandom(3).hex()
+    try:
+        nodes = driver.create(session_id, scenario, Access(keys.public, "candidat", new_password()))
+        key = load_key(keys.private)
+        wait_ready(nodes["web"].address, key, 120)
+        transports = {"web": SSHTransport(nodes["web"].address, key)}
+        run_solution(scenario, transports, params, lambda _: None)
+        times = []
+        for _ in range(rounds):
+            fresh = {"web": SSHTransport(nodes["web"].address, key)}  # connection included
+            start = time.monotonic()
+            report = grade(scenario, fresh, {"web": nodes["web"].address}, params)
+            times.append(time.monotonic() - start)
+            assert report.percent == 100, report.as_dict()
+            fresh["web"].close()
+        time.sleep(5)  # let the services settle to idle
+        stats = docker.from_env().containers.get(f"praxis-{session_id}-web").stats(stream=False)
+        memory = stats["memory_stats"]  # as `docker stats` counts it: without inactive page cache
+        used = memory["usage"] - memory.get("stats", {}).get("total_inactive_file", 0)
+        return times, used
+    finally:
+        driver.destroy(session_id)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=5)
+    rounds = parser.parse_args().rounds
+    raw_ready(login=True)  # warm the page cache for both sides alike
+    raw_banner = [raw_ready(login=False) for _ in range(rounds)]
+    raw = [raw_ready(login=True) for _ in range(rounds)]
+    with tempfile.TemporaryDirectory() as tmp:
+        service = Service(Path(tmp))
+        try:
+            service.ready()
+            ours = [service.ready() for _ in range(rounds)]
+        finally:
+            service.close()
+    grading, memory = amp_grading_and_memory(rounds)
+
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    median = statistics.median
+
+    def line(label: str, values: list[float]) -> None:
+        spread = f"(min {min(values):.3f}, max {max(values):.3f})"
+        print(f"{label:44} median {median(values):.3f}s  {spread}")
+
+    line("lab ready, raw `docker run` -> sshd banner", raw_banner)
+    line("lab ready, raw `docker run` -> key login", raw)
+    line("lab ready, Praxis API call -> key login", ours)
+    ratio = median(ours) / median(raw)
+    print(f"{'ratio Praxis / raw, to the key login':44} {ratio:.2f}  (target <= 1.2)")
+    print(f"{'ratio Praxis / raw banner':44} {median(ours) / median(raw_banner):.2f}")
+    line("grading the solved AMP lab (12 criteria)", grading)
+    print(f"{'idle AMP lab memory after the solution':44} {memory / 2**20:.0f} MiB")
+    print(
+        f"{'AMP labs that fit in this host memory':44} {int(total * 0.9 // memory)} "
+        f"({total / 2**30:.1f} GiB, 10% kept for the host; limit per lab 1 GiB)"
+    )
+
+
+if __name__ == "__main__":
+    main()
