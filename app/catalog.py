@@ -7,7 +7,7 @@ from pathlib import Path
 from app.errors import Invalid, NotFound
 from graders.validate import check_problems
 from labs.loader import Problem, ScenarioError, load_scenario
-from labs.scenario import Scenario
+from labs.scenario import Scenario, tree_hash
 
 
 def validate(folder: Path) -> tuple[Scenario | None, list[Problem]]:
@@ -33,6 +33,10 @@ class Catalog:
 
     def ids(self) -> list[str]:
         return sorted(p.parent.name for p in self.root.glob("*/scenario.yaml"))
+
+    def version(self, scenario_id: str) -> str:
+        """A hash of the scenario's files: which version a candidate sat."""
+        return tree_hash(self.root / scenario_id)
 
     def get(self, scenario_id: str) -> Scenario:
         """Raises NotFound, or Invalid listing the scenario's problems."""

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from app.catalog import Catalog, validate
+from app.catalog import Catalog
+from app.cli_scenario import scenario_cli
 from app.config import get_settings
 from app.models import Role
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Praxis: hands-on IT exams.")
 images_cli = typer.Typer(no_args_is_help=True, help="Node images, built locally.")
-scenario_cli = typer.Typer(no_args_is_help=True, help="Write, check and test scenarios.")
 user_cli = typer.Typer(no_args_is_help=True, help="Staff accounts.")
 cli.add_typer(images_cli, name="images")
 cli.add_typer(scenario_cli, name="scenario")
@@ -58,80 +56,6 @@ def images_build(
         except ImageBuildError as exc:
             err.print(f"[red]{exc}[/red]")
             raise typer.Exit(1) from exc
-
-
-def _folder(target: str) -> Path:
-    path = Path(target)
-    return path if path.is_dir() else get_settings().scenarios_dir / target
-
-
-@scenario_cli.command("validate")
-def scenario_validate(
-    targets: Annotated[list[str], typer.Argument(help="Folders or scenario ids.")],
-) -> None:
-    """Report every problem as file:line: message (exit 1 if any)."""
-    failed = False
-    for target in targets:
-        _, problems = validate(_folder(target))
-        for problem in problems:
-            out.print(str(problem), soft_wrap=True)
-        if not problems:
-            out.print(f"{target}: ok")
-        failed |= bool(problems)
-    raise typer.Exit(1 if failed else 0)
-
-
-@scenario_cli.command("list")
-def scenario_list() -> None:
-    """Scenarios under the scenarios folder, with their validation status."""
-    catalog = Catalog(get_settings().scenarios_dir)
-    for scenario_id in catalog.ids():
-        scenario, problems = validate(catalog.root / scenario_id)
-        status = (
-            f"{len(scenario.criteria)} criteria, {scenario.duration}"
-            if scenario
-            else f"[red]{len(problems)} problem(s)[/red]"
-        )
-        out.print(f"{scenario_id:24} {status}")
-
-
-@scenario_cli.command("test")
-def scenario_test(
-    target: str,
-    blank: bool = typer.Option(False, help="Grade an untouched lab (must score ≤ 10%)."),
-    keep: bool = typer.Option(False, help="Leave the lab running afterwards."),
-) -> None:
-    """Provision a real lab, apply the reference solution, grade; exit 0 only at 100 %."""
-    from app.scenario_test import test_scenario
-    from labs.docker_driver import DockerDriver
-
-    settings = get_settings()
-    scenario, problems = validate(_folder(target))
-    if scenario is None:
-        for problem in problems:
-            out.print(str(problem), soft_wrap=True)
-        raise typer.Exit(1)
-    driver = DockerDriver(settings.docker_url, settings.lab_pool, settings.cache_port)
-    try:
-        with out.status("working...") as status:
-
-            def say(line: str) -> None:
-                out.print(line)
-                status.update(line)
-
-            report = test_scenario(driver, scenario, blank, say, keep, settings.ready_timeout)
-    except Exception as exc:
-        err.print(f"[red]scenario test failed: {exc}[/red]")
-        raise typer.Exit(1) from exc
-    table = Table("criterion", "weight", "score", "status", "message", "ms")
-    for c in report.criteria:
-        table.add_row(
-            c.id, f"{c.weight:g}", f"{c.score:.2f}", c.status, c.message[:80], str(c.duration_ms)
-        )
-    out.print(table)
-    out.print(f"score: {report.percent:.1f}%")
-    passed = report.percent <= 10 if blank else report.percent >= 100
-    raise typer.Exit(0 if passed else 1)
 
 
 @cli.command()

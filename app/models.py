@@ -54,6 +54,7 @@ class LabSession(SQLModel, table=True):
     __tablename__ = "lab_session"
     id: str = Field(primary_key=True)
     scenario: str
+    scenario_version: str = ""  # hash of the scenario folder when the session was created
     candidate: str
     state: State = Field(default=State.requested, index=True)
     reason: str = ""  # why it failed, or how it ended
@@ -80,6 +81,31 @@ class Result(SQLModel, table=True):
     max_points: float
     report: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class Override(SQLModel, table=True):
+    """An examiner's change of one criterion's score; the grader's score stays in Result."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(index=True, foreign_key="lab_session.id")
+    criterion_id: str
+    score: float
+    justification: str
+    by: str
+    at: datetime = Field(default_factory=utcnow)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Append-only record of what staff did (overrides, extensions, ends); no route edits it
+    and the database refuses UPDATE and DELETE on it."""
+
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow)
+    actor: str
+    action: str
+    session_id: str | None = Field(default=None, index=True)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
 
 
 class Event(SQLModel, table=True):
@@ -114,6 +140,7 @@ class AccessPublic(BaseModel):
 class SessionPublic(BaseModel):
     id: str
     scenario: str
+    scenario_version: str = ""  # hash of the scenario folder when the session was created
     candidate: str
     state: State
     reason: str
@@ -130,8 +157,11 @@ class SessionPublic(BaseModel):
 class CriterionPublic(BaseModel):
     id: str
     title: dict[str, str | None]
+    referential: str | None = None
     weight: float
-    score: float
+    score: float  # the score that counts: an override's if any
+    original_score: float  # the grader's
+    override: dict[str, Any] | None
     status: str
     message: str
     evidence: list[dict[str, Any]]
@@ -141,12 +171,34 @@ class CriterionPublic(BaseModel):
 class ResultPublic(BaseModel):
     session_id: str
     scenario: str
+    scenario_version: str
     candidate: str
-    score: float  # percent
+    score: float  # percent, overrides included
+    original_score: float  # percent as graded
     points: float
     max_points: float
     graded_at: datetime
     criteria: list[CriterionPublic]
+
+
+class OverrideCreate(BaseModel):
+    criterion: str
+    score: float = Field(ge=0, le=1)
+    justification: str = Field(min_length=10, max_length=2000)
+
+
+class ExtendCreate(BaseModel):
+    minutes: int = Field(ge=1, le=240)
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class AuditPublic(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    session_id: str | None
+    detail: dict[str, Any]
 
 
 class ScenarioPublic(BaseModel):

@@ -16,6 +16,10 @@ from labs.scenario import Scenario
 Say = Callable[[str], None]
 
 
+class UnstableGrade(Exception):
+    """The same lab graded twice gave different scores: a check depends on luck or time."""
+
+
 def run_solution(
     scenario: Scenario, transports: dict[str, SSHTransport], params: dict[str, str], say: Say
 ) -> None:
@@ -54,8 +58,17 @@ def test_scenario(
         transports = {name: SSHTransport(n.address, key) for name, n in nodes.items()}
         if not blank:
             run_solution(scenario, transports, params, say)
-        report = grade(scenario, transports, {n: i.address for n, i in nodes.items()}, params)
-        say(f"graded in {report.duration_ms} ms")
+        addresses = {n: i.address for n, i in nodes.items()}
+        report = grade(scenario, transports, addresses, params)
+        say(f"graded in {report.duration_ms} ms; grading again to check it is stable")
+        again = grade(scenario, transports, addresses, params)
+        unstable = [
+            (a.id, a.score, b.score)
+            for a, b in zip(report.criteria, again.criteria, strict=True)
+            if a.score != b.score
+        ]
+        if unstable:
+            raise UnstableGrade(", ".join(f"{cid}: {x:g} then {y:g}" for cid, x, y in unstable))
         for transport in transports.values():
             transport.close()
         return report

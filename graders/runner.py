@@ -38,6 +38,7 @@ def parse_check(raw: dict[str, Any], params: Mapping[str, str]) -> AnyCheck:
 class CriterionResult:
     id: str
     title: dict[str, str | None]
+    referential: str | None
     weight: float
     score: float
     status: str  # passed | partial | failed | blocked
@@ -94,6 +95,7 @@ def _grade_criterion(criterion: Criterion, base: CheckContext) -> CriterionResul
     return CriterionResult(
         criterion.id,
         criterion.title.model_dump(),
+        criterion.referential,
         criterion.weight,
         round(score, 4),
         status,
@@ -107,6 +109,7 @@ def _blocked(criterion: Criterion, deps: list[str]) -> CriterionResult:
     return CriterionResult(
         criterion.id,
         criterion.title.model_dump(),
+        criterion.referential,
         criterion.weight,
         0.0,
         "blocked",

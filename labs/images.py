@@ -6,7 +6,6 @@ of its recipe folder, so building again when nothing changed does nothing.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 import tempfile
@@ -17,6 +16,8 @@ import docker
 import docker.errors
 import yaml
 from pydantic import BaseModel, ConfigDict
+
+from labs.scenario import tree_hash
 
 RECIPE = "image.yaml"
 HASH_LABEL = "praxis.recipe"
@@ -42,12 +43,7 @@ def image_tag(name: str) -> str:
 
 
 def recipe_hash(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-        digest.update(oct(path.stat().st_mode & 0o777).encode())
-    return digest.hexdigest()[:16]
+    return tree_hash(folder)
 
 
 def recipes(root: Path) -> dict[str, Path]:

@@ -10,6 +10,7 @@ from typing import Any, cast
 import yaml
 from pydantic import ValidationError
 
+from labs.referential import load_referential
 from labs.scenario import Scenario
 
 SCENARIO_FILE = "scenario.yaml"
@@ -119,6 +120,30 @@ def _cross_checks(scenario: Scenario, doc: Document) -> list[Problem]:
             node = check.get("node")
             if node is not None and node not in scenario.nodes:
                 problems.append(doc.problem((*loc, "node"), f"unknown node '{node}'"))
+    referential = load_referential()
+    if scenario.referential is not None:
+        if scenario.referential.block not in referential.codes():
+            problems.append(
+                doc.problem(
+                    ("referential", "block"), f"unknown block '{scenario.referential.block}'"
+                )
+            )
+        if scenario.referential.modality not in referential.modalities:
+            problems.append(
+                doc.problem(
+                    ("referential", "modality"),
+                    f"unknown modality '{scenario.referential.modality}'",
+                )
+            )
+    for i, criterion in enumerate(scenario.criteria):
+        if criterion.referential is not None and criterion.referential not in referential.codes():
+            problems.append(
+                doc.problem(
+                    ("criteria", i, "referential"),
+                    f"unknown referential code '{criterion.referential}' "
+                    "(see labs/referential.yaml)",
+                )
+            )
     for node, script in scenario.solution.items():
         if node not in scenario.nodes:
             problems.append(doc.problem(("solution", node), f"unknown node '{node}'"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -26,6 +27,16 @@ class Text(Strict):
 
     def get(self, lang: str) -> str:
         return self.en if lang == "en" and self.en else self.fr
+
+
+def tree_hash(folder: Path) -> str:
+    """A short hash of every file below `folder` (names, contents, modes)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+        digest.update(oct(path.stat().st_mode & 0o777).encode())
+    return digest.hexdigest()[:16]
 
 
 def parse_duration(value: str) -> timedelta:

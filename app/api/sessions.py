@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -15,18 +16,17 @@ from app.controller import seconds_left
 from app.errors import Conflict, NotFound
 from app.models import (
     AccessPublic,
-    CriterionPublic,
     Event,
+    ExtendCreate,
     LabSession,
     NodePublic,
-    Result,
-    ResultPublic,
     Role,
     SessionCreate,
     SessionPublic,
     State,
     utcnow,
 )
+from app.results import audit
 from graders.runner import render
 from labs.keys import new_keypair, new_password
 
@@ -95,6 +95,7 @@ def create_session(
     lab = LabSession(
         id=request.app.state.controller.next_session_id(),
         scenario=scenario.id,
+        scenario_version=catalog.version(scenario.id),
         candidate=body.candidate,
         created_by=user.name,
         params=params,
@@ -150,7 +151,7 @@ def instructions(
     return text
 
 
-def _end(request: Request, db: Session, lab: LabSession, reason: str) -> None:
+def _end(request: Request, db: Session, lab: LabSession, reason: str, actor: str) -> None:
     if lab.state in (State.requested, State.provisioning):
         lab.state, lab.reason = State.failed, f"{reason} before the lab was ready"
     elif lab.state is State.ready:
@@ -160,6 +161,7 @@ def _end(request: Request, db: Session, lab: LabSession, reason: str) -> None:
     lab.ended_at = lab.ended_at or utcnow()
     db.add(lab)
     db.add(Event(session_id=lab.id, state=lab.state, detail=reason))
+    audit(db, actor, "end", lab, reason=reason)
     db.commit()
     request.app.state.controller.wake()
 
@@ -173,7 +175,7 @@ def submit(
     lab = _get(db, session_id)
     if lab.state is not State.ready:
         raise Conflict(f"only a running session can be submitted; this one is {lab.state.value}")
-    _end(request, db, lab, f"submitted by {user.name}")
+    _end(request, db, lab, f"submitted by {user.name}", user.name)
     return _public(lab, settings, _states(request, lab))
 
 
@@ -184,27 +186,8 @@ def end(
     """An examiner ends the session now."""
     user.require(Role.examiner)
     lab = _get(db, session_id)
-    _end(request, db, lab, f"ended by examiner {user.name}")
+    _end(request, db, lab, f"ended by examiner {user.name}", user.name)
     return _public(lab, settings, _states(request, lab))
-
-
-@router.get("/{session_id}/result", response_model=ResultPublic)
-def result(session_id: str, db: SessionDep, user: CurrentUser) -> ResultPublic:
-    user.require(Role.examiner)
-    lab = _get(db, session_id)
-    row = db.get(Result, session_id)
-    if row is None:
-        raise Conflict(f"not graded yet: the session is {lab.state.value}")
-    return ResultPublic(
-        session_id=lab.id,
-        scenario=lab.scenario,
-        candidate=lab.candidate,
-        score=row.score,
-        points=row.points,
-        max_points=row.max_points,
-        graded_at=row.created_at,
-        criteria=[CriterionPublic(**c) for c in row.report["criteria"]],
-    )
 
 
 @router.get("/{session_id}/events")
@@ -214,3 +197,32 @@ def events(session_id: str, db: SessionDep, user: CurrentUser) -> list[dict[str,
     _get(db, session_id)
     rows = db.exec(select(Event).where(Event.session_id == session_id).order_by(col(Event.id)))
     return [{"state": e.state.value, "detail": e.detail, "at": e.at.isoformat()} for e in rows]
+
+
+@router.post("/{session_id}/extend", response_model=SessionPublic)
+def extend(
+    session_id: str,
+    body: ExtendCreate,
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    settings: SettingsDep,
+) -> SessionPublic:
+    """Give a running session more time (a reason is required and audited)."""
+    user.require(Role.examiner)
+    lab = _get(db, session_id)
+    if lab.state is not State.ready or lab.deadline is None:
+        raise Conflict(f"only a running session can be extended; this one is {lab.state.value}")
+    lab.deadline += timedelta(minutes=body.minutes)
+    db.add(lab)
+    db.add(Event(session_id=lab.id, state=lab.state, detail=f"+{body.minutes} min: {body.reason}"))
+    audit(
+        db,
+        user.name,
+        "extend",
+        lab,
+        minutes=body.minutes,
+        reason=body.reason,
+        deadline=lab.deadline.isoformat(),
+    )
+    return _public(lab, settings, _states(request, lab))

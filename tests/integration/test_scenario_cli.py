@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+from pathlib import Path
 
-from tests.integration.conftest import PRAXIS
+from tests.integration.conftest import PRAXIS, TEST_SCENARIOS
 
 
-def praxis(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PRAXIS, *args], capture_output=True, text=True, check=False, timeout=900)
+def praxis(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PRAXIS, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+        env=env,
+        cwd=Path(PRAXIS).parents[2],
+    )
 
 
 def test_amp_solution_scores_100() -> None:
@@ -24,8 +34,31 @@ def test_amp_blank_lab_scores_at_most_10() -> None:
     assert score <= 10
 
 
-def test_invalid_scenario_is_refused_before_any_lab(tmp_path: object) -> None:
+def test_invalid_scenario_is_refused_before_any_lab() -> None:
     done = praxis("scenario", "test", "tests/unit/scenario_cases/references")
     assert done.returncode == 1
     assert "scenario.yaml:9: unknown node 'db'" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_new_skeleton_validates_and_tests_clean_as_created(tmp_path: Path) -> None:
+    env = {**os.environ, "PRAXIS_SCENARIOS_DIR": str(tmp_path)}
+    assert praxis("scenario", "new", "demo", env=env).returncode == 0
+    assert praxis("scenario", "new", "demo", env=env).returncode == 1  # never overwrites
+    assert praxis("scenario", "validate", "demo", env=env).returncode == 0
+    solved = praxis("scenario", "test", "demo", env=env)
+    assert solved.returncode == 0, solved.stdout + solved.stderr
+    assert solved.stdout.strip().splitlines()[-1] == "score: 100.0%"
+    blank = praxis("scenario", "test", "demo", "--blank", env=env)
+    assert blank.returncode == 0 and blank.stdout.strip().endswith("score: 0.0%")
+
+
+def test_all_tests_every_scenario_and_summarises(tmp_path: Path) -> None:
+    env = {**os.environ, "PRAXIS_SCENARIOS_DIR": str(tmp_path)}
+    assert praxis("scenario", "new", "demo", env=env).returncode == 0
+    (tmp_path / "quick").symlink_to(TEST_SCENARIOS / "quick")  # its blank lab scores 50 %
+    done = praxis("scenario", "test", "--all", env=env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    rows = {line.split("│")[1].strip(): line for line in done.stdout.splitlines() if "│" in line}
+    assert "100.0%" in rows["demo"] and "0.0%" in rows["demo"] and "ok" in rows["demo"]
+    assert "50.0%" in rows["quick"] and "FAILED" in rows["quick"]

@@ -73,6 +73,7 @@ def test_every_route_checks_the_role(client: TestClient) -> None:
         ("GET", f"/api/sessions/{sid}/instructions", {"admin", "examiner", "candidate"}, {}),
         ("GET", f"/api/sessions/{other}/instructions", {"admin", "examiner"}, {}),
         ("GET", f"/api/sessions/{sid}/events", {"admin", "examiner"}, {}),
+        ("GET", "/api/audit", {"admin", "examiner"}, {}),
         ("GET", "/api/scenarios", {"admin", "examiner", "instructor"}, {}),
         ("GET", "/api/scenarios/amp-stack/problems", {"admin", "examiner", "instructor"}, {}),
     ]
@@ -81,27 +82,37 @@ def test_every_route_checks_the_role(client: TestClient) -> None:
         for role, token in who.items():
             status = call(client, method, path, token, **kw)
             assert (status < 400) == (role in allowed), (method, path, role, status)
-    # Routes that change a session: wrong roles are refused before any state is looked at.
-    for path, allowed in (
-        (f"/api/sessions/{other}/submit", {"admin", "examiner"}),
-        (f"/api/sessions/{other}/end", {"admin", "examiner"}),
-        (f"/api/sessions/{other}/result", {"admin", "examiner"}),
-    ):
+    # Routes on a session not ready or not graded: wrong roles are refused before any state
+    # is looked at (403), right roles get the state's answer (409, 422...).
+    changes: list[tuple[str, str, dict[str, Any]]] = [
+        ("POST", f"/api/sessions/{other}/submit", {}),
+        ("POST", f"/api/sessions/{other}/end", {}),
+        ("GET", f"/api/sessions/{other}/result", {}),
+        ("POST", f"/api/sessions/{other}/extend", {"json": {"minutes": 5, "reason": "panne"}}),
+        (
+            "POST",
+            f"/api/sessions/{other}/overrides",
+            {"json": {"criterion": "x", "score": 1, "justification": "vu en direct"}},
+        ),
+    ]
+    for method, path, kw in changes:
+        assert call(client, method, path, None, **kw) == 401, path
         for role, token in who.items():
-            status = call(client, "POST" if not path.endswith("result") else "GET", path, token)
-            assert (status == 403) == (role not in allowed), (path, role, status)
-    route_paths = {getattr(r, "path", "") for r in client.app.routes}  # type: ignore[attr-defined]
-    covered = {
-        p.replace(sid, "{session_id}").replace(other, "{session_id}") for _, p, _, _ in table
+            status = call(client, method, path, token, **kw)
+            assert (status == 403) == (role not in {"admin", "examiner"}), (path, role, status)
+    # Every API route of the app is in one of the two tables.
+    tested = {
+        (m, p.replace(sid, "{session_id}").replace(other, "{session_id}"))
+        for m, p, *_ in [*table, *changes]
     }
-    covered |= {
-        "/api/sessions/{session_id}/submit",
-        "/api/sessions/{session_id}/end",
-        "/api/sessions/{session_id}/result",
-        "/api/scenarios/{scenario_id}/problems",
+    tested.add(("GET", "/api/scenarios/{scenario_id}/problems"))
+    routes = {
+        (method.upper(), path)
+        for path, item in client.app.openapi()["paths"].items()  # type: ignore[attr-defined]
+        for method in item
+        if path != "/api/health"
     }
-    api_routes = {p for p in route_paths if p.startswith("/api/") and p != "/api/health"}
-    assert api_routes <= covered, api_routes - covered
+    assert len(routes) >= 13 and routes <= tested, routes - tested
 
 
 def test_bad_requests_get_a_reason(client: TestClient) -> None:

@@ -1,0 +1,173 @@
+"""`praxis scenario ...`: what an instructor uses to write, check and test an exam."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from app.catalog import Catalog, validate
+from app.config import ROOT, get_settings
+from graders.runner import GradeReport
+from labs.scenario import NAME
+
+scenario_cli = typer.Typer(no_args_is_help=True, help="Write, check and test scenarios.")
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+SKELETON = Path(__file__).parent / "skeleton"
+
+
+def _folder(target: str) -> Path:
+    path = Path(target)
+    return path if path.is_dir() else get_settings().scenarios_dir / target
+
+
+@scenario_cli.command("new")
+def scenario_new(name: str) -> None:
+    """Create scenarios/NAME/: a working skeleton to edit (validates and tests clean as is)."""
+    import re
+
+    folder = get_settings().scenarios_dir / name
+    if not re.match(NAME, name):
+        err.print(f"{name!r}: use lowercase letters, digits and dashes, starting with a letter")
+        raise typer.Exit(1)
+    if folder.exists():
+        err.print(f"{folder} exists already")
+        raise typer.Exit(1)
+    shutil.copytree(SKELETON, folder)
+    for path in folder.rglob("*"):
+        if path.is_file():
+            path.write_text(
+                path.read_text(encoding="utf-8").replace("__NAME__", name), encoding="utf-8"
+            )
+    out.print(
+        f"created {folder}: edit scenario.yaml and instructions.fr.md, then run\n"
+        f"  praxis scenario validate {name}\n  praxis scenario test {name}"
+    )
+
+
+@scenario_cli.command("validate")
+def scenario_validate(
+    targets: Annotated[list[str], typer.Argument(help="Folders or scenario ids.")],
+) -> None:
+    """Report every problem as file:line: message (exit 1 if any)."""
+    failed = False
+    for target in targets:
+        _, problems = validate(_folder(target))
+        for problem in problems:
+            out.print(str(problem), soft_wrap=True)
+        if not problems:
+            out.print(f"{target}: ok")
+        failed |= bool(problems)
+    raise typer.Exit(1 if failed else 0)
+
+
+@scenario_cli.command("list")
+def scenario_list() -> None:
+    """Scenarios under the scenarios folder, with their validation status."""
+    catalog = Catalog(get_settings().scenarios_dir)
+    for scenario_id in catalog.ids():
+        scenario, problems = validate(catalog.root / scenario_id)
+        status = (
+            f"{len(scenario.criteria)} criteria, {scenario.duration}"
+            if scenario
+            else f"[red]{len(problems)} problem(s)[/red]"
+        )
+        out.print(f"{scenario_id:24} {status}")
+
+
+@scenario_cli.command("schema")
+def scenario_schema(
+    output: Annotated[Path, typer.Option(help="Where to write it.")] = ROOT
+    / "scenario.schema.json",
+) -> None:
+    """Write the JSON Schema of scenario.yaml, for editors to complete and check it."""
+    from app.schema import scenario_schema as build
+    from labs.referential import load_referential
+
+    output.write_text(
+        json.dumps(build(load_referential().codes()), indent=2, ensure_ascii=False) + "\n"
+    )
+    out.print(f"wrote {output}")
+
+
+def _run(target: str, blank: bool, keep: bool) -> GradeReport:
+    """Raises typer.Exit(1) with the problems of an invalid scenario; other errors propagate."""
+    from app.scenario_test import test_scenario
+    from labs.docker_driver import DockerDriver
+
+    settings = get_settings()
+    scenario, problems = validate(_folder(target))
+    if scenario is None:
+        for problem in problems:
+            out.print(str(problem), soft_wrap=True)
+        raise typer.Exit(1)
+    driver = DockerDriver(settings.docker_url, settings.lab_pool, settings.cache_port)
+    with out.status("working...") as status:
+
+        def say(line: str) -> None:
+            out.print(line)
+            status.update(line)
+
+        return test_scenario(driver, scenario, blank, say, keep, settings.ready_timeout)
+
+
+def _passed(report: GradeReport, blank: bool) -> bool:
+    return report.percent <= 10 if blank else report.percent >= 100
+
+
+@scenario_cli.command("test")
+def scenario_test(
+    target: Annotated[str | None, typer.Argument(help="Folder or scenario id.")] = None,
+    blank: Annotated[bool, typer.Option(help="Grade an untouched lab (must score ≤ 10%).")] = False,
+    keep: Annotated[bool, typer.Option(help="Leave the lab running afterwards.")] = False,
+    all_: Annotated[bool, typer.Option("--all", help="Every scenario, solved and blank.")] = False,
+) -> None:
+    """Provision a real lab, apply the reference solution, grade it twice; exit 0 only at
+    100 % (or ≤ 10 % with --blank) and when both grades agree."""
+    if all_:
+        _test_all()
+        return
+    if target is None:
+        err.print("name a scenario, or use --all")
+        raise typer.Exit(2)
+    try:
+        report = _run(target, blank, keep)
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        err.print(f"[red]scenario test failed: {exc}[/red]")
+        raise typer.Exit(1) from exc
+    table = Table("criterion", "weight", "score", "status", "message", "ms")
+    for c in report.criteria:
+        table.add_row(
+            c.id, f"{c.weight:g}", f"{c.score:.2f}", c.status, c.message[:80], str(c.duration_ms)
+        )
+    out.print(table)
+    out.print(f"score: {report.percent:.1f}%")
+    raise typer.Exit(0 if _passed(report, blank) else 1)
+
+
+def _test_all() -> None:
+    table = Table("scenario", "solution", "blank", "verdict")
+    failed = False
+    for scenario_id in Catalog(get_settings().scenarios_dir).ids():
+        cells = []
+        ok = True
+        for blank in (False, True):
+            try:
+                report = _run(scenario_id, blank, keep=False)
+                cells.append(f"{report.percent:.1f}%")
+                ok &= _passed(report, blank)
+            except (typer.Exit, Exception) as exc:
+                cells.append(f"error: {str(exc)[:60] or 'invalid'}")
+                ok = False
+        failed |= not ok
+        table.add_row(scenario_id, *cells, "ok" if ok else "[red]FAILED[/red]")
+    out.print(table)
+    raise typer.Exit(1 if failed else 0)
