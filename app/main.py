@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import errors
-from app.api import grades, scenarios, sessions
+from app.api import grades, reports, scenarios, sessions
 from app.catalog import Catalog
 from app.config import Settings, get_settings
 from app.controller import Controller
@@ -53,6 +53,7 @@ def create_app(
     app.include_router(sessions.router)
     app.include_router(scenarios.router)
     app.include_router(grades.router)
+    app.include_router(reports.router)
 
     @app.get("/api/health", tags=["health"])
     def health() -> dict[str, str]:

@@ -23,7 +23,7 @@ from app.results import audit, effective_grade, overrides_of
 router = APIRouter(tags=["grades"])
 
 
-def _graded(db: SessionDep, session_id: str) -> tuple[LabSession, Result]:
+def graded(db: SessionDep, session_id: str) -> tuple[LabSession, Result]:
     lab = db.get(LabSession, session_id)
     if lab is None:
         raise NotFound(f"no session {session_id!r}")
@@ -36,7 +36,7 @@ def _graded(db: SessionDep, session_id: str) -> tuple[LabSession, Result]:
 @router.get("/api/sessions/{session_id}/result", response_model=ResultPublic)
 def result(session_id: str, db: SessionDep, user: CurrentUser) -> ResultPublic:
     user.require(Role.examiner)
-    lab, row = _graded(db, session_id)
+    lab, row = graded(db, session_id)
     grade = effective_grade(row, overrides_of(db, session_id))
     return ResultPublic(
         session_id=lab.id,
@@ -58,7 +58,7 @@ def override(
 ) -> ResultPublic:
     """Change one criterion's score, with a justification; the grader's score is kept."""
     user.require(Role.examiner)
-    lab, row = _graded(db, session_id)
+    lab, row = graded(db, session_id)
     criterion = next((c for c in row.report["criteria"] if c["id"] == body.criterion), None)
     if criterion is None:
         known = ", ".join(c["id"] for c in row.report["criteria"])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import time
 from datetime import datetime, timedelta
 
 import paramiko
 import pytest
+from pypdf import PdfReader
 
 from tests.integration.conftest import ROOT, Service, candidate_ssh, sudo
 
@@ -68,6 +70,10 @@ def test_amp_exam_solved_scores_100_and_blank_scores_at_most_10(service: Service
         assert criterion["evidence"], criterion["id"]
         assert {"command", "status", "output", "duration_ms"} <= set(criterion["evidence"][0])
     assert [e["state"] for e in events].count("graded") == 1
+    with service.client() as api:
+        pdf = api.get(f"/api/sessions/{session_id}/report.pdf").content
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Alice Martin" in text and "100" in text and "BLOC4.C4.C3" in text
 
     service.wait(blank_ready["id"], "graded", "torn_down")
     with service.client() as api:

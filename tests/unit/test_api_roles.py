@@ -74,6 +74,8 @@ def test_every_route_checks_the_role(client: TestClient) -> None:
         ("GET", f"/api/sessions/{other}/instructions", {"admin", "examiner"}, {}),
         ("GET", f"/api/sessions/{sid}/events", {"admin", "examiner"}, {}),
         ("GET", "/api/audit", {"admin", "examiner"}, {}),
+        ("GET", "/api/results/export.csv", {"admin", "examiner"}, {}),
+        ("GET", "/api/results/export.xlsx", {"admin", "examiner"}, {}),
         ("GET", "/api/scenarios", {"admin", "examiner", "instructor"}, {}),
         ("GET", "/api/scenarios/amp-stack/problems", {"admin", "examiner", "instructor"}, {}),
     ]
@@ -88,6 +90,9 @@ def test_every_route_checks_the_role(client: TestClient) -> None:
         ("POST", f"/api/sessions/{other}/submit", {}),
         ("POST", f"/api/sessions/{other}/end", {}),
         ("GET", f"/api/sessions/{other}/result", {}),
+        ("GET", f"/api/sessions/{other}/report.html", {}),
+        ("GET", f"/api/sessions/{other}/report.pdf", {}),
+        ("POST", f"/api/sessions/{other}/report.pdf", {"json": {"password": "secret"}}),
         ("POST", f"/api/sessions/{other}/extend", {"json": {"minutes": 5, "reason": "panne"}}),
         (
             "POST",

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
+import openpyxl
 import pytest
 import sqlalchemy.exc
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 from sqlalchemy import text
 
 from app.auth import create_user
@@ -110,3 +115,40 @@ def test_the_database_refuses_to_edit_the_audit_log(client: TestClient) -> None:
             conn.execute(text(statement))
     with engine.connect() as conn:
         assert conn.execute(text("SELECT actor FROM audit_log")).scalar_one() == "eve"
+
+
+def test_jury_reports_show_the_override_and_the_total(client: TestClient) -> None:
+    sid, auth = graded_session(client)
+    client.post(
+        f"/api/sessions/{sid}/overrides",
+        headers=auth,
+        json={"criterion": "b", "score": 0.5, "justification": "page correcte, vue par le jury"},
+    )
+    html = client.get(f"/api/sessions/{sid}/report.html", headers=auth)
+    assert html.status_code == 200 and "text/html" in html.headers["content-type"]
+    for expected in ("Zoé", "page correcte, vue par le jury", "87,5"):
+        assert expected in html.text, expected
+
+    pdf = client.get(f"/api/sessions/{sid}/report.pdf", headers=auth)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    pdf_text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "87,5" in pdf_text and "Zoé" in pdf_text
+
+    protected = client.post(
+        f"/api/sessions/{sid}/report.pdf",
+        headers=auth,
+        json={"password": "jury-2026", "lang": "en"},
+    )
+    reader = PdfReader(io.BytesIO(protected.content))
+    assert reader.is_encrypted and not reader.decrypt("wrong")
+    assert reader.decrypt("jury-2026") and "87.5" in reader.pages[0].extract_text()
+
+    csv_text = client.get(
+        "/api/results/export.csv", params={"scenario": "amp-stack"}, headers=auth
+    ).text
+    header, row = list(csv.reader(io.StringIO(csv_text)))[:2]
+    assert header[:3] == ["candidate", "session_id", "scenario"] and {"a", "b"} <= set(header)
+    assert row[0] == "Zoé" and float(row[header.index("b")]) == 0.5
+    xlsx = client.get("/api/results/export.xlsx", headers=auth)
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet is not None and sheet.cell(2, 1).value == "Zoé"

@@ -1,0 +1,312 @@
+"""The report as a PDF (reportlab), optionally encrypted with a password (pypdf, AES-256)."""
+
+from __future__ import annotations
+
+import functools
+import io
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+from xml.sax.saxutils import escape
+
+from pypdf import PdfReader, PdfWriter
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import cm
+from reportlab.pdfbase.rl_codecs import RL_Codecs
+from reportlab.platypus import (
+    KeepTogether,
+    Paragraph,
+    Preformatted,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from app.reports.model import DEFAULT_TZ, SessionReport
+from app.reports.view import EvidenceView, OverrideView, View, build_view, clean
+
+PDF_OUTPUT_LIMIT: Final = 1500  # characters of each evidence output printed in the PDF
+
+
+# --- PDF -------------------------------------------------------------------------------------
+
+_PAGE_MARGIN: Final = 1.8 * cm
+_FRAME_WIDTH: Final = A4[0] - 2 * _PAGE_MARGIN
+_CODE_LINE: Final = 110  # Courier 7 pt: ~4.2 pt a character, fits the frame with padding
+_GRID: Final = ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#bbbbbb"))
+_HEAD_BG: Final = ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee"))
+_STATUS_COLORS: Final = {
+    "passed": "#1b6e20",
+    "partial": "#a15c00",
+    "failed": "#b00020",
+    "blocked": "#555555",
+    "unknown": "#111111",
+}
+
+
+@functools.cache
+def _pdf_drawable(char: str) -> bool:
+    """Whether reportlab can draw the character with the standard fonts: WinAnsi (cp1252, which
+    covers French) in Helvetica/Courier, or its fallback fonts Symbol (→ ≤ ≥) and ZapfDingbats
+    (✓ ✗). Anything else would print as a black box."""
+    RL_Codecs.register()  # idempotent; reportlab registers its codecs lazily
+    for codec in ("winansi", "symbol", "zapfdingbats"):
+        try:
+            char.encode(codec)
+        except (UnicodeError, LookupError):
+            continue
+        return True
+    return False
+
+
+def _pdf_safe(text: str) -> str:
+    """Text the standard fonts can draw: an undrawable character becomes "?" (visible, and
+    honest about the loss) or a plain space, control characters go, tabs are expanded."""
+    return "".join(
+        char if char == "\n" or _pdf_drawable(char) else " " if char.isspace() else "?"
+        for char in clean(text).expandtabs(8)
+    )
+
+
+def _markup(text: str) -> str:
+    """Paragraph parses its text as XML: unescaped, a "<" from a candidate's output would break
+    the build or inject markup."""
+    return escape(_pdf_safe(text)).replace("\n", "<br/>")
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    base = getSampleStyleSheet()
+    body = ParagraphStyle("body", parent=base["BodyText"], fontSize=9, leading=11.5)
+    return {
+        "title": ParagraphStyle("title", parent=base["Title"], fontSize=17, spaceAfter=8),
+        "h2": ParagraphStyle("h2", parent=base["Heading2"], fontSize=12.5, spaceBefore=12),
+        "h3": ParagraphStyle("h3", parent=base["Heading3"], fontSize=10.5, spaceBefore=8),
+        "body": body,
+        "small": ParagraphStyle("small", parent=body, fontSize=8, leading=10),
+        "muted": ParagraphStyle("muted", parent=body, textColor=colors.HexColor("#555555")),
+        "cell": ParagraphStyle("cell", parent=body, fontSize=8.5, leading=10.5),
+        "num": ParagraphStyle("num", parent=body, fontSize=8.5, leading=10.5, alignment=TA_RIGHT),
+        "total": ParagraphStyle("total", parent=body, fontSize=12, leading=15, spaceBefore=8),
+        "code": ParagraphStyle(
+            "code",
+            parent=base["Code"],
+            fontSize=7,
+            leading=8.5,
+            backColor=colors.HexColor("#f4f4f4"),
+            borderPadding=3,
+            leftIndent=3,
+            rightIndent=3,
+            spaceBefore=4,
+            spaceAfter=6,
+        ),
+    }
+
+
+def _p(text: str, style: ParagraphStyle, bold: bool = False) -> Paragraph:
+    body = _markup(text)
+    return Paragraph(f"<b>{body}</b>" if bold else body, style)
+
+
+def _labelled(label: str, value: str, colon: str, style: ParagraphStyle) -> Paragraph:
+    return Paragraph(f"<b>{_markup(label + colon)}</b> {_markup(value)}", style)
+
+
+def _pdf_header(view: View, s: Mapping[str, ParagraphStyle]) -> list[Any]:
+    rows = [[_p(f.label, s["cell"], bold=True), _p(f.value, s["cell"])] for f in view.header]
+    table = Table(rows, colWidths=[4 * cm, _FRAME_WIDTH - 4 * cm])
+    table.setStyle(TableStyle([_GRID, ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    times = f"{view.t['times']} {view.tz}"
+    return [_p(view.t["title"], s["title"]), table, Spacer(1, 3), _p(times, s["muted"])]
+
+
+def _pdf_timeline(view: View, s: Mapping[str, ParagraphStyle]) -> list[Any]:
+    t = view.t
+    rows = [[_p(t[h], s["cell"], bold=True) for h in ("step", "when", "detail")]]
+    rows += [[_p(cell, s["cell"]) for cell in (x.label, x.when, x.detail)] for x in view.timeline]
+    table = Table(rows, colWidths=[3.6 * cm, 4.6 * cm, _FRAME_WIDTH - 8.2 * cm], repeatRows=1)
+    table.setStyle(TableStyle([_GRID, _HEAD_BG, ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    return [_p(t["timeline"], s["h2"]), table]
+
+
+def _override_cell(
+    o: OverrideView, t: Mapping[str, str], s: Mapping[str, ParagraphStyle]
+) -> Paragraph:
+    colon = t["colon"]
+    text = (
+        f"<b>{_markup(t['override'] + colon)}</b> {_markup(o.change)}<br/>"
+        f"<b>{_markup(t['justification'] + colon)}</b> {_markup(o.justification)}<br/>"
+        f"<i>{_markup(o.signed)}</i>"
+    )
+    return Paragraph(text, s["cell"])
+
+
+def _pdf_criteria(view: View, s: Mapping[str, ParagraphStyle]) -> list[Any]:
+    """A criterion's override sits on its own spanning row right under it, highlighted."""
+    t = view.t
+    heads = ["ref", "criterion", "weight", "score", "status"]
+    rows: list[list[Any]] = [[_p(t[h], s["cell"], bold=True) for h in heads]]
+    style: list[tuple[Any, ...]] = [_GRID, _HEAD_BG, ("VALIGN", (0, 0), (-1, -1), "TOP")]
+    for row in view.rows:
+        status = ParagraphStyle(
+            "status", parent=s["cell"], textColor=colors.HexColor(_STATUS_COLORS[row.status_class])
+        )
+        title = Paragraph(f"<b>{_markup(row.title)}</b><br/>{_markup(row.id)}", s["cell"])
+        rows.append(
+            [
+                _p(row.referential, s["cell"]),
+                title,
+                _p(row.weight, s["num"]),
+                _p(row.score, s["num"]),
+                _p(row.status_label, status, bold=True),
+            ]
+        )
+        if row.override is not None:
+            index = len(rows)
+            rows.append(["", _override_cell(row.override, t, s), "", "", ""])
+            style.append(("SPAN", (1, index), (4, index)))
+            style.append(("BACKGROUND", (0, index), (-1, index), colors.HexColor("#fff8e1")))
+    widths = [2.4 * cm, _FRAME_WIDTH - 8.2 * cm, 1.5 * cm, 1.7 * cm, 2.6 * cm]
+    table = Table(rows, colWidths=widths, repeatRows=1)
+    table.setStyle(TableStyle(style))
+    return [_p(t["criteria"], s["h2"]), table]
+
+
+def _pdf_total(view: View, s: Mapping[str, ParagraphStyle]) -> list[Any]:
+    total = Paragraph(
+        f"<b>{_markup(view.t['total'] + view.t['colon'])} {_markup(view.total)}</b>", s["total"]
+    )
+    if view.original_total is None:
+        return [total]
+    return [total, _p(view.original_total, s["muted"])]
+
+
+def _truncate(text: str, t: Mapping[str, str]) -> str:
+    """A full `journalctl` would bury the rest; the HTML report keeps every character."""
+    if len(text) <= PDF_OUTPUT_LIMIT:
+        return text
+    marker = t["truncated"].format(shown=PDF_OUTPUT_LIMIT, total=len(text))
+    return f"{text[:PDF_OUTPUT_LIMIT]}\n{marker}"
+
+
+def _code(text: str, s: Mapping[str, ParagraphStyle]) -> Preformatted:
+    """Preformatted takes plain text (no markup to escape) and hard-wraps long lines, which
+    would otherwise run off the page."""
+    return Preformatted(_pdf_safe(text), s["code"], maxLineLength=_CODE_LINE, newLineChars="")
+
+
+def _pdf_evidence_item(
+    item: EvidenceView, t: Mapping[str, str], s: Mapping[str, ParagraphStyle]
+) -> Any:
+    c = t["colon"]
+    meta = Paragraph(
+        " · ".join(
+            [
+                f"<b>{_markup(t['node'] + c)}</b> {_markup(item.node)}",
+                f"<b>{_markup(t['exit_status'] + c)}</b> {_markup(item.status)}",
+                f"<b>{_markup(t['duration'] + c)}</b> {_markup(item.duration)}",
+            ]
+        ),
+        s["small"],
+    )
+    return KeepTogether([meta, _code(f"$ {item.command}", s), _code(_truncate(item.output, t), s)])
+
+
+def _pdf_evidence(view: View, s: Mapping[str, ParagraphStyle]) -> list[Any]:
+    t = view.t
+    story: list[Any] = [_p(t["evidence"], s["h2"])]
+    for row in view.rows:
+        story.append(_p(f"{row.id} — {row.title}", s["h3"]))
+        if row.referential_text:
+            story.append(_p(f"{row.referential}{t['colon']} {row.referential_text}", s["muted"]))
+        story.append(_labelled(t["message"], row.message, t["colon"], s["body"]))
+        story.extend(_pdf_evidence_item(item, t, s) for item in row.evidence)
+        if not row.evidence:
+            story.append(_p(t["no_evidence"], s["muted"]))
+    return story
+
+
+def _pdf_signature(view: View, s: Mapping[str, ParagraphStyle]) -> list[Any]:
+    """Two blank rows for the jury to fill in by hand, kept on one page with the heading."""
+    t = view.t
+    head = [_p(t[h], s["cell"], bold=True) for h in ("jury_member", "date", "signature")]
+    widths = [_FRAME_WIDTH - 9.5 * cm, 3.5 * cm, 6 * cm]
+    table = Table([head, ["", "", ""], ["", "", ""]], colWidths=widths, rowHeights=[None, 55, 55])
+    table.setStyle(TableStyle([_GRID, _HEAD_BG]))
+    block = [_p(t["signatures"], s["h2"]), table, Spacer(1, 14), _p(t["done_at"], s["body"])]
+    return [KeepTogether(block)]
+
+
+def _story(view: View) -> list[Any]:
+    s = _styles()
+    return [
+        *_pdf_header(view, s),
+        *_pdf_timeline(view, s),
+        *_pdf_criteria(view, s),
+        *_pdf_total(view, s),
+        *_pdf_evidence(view, s),
+        *_pdf_signature(view, s),
+    ]
+
+
+def _footer(view: View, pages: int | None) -> Callable[[Any, Any], None]:
+    """Every page names the candidate and session, and says "page n / N": a signed document
+    whose pages come apart must still show whose they are and that none is missing."""
+    left = _pdf_safe(f"Praxis — {view.candidate} — {view.t['session']} {view.session_id}")
+
+    def draw(canvas: Any, doc: Any) -> None:
+        number = canvas.getPageNumber()
+        right = view.t["page"].format(page=number, pages=pages or number)
+        canvas.saveState()
+        canvas.setFont("Helvetica", 7)
+        canvas.setFillColor(colors.HexColor("#555555"))
+        canvas.drawString(_PAGE_MARGIN, 1.0 * cm, left)
+        canvas.drawRightString(A4[0] - _PAGE_MARGIN, 1.0 * cm, right)
+        canvas.restoreState()
+
+    return draw
+
+
+def _build_pdf(view: View, pages: int | None) -> tuple[bytes, int]:
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=_PAGE_MARGIN,
+        rightMargin=_PAGE_MARGIN,
+        topMargin=_PAGE_MARGIN,
+        bottomMargin=_PAGE_MARGIN,
+        title=_pdf_safe(f"{view.t['title']} — {view.candidate}"),
+        author="Praxis",
+        subject=_pdf_safe(f"{view.t['session']} {view.session_id}"),
+        lang=view.lang,
+    )
+    footer = _footer(view, pages)
+    doc.build(_story(view), onFirstPage=footer, onLaterPages=footer)
+    return buffer.getvalue(), int(doc.page)
+
+
+def _encrypt(data: bytes, password: str) -> bytes:
+    """AES-256 (PDF 2.0, R6): the older RC4 schemes are broken. The owner password is the same:
+    whoever may read the report may also print it."""
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+    writer.encrypt(user_password=password, owner_password=password, algorithm="AES-256")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def render_pdf(report: SessionReport, password: str | None = None, tz: str = DEFAULT_TZ) -> bytes:
+    """The HTML report's content as an A4 PDF, encrypted when a password is given.
+
+    Built twice: the first pass counts the pages for the "page n / N" footer. An empty password
+    is refused: it would produce a file anyone can open while the caller believes it protected.
+    """
+    if password is not None and not password:
+        raise ValueError("empty PDF password")
+    view = build_view(report, tz)
+    _, pages = _build_pdf(view, None)
+    data, _ = _build_pdf(view, pages)
+    return data if password is None else _encrypt(data, password)

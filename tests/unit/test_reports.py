@@ -1,0 +1,321 @@
+"""Jury reports: what a signed document must show, and that lab output can never inject markup."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+from openpyxl import load_workbook
+from pypdf import PasswordType, PdfReader
+from pypdf.errors import FileNotDecryptedError
+from pypdf.generic import DictionaryObject
+
+from app.reports import (
+    CriterionLine,
+    EvidenceItem,
+    Override,
+    SessionReport,
+    cohort_csv,
+    cohort_rows,
+    cohort_xlsx,
+    render_html,
+    render_pdf,
+)
+
+HOSTILE = "<script>alert('pwned')</script>\nAuteur : Émile Zola & fils"
+MESSAGE = "nginx répond « 200 » <b>ok</b> & vite"  # PDF paragraphs parse markup too
+JUSTIFICATION = "Chiffrement fait avec GPG au lieu d'age : résultat équivalent."
+
+
+def utc(month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2025, month, day, hour, minute, tzinfo=UTC)
+
+
+def make_report(**changes: object) -> SessionReport:
+    """Three criteria: a pass whose evidence is hostile, an override, a blocked one."""
+    web = CriterionLine(
+        id="web",
+        title="Serveur web actif",
+        referential="C3.1",
+        referential_text="Déployer un service web",
+        weight=2,
+        score=1.0,
+        original_score=1.0,
+        status="passed",
+        message=MESSAGE,
+        evidence=[EvidenceItem("web1", "curl -s http://localhost/", 0, HOSTILE, 42)],
+        override=None,
+    )
+    backup = CriterionLine(
+        id="backup",
+        title="Sauvegarde chiffrée",
+        referential="C3.2",
+        referential_text=None,
+        weight=1,
+        score=0.75,
+        original_score=0.0,
+        status="failed",
+        message="aucune archive .age trouvée",
+        evidence=[EvidenceItem("db1", "ls /srv/backup", 0, "dump.sql.gpg\n", 1500)],
+        override=Override(0.75, JUSTIFICATION, "jury.martin", utc(3, 12, 15, 2)),
+    )
+    monitoring = CriterionLine(
+        id="monitoring",
+        title="Supervision du service",
+        referential=None,
+        referential_text=None,
+        weight=1,
+        score=0.0,
+        original_score=0.0,
+        status="blocked",
+        message="dépend de web",
+        evidence=[],
+        override=None,
+    )
+    report = SessionReport(
+        session_id="s-0042",
+        candidate="Émile Zola",
+        scenario_id="web-backup",
+        scenario_title="Service web et sauvegardes",
+        scenario_version="9f2c1ab",
+        referential="BLOC4 — C3 Mise en situation professionnelle",
+        created_at=utc(3, 12, 12, 58),
+        ready_at=utc(3, 12, 13, 0),
+        deadline=utc(3, 12, 15, 15),
+        ended_at=utc(3, 12, 14, 30),
+        graded_at=utc(3, 12, 14, 31),
+        extensions=[(utc(3, 12, 14, 0), 15, "incident réseau", "surveillant.dupont")],
+        end_reason="rendu par le candidat",
+        criteria=[web, backup, monitoring],
+        points=2.75,
+        max_points=4,
+        percent=68.8,
+        original_percent=50.0,
+    )
+    return replace(report, **changes)  # type: ignore[arg-type]
+
+
+def pdf_text(data: bytes, password: str | None = None) -> str:
+    reader = PdfReader(io.BytesIO(data))
+    if password is not None:
+        assert reader.decrypt(password) != PasswordType.NOT_DECRYPTED
+    return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+
+
+# --- HTML ------------------------------------------------------------------------------------
+
+
+def test_html_shows_criteria_total_and_override() -> None:
+    html = render_html(make_report())
+    for title in ("Serveur web actif", "Sauvegarde chiffrée", "Supervision du service"):
+        assert title in html
+    assert "2,75 / 4 points — 68,8\u00a0%" in html
+    assert "Résultat avant modifications du jury : 50,0\u00a0%" in html
+    assert "Chiffrement fait avec GPG au lieu d&#39;age" in html
+    assert "score initial 0,00 → nouveau score 0,75" in html
+    assert "par jury.martin, le 12/03/2025 16:02:00 CET" in html
+    assert "Bloqué" in html and "Aucune preuve collectée" in html
+    assert "BLOC4 — C3 Mise en situation professionnelle" in html and "9f2c1ab" in html
+
+
+def test_html_escapes_lab_output() -> None:
+    html = render_html(make_report())
+    assert "&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;" in html
+    assert "<script" not in html.lower()
+    assert "Émile Zola &amp; fils" in html
+    assert "nginx répond « 200 » &lt;b&gt;ok&lt;/b&gt; &amp; vite" in html
+
+
+def test_html_has_signature_block() -> None:
+    html = render_html(make_report())
+    assert "Signatures du jury" in html
+    assert "Fait à ____" in html and ", le ____" in html
+    signature = html[html.index('<section class="signature">') :]
+    assert signature.count("<tr><td></td><td></td><td></td></tr>") == 2
+
+
+def test_html_times_in_paris_across_dst() -> None:
+    html = render_html(make_report())
+    assert "12/03/2025 13:58:00 CET" in html  # created, 12:58 UTC in winter
+    assert "12/03/2025 15:00:00 CET" in html  # extension
+    assert "+15 min — incident réseau (par surveillant.dupont)" in html
+    assert "12/03/2025 15:30:00 CET" in html and "rendu par le candidat" in html
+    summer = render_html(make_report(ended_at=utc(7, 1, 10)))
+    assert "01/07/2025 12:00:00 CEST" in summer
+
+
+def test_html_naive_times_are_utc_and_tz_is_configurable() -> None:
+    naive = datetime(2025, 3, 12, 12, 58)
+    assert "12/03/2025 13:58:00 CET" in render_html(make_report(created_at=naive))
+    html = render_html(make_report(), tz="America/Montreal")
+    assert "12/03/2025 08:58:00 EDT" in html
+
+
+def test_html_in_english() -> None:
+    html = render_html(make_report(lang="en"))
+    assert '<html lang="en">' in html
+    assert "2.75 / 4 points — 68.8%" in html
+    assert "Result before the jury&#39;s changes: 50.0%" in html
+    assert "2025-03-12 13:58:00 CET" in html and "Jury signatures" in html
+    assert "Fait à" not in html
+
+
+def test_html_hides_original_percent_when_unchanged() -> None:
+    html = render_html(make_report(original_percent=68.8))
+    assert "Résultat avant modifications" not in html
+
+
+# --- PDF -------------------------------------------------------------------------------------
+
+
+def test_pdf_text_has_titles_total_and_accents() -> None:
+    data = render_pdf(make_report())
+    assert data.startswith(b"%PDF")
+    text = pdf_text(data)
+    for title in ("Serveur web actif", "Sauvegarde chiffrée", "Supervision du service"):
+        assert title in text
+    assert "68,8" in text and "50,0" in text
+    assert "Émile Zola" in text and "<script>alert('pwned')</script>" in text
+    assert JUSTIFICATION in text and MESSAGE in text
+    assert "Signatures du jury" in text and "Fait à" in text
+    assert "13:58:00 CET" in text
+
+
+def test_pdf_truncates_long_outputs() -> None:
+    report = make_report()
+    long_output = "x" * 1490 + "FIN" + "y" * 5000 + "SECRET-TAIL"
+    line = replace(report.criteria[2], evidence=[EvidenceItem("n", "cat big", 0, long_output, 5)])
+    text = pdf_text(render_pdf(replace(report, criteria=[*report.criteria[:2], line])))
+    assert "FIN" in text and "SECRET-TAIL" not in text
+    assert "sortie tronquée" in text
+
+
+def test_pdf_survives_characters_helvetica_lacks() -> None:
+    report = make_report(candidate="Zoë \u2713 \u4e2d\u202f\x1b[31mred\x1b[0m\ttab")
+    text = pdf_text(render_pdf(report))
+    assert "Zoë ✓ ? red tab" in text  # ✓ from ZapfDingbats, no glyph for 中, no colour codes
+    assert "score initial 0,00 → nouveau score 0,75" in text  # → from the Symbol font
+
+
+def test_encrypted_pdf_needs_the_password() -> None:
+    data = render_pdf(make_report(), password="j-ury 2025")
+    reader = PdfReader(io.BytesIO(data))
+    assert reader.is_encrypted
+    encryption = reader.trailer["/Encrypt"].get_object()
+    assert isinstance(encryption, DictionaryObject)
+    assert int(encryption["/V"]) == 5  # type: ignore[call-overload]  # V5: AES-256
+    with pytest.raises(FileNotDecryptedError):
+        reader.pages[0].extract_text()
+    assert reader.decrypt("wrong") == PasswordType.NOT_DECRYPTED
+    assert "68,8" in pdf_text(data, password="j-ury 2025")
+    assert b"Serveur web actif" not in data
+
+
+def test_empty_pdf_password_is_refused() -> None:
+    with pytest.raises(ValueError):
+        render_pdf(make_report(), password="")
+
+
+# --- Cohort exports ----------------------------------------------------------------------------
+
+
+def second_report() -> SessionReport:
+    """Another candidate on another scenario: one shared criterion, one new."""
+    first = make_report()
+    extra = replace(first.criteria[0], id="dns", title="DNS", score=0.5)
+    return replace(
+        first,
+        session_id="s-0043",
+        candidate='=HYPERLINK("http://evil")',
+        scenario_id="web-dns",
+        graded_at=None,
+        criteria=[first.criteria[0], extra],
+        points=3.0,
+        max_points=3,
+        percent=100.0,
+    )
+
+
+def test_cohort_rows_union_of_criteria() -> None:
+    header, rows = cohort_rows([make_report(), second_report()])
+    assert header == [
+        "candidate",
+        "session_id",
+        "scenario",
+        "graded_at",
+        "web",
+        "backup",
+        "monitoring",
+        "dns",
+        "points",
+        "max_points",
+        "percent",
+    ]
+    assert rows[0] == [
+        "Émile Zola",
+        "s-0042",
+        "web-backup",
+        "2025-03-12T15:31:00+01:00",
+        1.0,
+        0.75,
+        0.0,
+        "",
+        2.75,
+        4,
+        68.8,
+    ]
+    assert rows[1][3:8] == ["", 1.0, "", "", 0.5]
+
+
+def test_cohort_csv_quotes_and_defuses_formulas() -> None:
+    text = cohort_csv([make_report(), second_report()])
+    parsed = list(csv.reader(io.StringIO(text)))
+    assert parsed[0][:4] == ["candidate", "session_id", "scenario", "graded_at"]
+    assert parsed[1][:5] == [
+        "Émile Zola",
+        "s-0042",
+        "web-backup",
+        "2025-03-12T15:31:00+01:00",
+        "1.0",
+    ]
+    assert parsed[1][-3:] == ["2.75", "4", "68.8"]
+    assert parsed[2][0] == '\'=HYPERLINK("http://evil")'
+    assert '"\'=HYPERLINK(""http://evil"")"' in text  # RFC 4180 quoting of the inner quotes
+    assert text.encode("utf-8").decode("utf-8") == text
+
+
+def test_cohort_xlsx_header_rows_and_layout() -> None:
+    book = load_workbook(io.BytesIO(cohort_xlsx([make_report(), second_report()])))
+    sheet = book.active
+    assert sheet is not None
+    values = [list(row) for row in sheet.iter_rows(values_only=True)]
+    assert values[0] == cohort_rows([make_report(), second_report()])[0]
+    assert values[1] == [
+        "Émile Zola",
+        "s-0042",
+        "web-backup",
+        "2025-03-12T15:31:00+01:00",
+        1,
+        0.75,
+        0,
+        None,
+        2.75,
+        4,
+        68.8,
+    ]
+    assert values[2][0] == '=HYPERLINK("http://evil")'
+    assert sheet["A3"].data_type == "s"
+    assert all(cell.font.bold for cell in sheet[1])
+    assert sheet.freeze_panes == "A2"
+    assert sheet.column_dimensions["A"].width >= len('=HYPERLINK("http://evil")')
+
+
+def test_empty_cohort() -> None:
+    header, rows = cohort_rows([])
+    assert header[-3:] == ["points", "max_points", "percent"] and rows == []
+    assert cohort_csv([]).splitlines() == [
+        "candidate,session_id,scenario,graded_at,points,max_points,percent"
+    ]
