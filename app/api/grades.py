@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from sqlmodel import col, select
 
 from app.api.deps import CurrentUser, SessionDep
@@ -11,12 +11,14 @@ from app.models import (
     AuditEntry,
     AuditPublic,
     CriterionPublic,
+    Event,
     LabSession,
     Override,
     OverrideCreate,
     Result,
     ResultPublic,
     Role,
+    State,
 )
 from app.results import audit, effective_grade, overrides_of
 
@@ -97,3 +99,23 @@ def audit_log(
     if session_id is not None:
         query = query.where(AuditEntry.session_id == session_id)
     return [AuditPublic.model_validate(entry, from_attributes=True) for entry in db.exec(query)]
+
+
+@router.post("/api/sessions/{session_id}/regrade", status_code=202)
+def regrade(session_id: str, request: Request, db: SessionDep, user: CurrentUser) -> dict[str, str]:
+    """Grade the kept lab again (after a grader fix, say). The previous grade goes to the audit
+    log; overrides stay. Only while the lab is kept (state `graded`)."""
+    user.require(Role.examiner)
+    lab, row = graded(db, session_id)
+    if lab.state is not State.graded:
+        raise Conflict(f"the lab is {lab.state.value}: only a kept lab can be graded again")
+    audit(db, user.name, "regrade", lab, previous_score=row.score, previous=row.report)
+    db.delete(row)
+    lab.state = State.grading
+    db.add(lab)
+    db.add(
+        Event(session_id=lab.id, state=State.grading, detail=f"grading again, asked by {user.name}")
+    )
+    db.commit()
+    request.app.state.controller.wake()
+    return {"state": lab.state.value}

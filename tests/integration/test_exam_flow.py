@@ -72,6 +72,15 @@ def test_amp_exam_solved_scores_100_and_blank_scores_at_most_10(service: Service
     assert [e["state"] for e in events].count("graded") == 1
     with service.client() as api:
         pdf = api.get(f"/api/sessions/{session_id}/report.pdf").content
+        # An examiner grades the kept lab again: same score, the first grade in the audit log.
+        assert api.post(f"/api/sessions/{session_id}/regrade").status_code == 202
+    service.wait(session_id, "graded")
+    with service.client() as api:
+        assert api.get(f"/api/sessions/{session_id}/result").json()["score"] == 100.0
+        log = api.get("/api/audit", params={"session_id": session_id}).json()
+    assert [e["action"] for e in log] == ["end", "regrade"] and log[1]["detail"][
+        "previous_score"
+    ] == 100
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     assert "Alice Martin" in text and "100" in text and "BLOC4.C4.C3" in text
 

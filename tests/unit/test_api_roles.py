@@ -90,6 +90,7 @@ def test_every_route_checks_the_role(client: TestClient) -> None:
         ("POST", f"/api/sessions/{other}/submit", {}),
         ("POST", f"/api/sessions/{other}/end", {}),
         ("GET", f"/api/sessions/{other}/result", {}),
+        ("POST", f"/api/sessions/{other}/regrade", {}),
         ("GET", f"/api/sessions/{other}/report.html", {}),
         ("GET", f"/api/sessions/{other}/report.pdf", {}),
         ("POST", f"/api/sessions/{other}/report.pdf", {"json": {"password": "secret"}}),
