@@ -5,11 +5,16 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
+import argon2
 from sqlmodel import Session, select
 
 from app.errors import Forbidden, Unauthorized
-from app.models import LabSession, Role, User
+from app.models import LabSession, Login, Role, User, utcnow
+
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+_hasher = argon2.PasswordHasher()
 
 
 def new_token() -> str:
@@ -40,18 +45,86 @@ class Principal:
             self.require(Role.examiner)
 
 
-def authenticate(db: Session, authorization: str | None) -> Principal:
+def authenticate(db: Session, authorization: str | None, cookie: str | None = None) -> Principal:
+    """The caller, from an API bearer token or a browser's sign-in cookie. Raises Unauthorized."""
     scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise Unauthorized("send 'Authorization: Bearer <token>'")
-    digest = token_hash(token.strip())
+    if scheme.lower() == "bearer" and token:
+        token = token.strip()
+    elif cookie:
+        token = cookie
+    else:
+        raise Unauthorized("send 'Authorization: Bearer <token>', or sign in")
+    digest = token_hash(token)
     user = db.exec(select(User).where(User.token_hash == digest)).first()
     if user is not None:
         return Principal(user.name, user.role)
     lab = db.exec(select(LabSession).where(LabSession.candidate_token_hash == digest)).first()
     if lab is not None:
         return Principal(lab.candidate, Role.candidate, lab.id)
-    raise Unauthorized("unknown token")
+    login = db.get(Login, digest)
+    if login is not None and login.expires_at > utcnow():
+        return Principal(login.name, login.role, login.session_id)
+    raise Unauthorized("unknown or expired token")
+
+
+def new_exam_code() -> str:
+    """Short enough to type from a sheet of paper, without look-alike characters."""
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+def _normal_code(code: str) -> str:
+    return code.strip().upper().replace("-", "").replace(" ", "")
+
+
+def exam_code_hash(code: str) -> str:
+    return token_hash(_normal_code(code))
+
+
+def _sign_in(db: Session, role: Role, name: str, session_id: str | None, hours: float) -> str:
+    token = new_token()
+    db.add(
+        Login(
+            token_hash=token_hash(token),
+            role=role,
+            name=name,
+            session_id=session_id,
+            expires_at=utcnow() + timedelta(hours=hours),
+        )
+    )
+    return token
+
+
+def sign_in_staff(db: Session, name: str, password: str) -> str:
+    """A browser token for a staff member. Raises Unauthorized (one message for any mismatch)."""
+    user = db.exec(select(User).where(User.name == name)).first()
+    try:
+        if user is None or user.password_hash is None:
+            raise argon2.exceptions.VerifyMismatchError
+        _hasher.verify(user.password_hash, password)
+    except argon2.exceptions.VerificationError as exc:
+        raise Unauthorized("wrong name or password") from exc
+    return _sign_in(db, user.role, user.name, None, hours=12)
+
+
+def sign_in_candidate(db: Session, code: str) -> tuple[str, str]:
+    """(browser token, session id) for an exam code. Raises Unauthorized."""
+    lab = db.exec(
+        select(LabSession).where(LabSession.exam_code_hash == exam_code_hash(code))
+    ).first()
+    if lab is None or not _normal_code(code):
+        raise Unauthorized("unknown exam code")
+    return _sign_in(db, Role.candidate, lab.candidate, lab.id, hours=24), lab.id
+
+
+def set_password(db: Session, name: str, password: str) -> None:
+    user = db.exec(select(User).where(User.name == name)).first()
+    if user is None:
+        raise ValueError(f"no user {name!r}")
+    if len(password) < 8:
+        raise ValueError("a password needs at least 8 characters")
+    user.password_hash = _hasher.hash(password)
+    db.add(user)
 
 
 def create_user(db: Session, name: str, role: Role) -> str:

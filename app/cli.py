@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy.engine import Engine
 
 from app.catalog import Catalog
 from app.cli_scenario import scenario_cli
@@ -62,35 +63,66 @@ def images_build(
 def reap() -> None:
     """Remove lab objects (containers, networks, firewall rules) that no live session owns."""
     from app.controller import Controller
-    from app.db import make_engine, migrate
     from labs.docker_driver import DockerDriver
 
     settings = get_settings()
-    engine = make_engine(settings.db_url)
-    migrate(engine)
     driver = DockerDriver(settings.docker_url, settings.lab_pool, settings.cache_port)
-    reaped = Controller(engine, settings, driver, Catalog(settings.scenarios_dir)).reap()
+    reaped = Controller(_engine(), settings, driver, Catalog(settings.scenarios_dir)).reap()
     out.print(f"reaped {len(reaped)} lab(s){': ' + ', '.join(sorted(reaped)) if reaped else ''}")
+
+
+def _engine() -> Engine:
+    from app.db import make_engine, migrate
+
+    engine = make_engine(get_settings().db_url)
+    migrate(engine)
+    return engine
+
+
+def _ask_password() -> str:
+    password: str = typer.prompt("password", hide_input=True, confirmation_prompt=True, err=True)
+    return password
 
 
 @user_cli.command("create")
 def user_create(
     name: str,
     role: Annotated[Role, typer.Option(help="admin, examiner or instructor")] = Role.examiner,
+    password: Annotated[
+        bool, typer.Option(help="Also set a password to sign in from a browser.")
+    ] = False,
 ) -> None:
     """Create a staff user and print their API token (shown once)."""
-    from app.auth import create_user
-    from app.db import make_engine, migrate, unit_of_work
+    from app.auth import create_user, set_password
+    from app.db import unit_of_work
 
-    engine = make_engine(get_settings().db_url)
-    migrate(engine)
+    secret = _ask_password() if password else None
     try:
-        with unit_of_work(engine) as db:
+        with unit_of_work(_engine()) as db:
             token = create_user(db, name, role)
+            if secret is not None:
+                db.flush()
+                set_password(db, name, secret)
     except ValueError as exc:
         err.print(str(exc))
         raise typer.Exit(1) from exc
     out.print(token)
+
+
+@user_cli.command("password")
+def user_password(name: str) -> None:
+    """Set or change a staff user's browser password."""
+    from app.auth import set_password
+    from app.db import unit_of_work
+
+    secret = _ask_password()
+    try:
+        with unit_of_work(_engine()) as db:
+            set_password(db, name, secret)
+    except ValueError as exc:
+        err.print(str(exc))
+        raise typer.Exit(1) from exc
+    out.print(f"password set for {name}")
 
 
 @cli.command()

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     ready_timeout: float = 180.0
     retention_seconds: float = 600.0  # a graded lab is kept this long for examiners
     tick_seconds: float = 0.25
+    timezone: str = "Europe/Paris"  # the exam centre's: dates and times shown in pages
+    secure_cookies: bool = False  # set when served over HTTPS
 
     @property
     def db_url(self) -> str:

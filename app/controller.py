@@ -26,6 +26,7 @@ from app.catalog import Catalog
 from app.config import Settings
 from app.db import unit_of_work
 from app.models import LIVE_STATES, Event, LabSession, Result, State, utcnow
+from app.terminals import TerminalHub
 from graders.runner import grade
 from graders.transport import SSHTransport, load_key, wait_ready
 from labs.driver import Access, LabDriver, LabError
@@ -35,9 +36,15 @@ log = logging.getLogger("praxis.controller")
 
 class Controller:
     def __init__(
-        self, engine: Engine, settings: Settings, driver: LabDriver, catalog: Catalog
+        self,
+        engine: Engine,
+        settings: Settings,
+        driver: LabDriver,
+        catalog: Catalog,
+        terminals: TerminalHub | None = None,
     ) -> None:
         self.engine, self.settings, self.driver, self.catalog = engine, settings, driver, catalog
+        self.terminals = terminals  # browser terminals, cut with the rest of the access
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.forwarders: dict[str, list[Forwarder]] = {}
         self._wakeup = asyncio.Event()
@@ -225,6 +232,8 @@ class Controller:
     async def _close_access(self, session_id: str) -> None:
         for forwarder in self.forwarders.pop(session_id, []):
             await forwarder.close()
+        if self.terminals is not None:
+            await self.terminals.close_session(session_id)
 
     # -- the end: cut access, grade the frozen lab --------------------------------------------
     async def _end(self, session_id: str) -> None:

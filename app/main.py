@@ -6,8 +6,10 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from app import errors
 from app.api import grades, reports, scenarios, sessions
@@ -15,6 +17,8 @@ from app.catalog import Catalog
 from app.config import Settings, get_settings
 from app.controller import Controller
 from app.db import make_engine, migrate
+from app.terminals import TerminalHub
+from app.web import pages, terminal_ws
 from labs.docker_driver import DockerDriver
 from labs.driver import LabDriver
 
@@ -34,7 +38,9 @@ def create_app(
         catalog = Catalog(settings.scenarios_dir)
         app.state.engine, app.state.driver, app.state.catalog = engine, lab_driver, catalog
         app.state.settings = settings
-        controller = Controller(engine, settings, lab_driver, catalog)
+        terminals = TerminalHub(settings.data_dir / "recordings")
+        app.state.terminals = terminals
+        controller = Controller(engine, settings, lab_driver, catalog, terminals)
         app.state.controller = controller
         loop_task = asyncio.create_task(controller.run()) if run_controller else None
         yield
@@ -54,6 +60,9 @@ def create_app(
     app.include_router(scenarios.router)
     app.include_router(grades.router)
     app.include_router(reports.router)
+    app.include_router(pages.router)
+    app.include_router(terminal_ws.router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.get("/api/health", tags=["health"])
     def health() -> dict[str, str]:

@@ -47,7 +47,18 @@ class User(SQLModel, table=True):
     name: str = Field(unique=True, index=True)
     role: Role
     token_hash: str = Field(index=True)
+    password_hash: str | None = None  # argon2; staff without one use their API token only
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class Login(SQLModel, table=True):
+    """A browser's sign-in: a staff member by password, or a candidate by exam code."""
+
+    token_hash: str = Field(primary_key=True)
+    role: Role
+    name: str
+    session_id: str | None = None  # a candidate's one session
+    expires_at: datetime
 
 
 class LabSession(SQLModel, table=True):
@@ -64,6 +75,7 @@ class LabSession(SQLModel, table=True):
     candidate_user: str = ""
     candidate_password: str = ""
     candidate_token_hash: str = Field(default="", index=True)
+    exam_code_hash: str = Field(default="", index=True)  # what the candidate types in the browser
     grader_key: str = ""
     nodes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     created_at: datetime = Field(default_factory=utcnow)
@@ -135,6 +147,7 @@ class AccessPublic(BaseModel):
     user: str
     password: str
     token: str | None = None  # only in the answer that creates the session
+    exam_code: str | None = None  # likewise: the code the candidate types at /exam
 
 
 class SessionPublic(BaseModel):

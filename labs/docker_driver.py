@@ -206,6 +206,16 @@ class DockerDriver:
         except DockerError:
             return {}
 
+    def all_node_states(self) -> dict[str, dict[str, str]]:
+        states: dict[str, dict[str, str]] = {}
+        try:
+            for c in self._containers():
+                node = c.labels.get(NODE_LABEL, c.name or "")
+                states.setdefault(c.labels[SESSION_LABEL], {})[node] = c.status
+        except DockerError:
+            pass
+        return states
+
     def destroy(self, session_id: str) -> None:
         try:
             for container in self._containers(session_id):

@@ -52,6 +52,9 @@ class LabDriver(Protocol):
     def node_states(self, session_id: str) -> dict[str, str]:
         """Node name -> backend state ('running', 'exited', ...), for health displays."""
 
+    def all_node_states(self) -> dict[str, dict[str, str]]:
+        """Session id -> node name -> state, for every session, in one call (dashboards)."""
+
     def destroy(self, session_id: str) -> None:
         """Remove every object of the session; idempotent, never raises for missing objects."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Cookie, Depends, Header, Request
 from sqlmodel import Session
 
 from app.auth import Principal, authenticate
@@ -22,10 +22,15 @@ def get_db(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_db)]
 
 
+COOKIE = "praxis"  # a browser's sign-in token (HttpOnly, SameSite=Strict)
+
+
 def get_principal(
-    db: SessionDep, authorization: Annotated[str | None, Header()] = None
+    db: SessionDep,
+    authorization: Annotated[str | None, Header()] = None,
+    praxis: Annotated[str | None, Cookie()] = None,
 ) -> Principal:
-    return authenticate(db, authorization)
+    return authenticate(db, authorization, praxis)
 
 
 def get_catalog(request: Request) -> Catalog:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse
 from sqlmodel import col, select
 
 from app.api.deps import CurrentUser, SessionDep
@@ -21,6 +24,7 @@ from app.models import (
     State,
 )
 from app.results import audit, effective_grade, overrides_of
+from labs.scenario import NAME
 
 router = APIRouter(tags=["grades"])
 
@@ -119,3 +123,19 @@ def regrade(session_id: str, request: Request, db: SessionDep, user: CurrentUser
     db.commit()
     request.app.state.controller.wake()
     return {"state": lab.state.value}
+
+
+@router.get("/api/sessions/{session_id}/recordings/{node}.cast", response_class=FileResponse)
+def recording(
+    session_id: str, node: str, request: Request, db: SessionDep, user: CurrentUser
+) -> FileResponse:
+    """A node's terminal recording (asciicast v2), for the replay page or any asciinema tool."""
+    user.require(Role.examiner)
+    if db.get(LabSession, session_id) is None or not re.match(NAME, node):
+        raise NotFound(f"no session {session_id!r} or node {node!r}")
+    path = request.app.state.terminals.recording(session_id, node)
+    if not path.is_file():
+        raise NotFound(f"no recording for node {node!r}: nobody opened its terminal")
+    return FileResponse(
+        path, media_type="application/x-asciicast", filename=f"{session_id}-{node}.cast"
+    )

@@ -10,7 +10,7 @@ from fastapi.responses import PlainTextResponse
 from sqlmodel import Session, col, select
 
 from app.api.deps import CatalogDep, CurrentUser, SessionDep, SettingsDep
-from app.auth import new_token, token_hash
+from app.auth import exam_code_hash, new_exam_code, new_token, token_hash
 from app.config import Settings
 from app.controller import seconds_left
 from app.errors import Conflict, NotFound
@@ -41,7 +41,11 @@ def _get(db: Session, session_id: str) -> LabSession:
 
 
 def _public(
-    lab: LabSession, settings: Settings, states: dict[str, str], token: str | None = None
+    lab: LabSession,
+    settings: Settings,
+    states: dict[str, str],
+    token: str | None = None,
+    exam_code: str | None = None,
 ) -> SessionPublic:
     nodes = [
         NodePublic(
@@ -66,7 +70,12 @@ def _public(
         ended_at=lab.ended_at,
         seconds_left=seconds_left(lab.deadline) if lab.state is State.ready else None,
         nodes=nodes,
-        access=AccessPublic(user=lab.candidate_user, password=lab.candidate_password, token=token),
+        access=AccessPublic(
+            user=lab.candidate_user,
+            password=lab.candidate_password,
+            token=token,
+            exam_code=exam_code,
+        ),
         params=lab.params,
     )
 
@@ -90,7 +99,7 @@ def create_session(
     """Start a session; the lab is provisioned in the background (follow `state`)."""
     user.require(Role.examiner)
     scenario = catalog.get(body.scenario)
-    token = new_token()
+    token, code = new_token(), new_exam_code()
     params = {**scenario.parameters, **{name: new_password() for name in scenario.secrets}}
     lab = LabSession(
         id=request.app.state.controller.next_session_id(),
@@ -102,6 +111,7 @@ def create_session(
         candidate_user=settings.candidate_user,
         candidate_password=new_password(),
         candidate_token_hash=token_hash(token),
+        exam_code_hash=exam_code_hash(code),
         grader_key=new_keypair().private,
     )
     db.add(lab)
@@ -109,7 +119,7 @@ def create_session(
     db.add(Event(session_id=lab.id, state=State.requested, detail=f"by {user.name}"))
     db.commit()
     request.app.state.controller.wake()
-    return _public(lab, settings, {}, token)
+    return _public(lab, settings, {}, token, code)
 
 
 @router.get("", response_model=list[SessionPublic])

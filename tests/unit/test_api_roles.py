@@ -91,6 +91,7 @@ def test_every_route_checks_the_role(client: TestClient) -> None:
         ("POST", f"/api/sessions/{other}/end", {}),
         ("GET", f"/api/sessions/{other}/result", {}),
         ("POST", f"/api/sessions/{other}/regrade", {}),
+        ("GET", f"/api/sessions/{other}/recordings/web.cast", {}),
         ("GET", f"/api/sessions/{other}/report.html", {}),
         ("GET", f"/api/sessions/{other}/report.pdf", {}),
         ("POST", f"/api/sessions/{other}/report.pdf", {"json": {"password": "secret"}}),
@@ -108,7 +109,12 @@ def test_every_route_checks_the_role(client: TestClient) -> None:
             assert (status == 403) == (role not in {"admin", "examiner"}), (path, role, status)
     # Every API route of the app is in one of the two tables.
     tested = {
-        (m, p.replace(sid, "{session_id}").replace(other, "{session_id}"))
+        (
+            m,
+            p.replace(sid, "{session_id}")
+            .replace(other, "{session_id}")
+            .replace("web.cast", "{node}.cast"),
+        )
         for m, p, *_ in [*table, *changes]
     }
     tested.add(("GET", "/api/scenarios/{scenario_id}/problems"))

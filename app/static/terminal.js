@@ -1,0 +1,51 @@
+// Attach an xterm.js terminal to every .terminal element: a WebSocket to the node's shell.
+// The candidate types; an examiner (data-mode="watch") only sees. A lost connection comes
+// back by itself and gets the scroll-back first, so a reload finds the same shell.
+(function () {
+  const session = document.querySelector("[data-session]").dataset.session;
+
+  function attach(el) {
+    const watch = el.dataset.mode === "watch";
+    const term = new Terminal({cursorBlink: !watch, disableStdin: watch, fontSize: 14,
+                               scrollback: 5000, fontFamily: "DejaVu Sans Mono, monospace"});
+    const fit = new FitAddon.FitAddon();
+    term.loadAddon(fit);
+    term.open(el);
+    fit.fit();
+    let socket = null;
+    let over = false;
+
+    function send(message) {
+      if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+    }
+
+    function open() {
+      const scheme = location.protocol === "https:" ? "wss" : "ws";
+      socket = new WebSocket(`${scheme}://${location.host}/ws/sessions/${session}/nodes/${el.dataset.node}/terminal`);
+      let first = true;
+      socket.onmessage = (event) => {
+        const message = JSON.parse(event.data);
+        if (message.t === "o") {
+          if (first) { term.reset(); first = false; }  // the scroll-back replaces what we had
+          term.write(message.d);
+        } else if (message.t === "end") {
+          over = true;
+          term.write(`\r\n\x1b[33m${message.d}\x1b[0m\r\n`);
+          el.dispatchEvent(new CustomEvent("terminal-end", {bubbles: true, detail: message.d}));
+        }
+      };
+      socket.onopen = () => { if (!watch) send({t: "r", cols: term.cols, rows: term.rows}); };
+      socket.onclose = () => { if (!over) setTimeout(open, 1000); };
+    }
+
+    if (!watch) {
+      term.onData((data) => send({t: "i", d: data}));
+      term.onResize(({cols, rows}) => send({t: "r", cols, rows}));
+    }
+    window.addEventListener("resize", () => fit.fit());
+    el.terminal = term;
+    open();
+  }
+
+  document.querySelectorAll(".terminal").forEach(attach);
+})();
