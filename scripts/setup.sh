@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(docker.io iptables debootstrap apt-cacher-ng openssh-client ca-certificates procps)
+PACKAGES=(docker.io iptables debootstrap apt-cacher-ng openssh-client ca-certificates procps
+          chromium fonts-dejavu-core)  # the browser drives the web UI tests
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 missing=()

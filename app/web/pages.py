@@ -101,6 +101,7 @@ def login(
         token = sign_in_staff(db, name, password)
     except Unauthorized:
         return _page(request, "login.html", lang, error=texts(_lang(lang))["wrong_login"])
+    db.commit()  # before the browser follows the redirect with its new cookie
     return _signed_in("/", token, settings)
 
 
@@ -128,6 +129,7 @@ def exam_code(
         token, session_id = sign_in_candidate(db, code)
     except Unauthorized:
         return _page(request, "exam_code.html", lang, error=texts(_lang(lang))["unknown_code"])
+    db.commit()
     return _signed_in(f"/exam/{session_id}", token, settings)
 
 
