@@ -198,20 +198,20 @@ class DockerDriver:
                 continue  # a broken node is graded as it is
 
     def node_states(self, session_id: str) -> dict[str, str]:
-        try:
-            return {
-                c.labels.get(NODE_LABEL, c.name or ""): c.status
-                for c in self._containers(session_id)
-            }
-        except DockerError:
-            return {}
+        return self._states(f"{SESSION_LABEL}={session_id}").get(session_id, {})
 
     def all_node_states(self) -> dict[str, dict[str, str]]:
+        return self._states(SESSION_LABEL)
+
+    def _states(self, label: str) -> dict[str, dict[str, str]]:
+        """One engine call, whatever the number of containers (the list, not an inspect each)."""
         states: dict[str, dict[str, str]] = {}
         try:
-            for c in self._containers():
-                node = c.labels.get(NODE_LABEL, c.name or "")
-                states.setdefault(c.labels[SESSION_LABEL], {})[node] = c.status
+            for c in self.client.api.containers(all=True, filters={"label": label}):
+                labels = c.get("Labels") or {}
+                states.setdefault(labels[SESSION_LABEL], {})[labels.get(NODE_LABEL, "")] = c[
+                    "State"
+                ]
         except DockerError:
             pass
         return states
@@ -231,7 +231,7 @@ class DockerDriver:
         firewall.forget(session_id)
 
     def sessions(self) -> set[str]:
-        found = {c.labels[SESSION_LABEL] for c in self._containers()}
+        found = set(self._states(SESSION_LABEL))
         found |= {
             n.attrs["Labels"][SESSION_LABEL]
             for n in self.client.networks.list(filters={"label": SESSION_LABEL})
