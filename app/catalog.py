@@ -13,10 +13,11 @@ from labs.scenario import Scenario, tree_hash
 def validate(folder: Path) -> tuple[Scenario | None, list[Problem]]:
     """Every problem of a scenario folder at once: structure, references, checks."""
     try:
-        scenario, doc = load_scenario(folder)
+        scenario, doc, problems = load_scenario(folder)
     except ScenarioError as exc:
         return None, exc.problems
-    problems = check_problems(scenario, doc)
+    problems += check_problems(scenario, doc)
+    problems.sort(key=lambda p: p.line)
     return (None if problems else scenario), problems
 
 

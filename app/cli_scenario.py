@@ -60,7 +60,7 @@ def scenario_validate(
     for target in targets:
         _, problems = validate(_folder(target))
         for problem in problems:
-            out.print(str(problem), soft_wrap=True)
+            out.print(str(problem), soft_wrap=True, markup=False)
         if not problems:
             out.print(f"{target}: ok")
         failed |= bool(problems)
@@ -105,7 +105,7 @@ def _run(target: str, blank: bool, keep: bool) -> GradeReport:
     scenario, problems = validate(_folder(target))
     if scenario is None:
         for problem in problems:
-            out.print(str(problem), soft_wrap=True)
+            out.print(str(problem), soft_wrap=True, markup=False)
         raise typer.Exit(1)
     driver = DockerDriver(settings.docker_url, settings.lab_pool, settings.cache_port)
     with out.status("working...") as status:
@@ -141,7 +141,7 @@ def scenario_test(
     except typer.Exit:
         raise
     except Exception as exc:
-        err.print(f"[red]scenario test failed: {exc}[/red]")
+        err.print(f"scenario test failed: {exc}", style="red", markup=False)
         raise typer.Exit(1) from exc
     table = Table("criterion", "weight", "score", "status", "message", "ms")
     for c in report.criteria:

@@ -145,6 +145,13 @@ class HttpCheck(Check):
     header_regex: dict[str, str] = {}
     _re = field_validator("body_regex")(_regex)
 
+    @field_validator("header_regex")
+    @classmethod
+    def _header_patterns(cls, value: dict[str, str]) -> dict[str, str]:
+        for pattern in value.values():
+            _regex(pattern)
+        return value
+
     def run(self, ctx: CheckContext) -> CheckResult:
         reply = http_get(ctx, self.node, self.port, self.path, self.host)
         if reply is None:

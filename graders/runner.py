@@ -94,7 +94,7 @@ def _grade_criterion(criterion: Criterion, base: CheckContext) -> CriterionResul
     message = "; ".join(r.message for r in results)
     return CriterionResult(
         criterion.id,
-        criterion.title.model_dump(),
+        render(criterion.title.model_dump(), base.params),
         criterion.referential,
         criterion.weight,
         round(score, 4),
@@ -105,10 +105,10 @@ def _grade_criterion(criterion: Criterion, base: CheckContext) -> CriterionResul
     )
 
 
-def _blocked(criterion: Criterion, deps: list[str]) -> CriterionResult:
+def _blocked(criterion: Criterion, deps: list[str], params: Mapping[str, str]) -> CriterionResult:
     return CriterionResult(
         criterion.id,
-        criterion.title.model_dump(),
+        render(criterion.title.model_dump(), params),
         criterion.referential,
         criterion.weight,
         0.0,
@@ -140,7 +140,7 @@ def grade(
             for criterion in ready:
                 unmet = [d for d in criterion.depends_on if d in done and done[d].score < 1]
                 if unmet or any(d not in done for d in criterion.depends_on):
-                    done[criterion.id] = _blocked(criterion, unmet or criterion.depends_on)
+                    done[criterion.id] = _blocked(criterion, unmet or criterion.depends_on, params)
                 else:
                     futures[criterion.id] = pool.submit(_grade_criterion, criterion, base)
             done.update({cid: f.result() for cid, f in futures.items()})

@@ -62,6 +62,16 @@ def _plain(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> Any:
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             key = yaml.safe_load(yaml.serialize(key_node))
+            if isinstance(key, (dict, list)):
+                raise ScenarioError(
+                    [
+                        Problem(
+                            Path(key_node.start_mark.name),
+                            key_node.start_mark.line + 1,
+                            "a value starting with '{' or '[' must be quoted, e.g. \"{{ name }}\"",
+                        )
+                    ]
+                )
             lines[(*loc, key)] = key_node.start_mark.line + 1
             out[key] = _plain(value_node, (*loc, key), lines)
         return out
@@ -82,7 +92,10 @@ def read_yaml(path: Path) -> Document:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 1
         raise ScenarioError([Problem(path, line, f"YAML syntax: {exc.problem}")]) from exc
     doc = Document(path, None)
-    doc.data = _plain(root, (), doc.lines) if root is not None else None
+    try:
+        doc.data = _plain(root, (), doc.lines) if root is not None else None
+    except ScenarioError as exc:
+        raise ScenarioError([Problem(path, p.line, p.message) for p in exc.problems]) from exc
     return doc
 
 
@@ -108,7 +121,7 @@ def _cross_checks(scenario: Scenario, doc: Document) -> list[Problem]:
             )
         seen.add(criterion.id)
         for dep in criterion.depends_on:
-            if dep not in {c.id for c in scenario.criteria} or dep == criterion.id:
+            if dep not in {c.id for c in scenario.criteria}:
                 problems.append(
                     doc.problem(
                         ("criteria", i, "depends_on"), f"depends on unknown criterion '{dep}'"
@@ -120,6 +133,13 @@ def _cross_checks(scenario: Scenario, doc: Document) -> list[Problem]:
             node = check.get("node")
             if node is not None and node not in scenario.nodes:
                 problems.append(doc.problem((*loc, "node"), f"unknown node '{node}'"))
+    if scenario.id != folder_name(scenario):
+        problems.append(
+            doc.problem(
+                ("id",), f"id '{scenario.id}' must be the folder's name '{folder_name(scenario)}'"
+            )
+        )
+    problems += _cycles(scenario, doc)
     referential = load_referential()
     if scenario.referential is not None:
         if scenario.referential.block not in referential.codes():
@@ -154,8 +174,36 @@ def _cross_checks(scenario: Scenario, doc: Document) -> list[Problem]:
     return problems
 
 
-def load_scenario(folder: Path) -> tuple[Scenario, Document]:
-    """Load `folder/scenario.yaml`. Raises ScenarioError listing every problem found."""
+def folder_name(scenario: Scenario) -> str:
+    return scenario.folder.resolve().name
+
+
+def _cycles(scenario: Scenario, doc: Document) -> list[Problem]:
+    """Criteria that depend on themselves, directly or through others."""
+    after = {c.id: set(c.depends_on) for c in scenario.criteria}
+    problems = []
+    for i, criterion in enumerate(scenario.criteria):
+        seen, todo = set(), list(criterion.depends_on)
+        while todo:
+            current = todo.pop()
+            if current == criterion.id:
+                problems.append(
+                    doc.problem(
+                        ("criteria", i, "depends_on"),
+                        f"'{criterion.id}' depends on itself through depends_on",
+                    )
+                )
+                break
+            if current not in seen:
+                seen.add(current)
+                todo.extend(after.get(current, ()))
+    return problems
+
+
+def load_scenario(folder: Path) -> tuple[Scenario, Document, list[Problem]]:
+    """Load `folder/scenario.yaml`: the model, its document (for line numbers) and the problems
+    between its parts (references, files beside it). Raises ScenarioError when the file cannot
+    be read or does not have the scenario's shape, listing every problem found."""
     path = folder / SCENARIO_FILE
     if not path.is_file():
         raise ScenarioError([Problem(path, 1, "scenario.yaml not found")])
@@ -170,7 +218,4 @@ def load_scenario(folder: Path) -> tuple[Scenario, Document]:
         raise ScenarioError(
             [doc.problem(e["loc"], describe(e["loc"], e["type"], e["msg"])) for e in exc.errors()]
         ) from exc
-    problems = _cross_checks(scenario, doc)
-    if problems:
-        raise ScenarioError(problems)
-    return scenario, doc
+    return scenario, doc, _cross_checks(scenario, doc)

@@ -112,7 +112,7 @@ class Scenario(Strict):
     duration: str
     nodes: dict[Annotated[str, Field(pattern=NAME)], Node]
     links: list[dict[str, Any]] = []
-    parameters: dict[str, str] = {}
+    parameters: dict[Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")], str] = {}
     # Parameters generated per session (random passwords), usable as {{ name }} like the others.
     secrets: list[Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")]] = []
     criteria: list[Criterion]
