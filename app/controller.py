@@ -57,11 +57,11 @@ class Controller:
         """An id for a new session: the one prepared ahead if any (thread-safe)."""
         with self._spare_lock:
             session_id, self._spare_id = self._spare_id, None
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._prepare_spare)
         return session_id or secrets.token_hex(6)
 
     def _prepare_spare(self) -> None:
+        if self._spare_id is not None:
+            return
         spare = secrets.token_hex(6)
 
         async def prepare() -> None:
@@ -202,6 +202,7 @@ class Controller:
             nodes=node_rows,
         ):
             await self._open_access(self.load(session_id))
+            self._prepare_spare()  # now, not while this lab was being made: they would compete
         else:  # ended by an examiner while it was being built
             await asyncio.to_thread(self._destroy_quietly, session_id)
 

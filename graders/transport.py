@@ -64,19 +64,25 @@ class SSHTransport:
 
     def run(self, command: str, timeout: float, stdin: str | None = None) -> CommandResult:
         client = self._connect()
+        result = CommandResult(-1, "", "no exit status")
         for attempt in range(CHANNEL_RETRIES):
             try:
                 with self._channels:
-                    return _exec(client, command, timeout, stdin)
+                    result = _exec(client, command, timeout, stdin)
             except paramiko.ChannelException as exc:  # sshd refused a channel: busy, retry
                 if attempt == CHANNEL_RETRIES - 1:
                     raise NodeUnreachable(f"ssh {self.host}: channel refused ({exc})") from exc
-                time.sleep(0.1 * (attempt + 1))
             except TimeoutError:
                 return CommandResult(124, "", f"timed out after {timeout:g}s")
             except (OSError, paramiko.SSHException) as exc:
                 raise NodeUnreachable(f"ssh {self.host}: {exc or type(exc).__name__}") from exc
-        raise AssertionError("unreachable")
+            else:
+                # -1: the channel closed before sshd's exit status arrived (seen under load);
+                # checks only read, so asking again is safe and keeps grades reproducible.
+                if result.status != -1 or stdin is not None:
+                    return result
+            time.sleep(0.1 * (attempt + 1))
+        return result
 
     def close(self) -> None:
         with self._lock:
