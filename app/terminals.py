@@ -59,6 +59,7 @@ class Terminal:
         self,
         host: str,
         user: str,
+        key: paramiko.PKey,
         password: str,
         recorder: Recorder,
         loop: asyncio.AbstractEventLoop,
@@ -66,11 +67,14 @@ class Terminal:
         self.loop, self.recorder = loop, recorder
         self.client = paramiko.SSHClient()
         self.client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+        # The platform's key first (the candidate may have changed their password), then the
+        # password (they may have removed the key).
         self.client.connect(
             host,
             22,
             user,
             password,
+            pkey=key,
             timeout=10,
             banner_timeout=10,
             auth_timeout=10,
@@ -141,8 +145,11 @@ class TerminalHub:
     def recording(self, session_id: str, node: str) -> Path:
         return self.recordings / session_id / f"{node}.cast"
 
+    def recorded_nodes(self, session_id: str) -> list[str]:
+        return sorted(p.stem for p in (self.recordings / session_id).glob("*.cast"))
+
     async def open(
-        self, session_id: str, node: str, host: str, user: str, password: str
+        self, session_id: str, node: str, host: str, user: str, pkey: paramiko.PKey, password: str
     ) -> Terminal:
         """The node's shell, opened when missing or exited. Raises OSError/SSHException."""
         key = (session_id, node)
@@ -152,7 +159,12 @@ class TerminalHub:
                 recorder = self.recorders.get(key) or Recorder(self.recording(session_id, node))
                 self.recorders[key] = recorder
                 loop = asyncio.get_running_loop()
-                terminal = await asyncio.to_thread(Terminal, host, user, password, recorder, loop)
+                previous = terminal
+                terminal = await asyncio.to_thread(
+                    Terminal, host, user, pkey, password, recorder, loop
+                )
+                if previous is not None:  # the shell was left (`exit`): keep what it showed
+                    terminal.scrollback = previous.scrollback + terminal.scrollback
                 self.terminals[key] = terminal
             return terminal
 

@@ -16,7 +16,7 @@ from app.api.deps import COOKIE, CatalogDep, SessionDep, SettingsDep
 from app.auth import Principal, authenticate, sign_in_candidate, sign_in_staff
 from app.catalog import validate
 from app.controller import seconds_left
-from app.errors import Unauthorized
+from app.errors import Forbidden, Unauthorized
 from app.models import LIVE_STATES, LabSession, Result, Role, State
 from app.results import effective_grade, overrides_of
 from app.web.i18n import LANGS, texts
@@ -173,7 +173,7 @@ def _staff(db: SessionDep, token: str | None, *roles: Role) -> Principal | None:
         return None
     try:
         who.require(*roles)
-    except Exception:
+    except Forbidden:
         return None
     return who
 
@@ -229,8 +229,7 @@ def session_page(
         return _forbidden(request, lang)
     result = db.get(Result, session_id)
     grade = effective_grade(result, overrides_of(db, session_id)) if result else None
-    hub = request.app.state.terminals
-    recordings = [p.stem for p in sorted(hub.recording(session_id, "x").parent.glob("*.cast"))]
+    recordings = request.app.state.terminals.recorded_nodes(session_id)
     return _page(
         request,
         "session.html",

@@ -21,6 +21,7 @@ from app.errors import Unauthorized
 from app.models import LabSession, Role, State
 from app.terminals import Terminal
 from app.web.i18n import texts
+from graders.transport import load_key
 
 router = APIRouter()
 END = 4000  # close code: the terminal is over for good, do not reconnect
@@ -63,7 +64,12 @@ async def terminal(websocket: WebSocket, session_id: str, node: str) -> None:
     row = lab.nodes[node]
     try:
         shell = await websocket.app.state.terminals.open(
-            session_id, node, row["address"], lab.candidate_user, lab.candidate_password
+            session_id,
+            node,
+            row["address"],
+            lab.candidate_user,
+            load_key(lab.grader_key),
+            lab.candidate_password,
         )
     except (OSError, paramiko.SSHException):
         await websocket.close()  # the node is restarting or sshd is down: try again later

@@ -18,7 +18,7 @@ CASES = Path(__file__).parent / "scenario_cases"
 SCHEMA = scenario_schema(load_referential().codes())
 SHIPPED = [
     *ROOT.glob("scenarios/*/scenario.yaml"),
-    ROOT / "tests/integration/scenarios/quick/scenario.yaml",
+    *ROOT.glob("tests/integration/scenarios/*/scenario.yaml"),
     CASES / "valid/scenario.yaml",
 ]
 # Broken in ways a schema can see (references between parts and files need the validator).
