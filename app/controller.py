@@ -86,12 +86,16 @@ class Controller:
             self._loop.call_soon_threadsafe(self._wakeup.set)
 
     # -- the loop -----------------------------------------------------------------------------
+    async def reopen_access(self) -> None:
+        """After a restart, give running sessions their candidates' ports back (before the
+        service says it is up, so nobody finds a closed door)."""
+        for lab in self._sessions(State.ready):
+            await self._open_access(lab)
+
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         await asyncio.to_thread(self.reap)
         self._prepare_spare()
-        for lab in self._sessions(State.ready):
-            await self._open_access(lab)
         while True:
             try:
                 self.tick()

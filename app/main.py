@@ -42,7 +42,10 @@ def create_app(
         app.state.terminals = terminals
         controller = Controller(engine, settings, lab_driver, catalog, terminals)
         app.state.controller = controller
-        loop_task = asyncio.create_task(controller.run()) if run_controller else None
+        loop_task = None
+        if run_controller:
+            await controller.reopen_access()
+            loop_task = asyncio.create_task(controller.run())
         yield
         if loop_task is not None:
             loop_task.cancel()
