@@ -3,8 +3,9 @@ CSV or XLSX. Built from the stored grade, overrides and audit log; nothing is re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
@@ -124,12 +125,17 @@ class PdfRequest(BaseModel):
     lang: str = Field(default="fr", pattern="^(fr|en)$")
 
 
-def _pdf(report: SessionReport, password: str | None) -> Response:
-    name = f"praxis-{report.session_id}.pdf"
+def _download(content: str | bytes, media_type: str, filename: str) -> Response:
     return Response(
-        render_pdf(report, password),
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        content,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _pdf(report: SessionReport, password: str | None) -> Response:
+    return _download(
+        render_pdf(report, password), "application/pdf", f"praxis-{report.session_id}.pdf"
     )
 
 
@@ -158,8 +164,15 @@ def _cohort(db: Session, catalog: Catalog, scenario: str | None, lang: str) -> l
     return [session_report(db, catalog, lab, result, lang) for lab, result in rows]
 
 
-@router.get("/api/results/export.csv", response_class=Response)
-def export_csv(
+EXPORTS: dict[str, tuple[Callable[[list[SessionReport]], str | bytes], str]] = {
+    "csv": (cohort_csv, "text/csv; charset=utf-8"),
+    "xlsx": (cohort_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+}
+
+
+@router.get("/api/results/export.{kind}", response_class=Response)
+def export(
+    kind: Literal["csv", "xlsx"],
     db: SessionDep,
     user: CurrentUser,
     catalog: CatalogDep,
@@ -168,24 +181,7 @@ def export_csv(
 ) -> Response:
     """One row per graded candidate, one column per criterion (overrides included)."""
     user.require(Role.examiner)
-    return Response(
-        cohort_csv(_cohort(db, catalog, scenario, lang)),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="praxis-results.csv"'},
-    )
-
-
-@router.get("/api/results/export.xlsx", response_class=Response)
-def export_xlsx(
-    db: SessionDep,
-    user: CurrentUser,
-    catalog: CatalogDep,
-    scenario: str | None = None,
-    lang: Lang = "fr",
-) -> Response:
-    user.require(Role.examiner)
-    return Response(
-        cohort_xlsx(_cohort(db, catalog, scenario, lang)),
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": 'attachment; filename="praxis-results.xlsx"'},
+    render, media_type = EXPORTS[kind]
+    return _download(
+        render(_cohort(db, catalog, scenario, lang)), media_type, f"praxis-results.{kind}"
     )

@@ -113,7 +113,9 @@ def test_every_route_checks_the_role(client: TestClient) -> None:
             m,
             p.replace(sid, "{session_id}")
             .replace(other, "{session_id}")
-            .replace("web.cast", "{node}.cast"),
+            .replace("web.cast", "{node}.cast")
+            .replace("export.csv", "export.{kind}")
+            .replace("export.xlsx", "export.{kind}"),
         )
         for m, p, *_ in [*table, *changes]
     }
