@@ -15,7 +15,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Coroutine
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -321,7 +321,8 @@ def _access(lab: LabSession) -> Access:
     return Access(public, lab.candidate_user, lab.candidate_password)
 
 
-def seconds_left(deadline: datetime | None, now: datetime | None = None) -> float | None:
-    if deadline is None:
+def seconds_left(lab: LabSession) -> float | None:
+    """Time left on a running session's clock; None when no clock runs."""
+    if lab.state is not State.ready or lab.deadline is None:
         return None
-    return max(0.0, (deadline - (now or utcnow())).total_seconds())
+    return max(0.0, (lab.deadline - utcnow()).total_seconds())

@@ -42,10 +42,6 @@ def image_tag(name: str) -> str:
     return f"praxis/{name}:latest"
 
 
-def recipe_hash(folder: Path) -> str:
-    return tree_hash(folder)
-
-
 def recipes(root: Path) -> dict[str, Path]:
     return {p.parent.name: p.parent for p in sorted(root.glob(f"*/{RECIPE}"))}
 
@@ -55,7 +51,7 @@ def is_current(client: docker.DockerClient, folder: Path) -> bool:
         image = client.images.get(image_tag(folder.name))
     except docker.errors.ImageNotFound:
         return False
-    return bool(image.labels.get(HASH_LABEL) == recipe_hash(folder))
+    return bool(image.labels.get(HASH_LABEL) == tree_hash(folder))
 
 
 def _run(argv: list[str], what: str) -> None:
@@ -103,7 +99,7 @@ def build(
         _run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(archive), "."], "tar")
         changes = [
             f"CMD {recipe.cmd!r}".replace("'", '"'),
-            f"LABEL {HASH_LABEL}={recipe_hash(folder)}",
+            f"LABEL {HASH_LABEL}={tree_hash(folder)}",
         ]
         changes += [f"ENV {k}={v}" for k, v in recipe.env.items()]
         with archive.open("rb") as stream:

@@ -137,7 +137,3 @@ class Scenario(Strict):
     @property
     def time_allowed(self) -> timedelta:
         return parse_duration(self.duration)
-
-    @property
-    def total_weight(self) -> float:
-        return sum(c.weight for c in self.criteria)

@@ -19,7 +19,9 @@ def get_db(request: Request) -> Iterator[Session]:
         yield db
 
 
-SessionDep = Annotated[Session, Depends(get_db)]
+# "function": commit before the response leaves, so that whatever the client does next (follow
+# a redirect with a new cookie, poll the new session) sees what this request wrote.
+SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 
 
 COOKIE = "praxis"  # a browser's sign-in token (HttpOnly, SameSite=Strict)

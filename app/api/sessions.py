@@ -68,7 +68,7 @@ def _public(
         ready_at=lab.ready_at,
         deadline=lab.deadline,
         ended_at=lab.ended_at,
-        seconds_left=seconds_left(lab.deadline) if lab.state is State.ready else None,
+        seconds_left=seconds_left(lab),
         nodes=nodes,
         access=AccessPublic(
             user=lab.candidate_user,

@@ -17,7 +17,7 @@ from app.auth import Principal, authenticate, sign_in_candidate, sign_in_staff
 from app.catalog import validate
 from app.controller import seconds_left
 from app.errors import Forbidden, Unauthorized
-from app.models import LIVE_STATES, LabSession, Result, Role, State
+from app.models import LIVE_STATES, LabSession, Result, Role
 from app.results import effective_grade, overrides_of
 from app.web.i18n import LANGS, texts
 from app.web.templates import templates
@@ -101,7 +101,6 @@ def login(
         token = sign_in_staff(db, name, password)
     except Unauthorized:
         return _page(request, "login.html", lang, error=texts(_lang(lang))["wrong_login"])
-    db.commit()  # before the browser follows the redirect with its new cookie
     return _signed_in("/", token, settings)
 
 
@@ -129,7 +128,6 @@ def exam_code(
         token, session_id = sign_in_candidate(db, code)
     except Unauthorized:
         return _page(request, "exam_code.html", lang, error=texts(_lang(lang))["unknown_code"])
-    db.commit()
     return _signed_in(f"/exam/{session_id}", token, settings)
 
 
@@ -188,7 +186,7 @@ def _rows(request: Request, db: SessionDep) -> list[dict[str, Any]]:
     return [
         {
             "lab": lab,
-            "left": seconds_left(lab.deadline) if lab.state is State.ready else None,
+            "left": seconds_left(lab),
             "health": states.get(lab.id, {}),
         }
         for lab in labs
@@ -237,7 +235,7 @@ def session_page(
         lab=lab,
         grade=grade,
         recordings=recordings,
-        left=seconds_left(lab.deadline) if lab.state is State.ready else None,
+        left=seconds_left(lab),
     )
 
 
