@@ -69,13 +69,13 @@ class SSHTransport:
             try:
                 with self._channels:
                     result = _exec(client, command, timeout, stdin)
-            except paramiko.ChannelException as exc:  # sshd refused a channel: busy, retry
-                if attempt == CHANNEL_RETRIES - 1:
-                    raise NodeUnreachable(f"ssh {self.host}: channel refused ({exc})") from exc
             except TimeoutError:
                 return CommandResult(124, "", f"timed out after {timeout:g}s")
             except (OSError, paramiko.SSHException) as exc:
-                raise NodeUnreachable(f"ssh {self.host}: {exc or type(exc).__name__}") from exc
+                if not _channel_refused(exc):
+                    raise NodeUnreachable(f"ssh {self.host}: {exc or type(exc).__name__}") from exc
+                if attempt == CHANNEL_RETRIES - 1:  # busy sshd: ask again, then give up
+                    raise NodeUnreachable(f"ssh {self.host}: channel refused ({exc})") from exc
             else:
                 # -1: the channel closed before sshd's exit status arrived (seen under load);
                 # checks only read, so asking again is safe and keeps grades reproducible.
@@ -89,6 +89,12 @@ class SSHTransport:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+
+
+def _channel_refused(exc: Exception) -> bool:
+    """A session channel could not be opened on a live connection (seen under load): paramiko
+    says so with ChannelException, or with a plain SSHException of this message."""
+    return isinstance(exc, paramiko.ChannelException) or str(exc) == "Unable to open channel."
 
 
 def _exec(

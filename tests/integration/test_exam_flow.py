@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 from datetime import datetime, timedelta
 
 import paramiko
@@ -50,7 +49,7 @@ def test_amp_exam_solved_scores_100_and_blank_scores_at_most_10(service: Service
         assert candidate.post(f"/api/sessions/{session_id}/submit").status_code == 409
 
     # Candidate access is cut before grading: the open shell dies, a new login is refused.
-    time.sleep(1)
+    service.wait(session_id, "grading", "graded", "torn_down")
     with pytest.raises((paramiko.SSHException, OSError, EOFError)):
         ssh.exec_command("true", timeout=5)[1].read()
     with pytest.raises((paramiko.SSHException, OSError)):

@@ -42,6 +42,13 @@ def test_a_refused_channel_is_retried_then_reported(monkeypatch: pytest.MonkeyPa
     refused = paramiko.ChannelException(2, "Connect failed")
     scripted(monkeypatch, [refused, CommandResult(0, "ok")])
     assert ssh().run("true", 5).stdout == "ok"
+    scripted(
+        monkeypatch, [paramiko.SSHException("Unable to open channel."), CommandResult(0, "ok")]
+    )
+    assert ssh().run("true", 5).stdout == "ok"
+    scripted(monkeypatch, [paramiko.SSHException("Connection reset")])
+    with pytest.raises(NodeUnreachable, match="Connection reset"):
+        ssh().run("true", 5)
     scripted(monkeypatch, [refused, refused, refused])
     with pytest.raises(NodeUnreachable, match="channel refused"):
         ssh().run("true", 5)
