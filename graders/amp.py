@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import re
-import shlex
-
 from graders.contract import CheckContext, CheckResult
+from graders.host import served_by
+from graders.patterns import compile_pattern
+from graders.sql import run_sql
 
+SOCKET = "/run/mysqld/mysqld.sock"
 REQUIRED = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE"})
-_GRANT = re.compile(
+_GRANT = compile_pattern(
     r"^GRANT (?P<privs>.+?) ON (?:(?:PROCEDURE|FUNCTION|PACKAGE(?: BODY)?) )?"
     r"(?P<obj>\S+) TO \S+(?P<rest>.*)$"
 )
-_COLUMNS = re.compile(r"\s*\([^)]*\)")  # column-level grants: SELECT (a, b)
+_COLUMNS = compile_pattern(r"\s*\([^)]*\)")  # column-level grants: SELECT (a, b)
 
 
 def _sql_literal(value: str) -> str:
@@ -29,7 +30,7 @@ def _parse_grants(lines: list[str], database: str) -> tuple[set[str], list[str],
     held: set[str] = set()
     broader: list[str] = []
     elsewhere: list[str] = []  # global, another database, a role, or the right to grant
-    for line in (raw.strip() for raw in lines):
+    for line in (raw.strip()[:4096] for raw in lines):
         m = _GRANT.match(line)
         if m is None:
             if line.startswith("GRANT"):
@@ -67,8 +68,11 @@ def db_grants(
     user = user or ctx.params.get("db_user", "")
     database = database or ctx.params.get("db_name", "")
     account = f"{user}@{host}"
+    problem = served_by(ctx, node, SOCKET, "/usr/sbin/mariadbd")
+    if problem:
+        return CheckResult(0.0, problem)
     query = f"SHOW GRANTS FOR {_sql_literal(user)}@{_sql_literal(host)}"
-    res = ctx.run(node, f"mysql -N -B -e {shlex.quote(query)}")
+    res = run_sql(ctx, node, query, SOCKET)
     if res.status != 0:
         return CheckResult(0.0, f"account {account} not found: {res.stderr.strip()[:200]}")
 

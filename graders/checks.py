@@ -1,13 +1,14 @@
 """Built-in declarative checks, one small model per type, registered explicitly in CHECKS.
 
-Where the platform can observe from outside the node (HTTP, TCP ports) it does, so the
-answer does not rest on a binary the candidate could have replaced.
+Each observes from as far outside the node as it can (graders.contract, `via`): HTTP and TCP
+from the grader's side, files, sockets and processes from the host, and only what nothing
+else can say (`systemctl`, `mysql`, an instructor's command) inside the node, through the
+engine, after the integrity scan has checked the node's tools against Debian's packages.
 """
 
 from __future__ import annotations
 
 import importlib
-import re
 import shlex
 import socket
 import time
@@ -15,8 +16,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
-from graders.contract import CheckContext, CheckFunction, CheckResult, excerpt
+from graders import patterns
+from graders.contract import CheckContext, CheckFunction, CheckResult, FileInfo, excerpt
+from graders.host import canonical, dpkg_status, is_system, names, served_by
+from graders.sql import run_sql
 from graders.web import http_get
+
+MAX_FILE = 1 << 20
 
 
 class Check(BaseModel):
@@ -31,13 +37,7 @@ def _verdict(ok: bool, good: str, bad: str) -> CheckResult:
     return CheckResult(1.0 if ok else 0.0, good if ok else bad)
 
 
-def _regex(value: str | None) -> str | None:
-    if value is not None:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"invalid regex {value!r}: {exc}") from exc
-    return value
+_pattern = field_validator  # readability: `_re = _pattern("field")(patterns.validate)`
 
 
 class CommandCheck(Check):
@@ -46,7 +46,7 @@ class CommandCheck(Check):
     expect_status: int = 0
     stdout_regex: str | None = None
     stdout_contains: str | None = None
-    _re = field_validator("stdout_regex")(_regex)
+    _re = _pattern("stdout_regex")(patterns.validate)
 
     def run(self, ctx: CheckContext) -> CheckResult:
         result = ctx.run(self.node, self.run_)
@@ -54,30 +54,55 @@ class CommandCheck(Check):
             return CheckResult(0, f"exit status {result.status}, expected {self.expect_status}")
         if self.stdout_contains is not None and self.stdout_contains not in result.stdout:
             return CheckResult(0, f"output does not contain {self.stdout_contains!r}")
-        if self.stdout_regex is not None and not re.search(self.stdout_regex, result.stdout, re.M):
+        if self.stdout_regex is not None and not patterns.search(self.stdout_regex, result.stdout):
             return CheckResult(0, f"output does not match /{self.stdout_regex}/")
-        return CheckResult(1, "command output as expected")
+        return CheckResult(1, f"exit status {result.status}, output as expected")
 
 
 class ServiceActiveCheck(Check):
     type: Literal["service_active"]
     service: str
     enabled: bool = False
+    # The main process must run this program (as Debian ships it): a look-alike unit fails.
+    exe: str | None = None
 
     def run(self, ctx: CheckContext) -> CheckResult:
         unit = shlex.quote(self.service)
-        active = ctx.run(self.node, f"systemctl is-active {unit}").stdout.strip()
+        shown = ctx.run(
+            self.node, f"systemctl show -p ActiveState,UnitFileState,MainPID {unit}"
+        ).stdout
+        state = dict(line.partition("=")[::2] for line in shown.splitlines())
+        active = state.get("ActiveState", "")
         if active != "active":
             return CheckResult(0, f"{self.service} is {active or 'unknown'}, not active")
-        if self.enabled:
-            state = ctx.run(self.node, f"systemctl is-enabled {unit}").stdout.strip()
-            if state not in {"enabled", "alias", "static", "generated"}:
-                return CheckResult(
-                    0, f"{self.service} is active but {state or 'not enabled'} at boot"
-                )
+        enabled = state.get("UnitFileState", "")
+        if self.enabled and enabled not in {"enabled", "alias", "static", "generated"}:
+            return CheckResult(
+                0, f"{self.service} is active but {enabled or 'not enabled'} at boot"
+            )
+        main = state.get("MainPID", "")
+        problem = self._main_process(ctx, int(main) if main.isdigit() else 0)
+        if problem:
+            return CheckResult(0, problem)
         return CheckResult(
             1, f"{self.service} is active" + (" and enabled" if self.enabled else "")
         )
+
+    def _main_process(self, ctx: CheckContext, pid: int) -> str | None:
+        if pid == 0:
+            return f"{self.service} has no main process" if self.exe else None
+        start = time.monotonic()
+        process = ctx.view(self.node).process(pid)
+        what = f"main process {pid} of {self.service} (seen from the host)"
+        if process is None:
+            ctx.record(self.node, what, 1, "no such process", start, "host")
+            return f"{self.service}'s main process {pid} is not running"
+        ctx.record(self.node, what, 0, f"{process.exe}: {process.why}", start, "host")
+        if self.exe is not None and canonical(process.exe) != canonical(self.exe):
+            return f"{self.service} runs {process.exe}, not {self.exe}"
+        if not process.genuine:
+            return f"{self.service} runs {process.exe}: {process.why}"
+        return None
 
 
 class PackageInstalledCheck(Check):
@@ -85,13 +110,41 @@ class PackageInstalledCheck(Check):
     package: str
 
     def run(self, ctx: CheckContext) -> CheckResult:
-        pkg = shlex.quote(self.package)
-        result = ctx.run(self.node, f"dpkg-query -W -f='${{Status}} ${{Version}}' {pkg}")
-        ok = result.ok and result.stdout.startswith("install ok installed")
+        start = time.monotonic()
+        view = ctx.view(self.node)
+        entry = dpkg_status(view).get(self.package)
+        if entry is None or entry.get("Status") != "install ok installed":
+            ctx.record(self.node, "read /var/lib/dpkg/status", 1, str(entry), start, "host")
+            return CheckResult(0, f"{self.package} is not installed")
+        version, arch = entry.get("Version", ""), entry.get("Architecture", "")
+        deb = ctx.packages.deb(self.package, version, arch)
+        if deb is None:
+            lists = [
+                f"/var/lib/dpkg/info/{n}.list" for n in (self.package, f"{self.package}:{arch}")
+            ]
+            # Installed with the image: its file list is there, as the image had it.
+            image = any(view.read(p, 0) is not None and not view.changed(p) for p in lists)
+            ctx.record(
+                self.node, "read /var/lib/dpkg/status", 0, f"{version} {arch}", start, "host"
+            )
+            return _verdict(
+                image,
+                f"{self.package} {version} installed (with the platform's image)",
+                f"{self.package} {version} is recorded as installed, but no verified Debian "
+                "package of that version came through the platform's cache",
+            )
+        wrong = []
+        for path, md5 in deb.md5sums.items():
+            if is_system(path):
+                found = view.digest(path) or view.digest(canonical(path))
+                if found != md5:
+                    wrong.append(f"{path} {'changed' if found else 'missing'}")
+        detail = "; ".join(wrong) or f"{len(deb.md5sums)} files as Debian ships them"
+        ctx.record(self.node, f"verify {self.package} {version}", len(wrong), detail, start, "host")
         return _verdict(
-            ok,
-            f"{self.package} installed ({result.stdout.split()[-1] if ok else ''})",
-            f"{self.package} is not installed",
+            not wrong,
+            f"{self.package} {version} installed (verified against Debian's package)",
+            f"{self.package} {version}: {', '.join(wrong[:3])}",
         )
 
 
@@ -100,15 +153,23 @@ class PortListeningCheck(Check):
     port: int = Field(ge=1, le=65535)
     from_: Literal["grader", "node"] = Field("grader", alias="from")
     expect: Literal["open", "closed"] = "open"
+    served_by: str | None = None  # the program that must hold the port, as Debian ships it
 
     def run(self, ctx: CheckContext) -> CheckResult:
         if self.from_ == "node":
-            out = ctx.run(self.node, f"ss -Hltn 'sport = :{self.port}'").stdout
-            is_open = bool(out.strip())
+            start = time.monotonic()
+            owners = ctx.view(self.node).listeners(self.port)
+            shown = ", ".join(f"{p.pid} {p.exe}" for p in owners) or "nobody"
+            ctx.record(self.node, f"listening on :{self.port} (host view)", 0, shown, start, "host")
+            is_open = bool(owners)
         else:
             is_open = self._probe(ctx, ctx.address(self.node))
         want = self.expect == "open"
         where = "on the node" if self.from_ == "node" else "from the network"
+        if is_open == want and want and self.served_by:
+            problem = served_by(ctx, self.node, self.port, self.served_by)
+            if problem:
+                return CheckResult(0, problem)
         return _verdict(
             is_open == want,
             f"port {self.port} is {self.expect} {where}",
@@ -124,10 +185,11 @@ class PortListeningCheck(Check):
             is_open, what = False, str(exc)
         ctx.record(
             self.node,
-            f"tcp connect {host}:{self.port} (from grader)",
+            f"tcp connect {host}:{self.port}",
             0 if is_open else 1,
             what,
             start,
+            "outside",
         )
         return is_open
 
@@ -143,33 +205,38 @@ class HttpCheck(Check):
     body_not_contains: str | None = None
     header_absent: str | None = None
     header_regex: dict[str, str] = {}
-    _re = field_validator("body_regex")(_regex)
+    served_by: str | None = None  # the program that must answer, as Debian ships it
+    _re = _pattern("body_regex")(patterns.validate)
 
     @field_validator("header_regex")
     @classmethod
     def _header_patterns(cls, value: dict[str, str]) -> dict[str, str]:
         for pattern in value.values():
-            _regex(pattern)
+            patterns.validate(pattern)
         return value
 
     def run(self, ctx: CheckContext) -> CheckResult:
         reply = http_get(ctx, self.node, self.port, self.path, self.host)
         if reply is None:
             return CheckResult(0, f"no HTTP answer on port {self.port}")
+        if self.served_by:
+            problem = served_by(ctx, self.node, self.port, self.served_by)
+            if problem:
+                return CheckResult(0, problem)
         if reply.status != self.status:
             return CheckResult(0, f"HTTP status {reply.status}, expected {self.status}")
         wanted = [self.body_contains] if isinstance(self.body_contains, str) else self.body_contains
         missing = [w for w in wanted if w not in reply.body]
         if missing:
             return CheckResult(1 - len(missing) / (len(wanted) + 1), f"page lacks {missing!r}")
-        if self.body_regex is not None and not re.search(self.body_regex, reply.body, re.M):
+        if self.body_regex is not None and not patterns.search(self.body_regex, reply.body):
             return CheckResult(0, f"page does not match /{self.body_regex}/")
         if self.body_not_contains is not None and self.body_not_contains in reply.body:
             return CheckResult(0, f"page contains {self.body_not_contains!r}")
         if self.header_absent and self.header_absent.lower() in reply.headers:
             return CheckResult(0, f"header {self.header_absent} is present")
         for name, pattern in self.header_regex.items():
-            if not re.search(pattern, reply.headers.get(name.lower(), "")):
+            if not patterns.search(pattern, reply.headers.get(name.lower(), "")):
                 return CheckResult(0, f"header {name} does not match /{pattern}/")
         return CheckResult(1, f"HTTP {reply.status} with the expected content")
 
@@ -184,34 +251,48 @@ class FileCheck(Check):
     mode: Annotated[str, Field(pattern=r"^0?[0-7]{3,4}$")] | None = None
     owner: str | None = None
     group: str | None = None
-    _re = field_validator("regex", "not_regex")(_regex)
+    _re = _pattern("regex", "not_regex")(patterns.validate)
 
     def run(self, ctx: CheckContext) -> CheckResult:
-        path = shlex.quote(self.path)
-        stat = ctx.run(self.node, f"stat -L -c '%a %U %G' -- {path}")
-        if not stat.ok:
+        start = time.monotonic()
+        view = ctx.view(self.node)
+        info = view.read(self.path, MAX_FILE)
+        ctx.record(self.node, f"read {self.path} (from the host)", 0 if info else 1,
+                   _describe(info), start, "host")  # fmt: skip
+        if info is None:
             return _verdict(
                 not self.exists, f"{self.path} is absent", f"{self.path} does not exist"
             )
         if not self.exists:
             return CheckResult(0, f"{self.path} exists")
-        mode, owner, group = stat.stdout.split()
-        if self.mode is not None and int(mode, 8) != int(self.mode, 8):
-            return CheckResult(0, f"{self.path} has mode {mode}, expected {self.mode}")
+        if self.mode is not None and info.mode != int(self.mode, 8):
+            return CheckResult(0, f"{self.path} has mode {info.mode:o}, expected {self.mode}")
+        users, groups = names(view)
+        owner, group = users.get(info.uid, str(info.uid)), groups.get(info.gid, str(info.gid))
         if self.owner is not None and owner != self.owner:
             return CheckResult(0, f"{self.path} is owned by {owner}, expected {self.owner}")
         if self.group is not None and group != self.group:
             return CheckResult(0, f"{self.path} has group {group}, expected {self.group}")
         if self.contains is None and self.regex is None and self.not_regex is None:
             return CheckResult(1, f"{self.path} exists as expected")
-        text = ctx.run(self.node, f"head -c 1000000 -- {path}").stdout
+        text = (info.content or b"").decode("utf-8", "replace")
         if self.contains is not None and self.contains not in text:
             return CheckResult(0, f"{self.path} does not contain {self.contains!r}")
-        if self.regex is not None and not re.search(self.regex, text, re.M):
+        if self.regex is not None and not patterns.search(self.regex, text):
             return CheckResult(0, f"{self.path} does not match /{self.regex}/")
-        if self.not_regex is not None and re.search(self.not_regex, text, re.M):
+        if self.not_regex is not None and patterns.search(self.not_regex, text):
             return CheckResult(0, f"{self.path} matches /{self.not_regex}/, which it must not")
         return CheckResult(1, f"{self.path} content as expected")
+
+
+def _describe(info: FileInfo | None) -> str:
+    if info is None:
+        return "absent"
+    head = f"{info.path}: {info.kind}, mode {info.mode:o}, uid {info.uid}, gid {info.gid}"
+    if info.content is None:
+        return head
+    cut = " (first 1 MiB)" if info.truncated else ""
+    return f"{head}{cut}\n{excerpt(info.content.decode('utf-8', 'replace'))}"
 
 
 class SqlCheck(Check):
@@ -222,35 +303,24 @@ class SqlCheck(Check):
     password: str | None = None
     expect_regex: str | None = None
     expect_rows: int | None = Field(None, ge=0)
-    _re = field_validator("expect_regex")(_regex)
+    socket: str = "/run/mysqld/mysqld.sock"
+    served_by: str | None = None  # the server that must hold the socket, as Debian ships it
+    _re = _pattern("expect_regex")(patterns.validate)
 
     def run(self, ctx: CheckContext) -> CheckResult:
-        # utf8mb4: the lab's locale is empty and the client would otherwise talk latin1.
-        argv = [
-            "mysql",
-            "--batch",
-            "--skip-column-names",
-            "--connect-timeout=5",
-            "--default-character-set=utf8mb4",
-        ]
-        argv += [f"--user={self.user}"] if self.user else []
-        argv += [f"--database={self.database}"] if self.database else []
-        argv += ["-e", self.query]
-        command = shlex.join(argv)
-        if self.password:  # through the environment, and hidden in the evidence
-            result = ctx.run(
-                self.node,
-                f"MYSQL_PWD={shlex.quote(self.password)} {command}",
-                shown=f"MYSQL_PWD=*** {command}",
-            )
-        else:
-            result = ctx.run(self.node, command)
+        if self.served_by:
+            problem = served_by(ctx, self.node, self.socket, self.served_by)
+            if problem:
+                return CheckResult(0, problem)
+        result = run_sql(
+            ctx, self.node, self.query, self.socket, self.user, self.password, self.database
+        )
         if not result.ok:
             return CheckResult(0, f"query failed: {excerpt(result.stderr.strip(), 200)}")
         rows = [r for r in result.stdout.splitlines() if r]
         if self.expect_rows is not None and len(rows) != self.expect_rows:
             return CheckResult(0, f"{len(rows)} rows, expected {self.expect_rows}")
-        if self.expect_regex is not None and not re.search(self.expect_regex, result.stdout, re.M):
+        if self.expect_regex is not None and not patterns.search(self.expect_regex, result.stdout):
             return CheckResult(0, f"result does not match /{self.expect_regex}/")
         return CheckResult(1, "query result as expected")
 

@@ -2,16 +2,26 @@
 
 Built-in checks (graders.checks) and scenario modules (``check: {type: python,
 function: graders.amp:name}``) both write against this module only.
+
+Every piece of evidence says how it was observed (`via`), from most to least trustworthy:
+``outside`` (the grader's side of the lab network), ``host`` (the lab host's view of the
+node: its files, processes and sockets, which nothing inside the node can falsify) and
+``node`` (a command run inside the node through the engine, with a clean environment, using
+the node's own tools, which the integrity scan checks against Debian's packages first).
 """
 
 from __future__ import annotations
 
+import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
+
+from graders.debs import PackageIndex
 
 OUTPUT_EXCERPT = 2000
+Via = Literal["outside", "host", "node"]
 
 
 @dataclass
@@ -23,6 +33,7 @@ class Evidence:
     status: int | None
     output: str
     duration_ms: int
+    via: Via = "node"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -33,6 +44,7 @@ class CommandResult:
     status: int
     stdout: str
     stderr: str = ""
+    truncated: bool = False  # the output passed the transport's cap and was cut
 
     @property
     def ok(self) -> bool:
@@ -51,11 +63,76 @@ class CheckResult:
 
 
 class NodeUnreachable(Exception):
-    """The grader could not reach or log into a node; the check scores 0."""
+    """The node is down or gone: a fact about the lab, so the check scores 0 with the reason."""
+
+
+class GraderError(Exception):
+    """The grader's own path failed (engine error, time-out): not a fact about the lab.
+
+    Retried; if it persists the criterion is marked `error` (never `failed`) and the grade
+    is incomplete, to be graded again."""
+
+
+class Untrusted(Exception):
+    """The node's own tools were changed outside Debian's packages: a verdict resting on them
+    is withheld (the check scores 0 and says why)."""
 
 
 class Transport(Protocol):
-    def run(self, command: str, timeout: float) -> CommandResult: ...
+    def run(self, command: str, timeout: float) -> CommandResult:
+        """Run a shell command as root inside the node. Raises NodeUnreachable, GraderError."""
+        ...
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """A file as the host sees it in the node's filesystem (symlinks resolved inside the node)."""
+
+    path: str
+    kind: Literal["file", "dir", "other"]
+    mode: int  # permission bits
+    uid: int
+    gid: int
+    content: bytes | None = None  # regular files, up to the limit asked
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
+class Process:
+    """A process of the node as the host sees it: its executable cannot be faked from inside."""
+
+    pid: int  # inside the node
+    exe: str  # path inside the node, " (deleted)" when replaced since it started
+    genuine: bool  # the running executable is the image's or a verified Debian package's
+    why: str  # for the evidence
+
+
+class NodeView(Protocol):
+    """What the lab host sees of a node without asking it (level 2 in DESIGN)."""
+
+    def read(self, path: str, limit: int) -> FileInfo | None:
+        """The file at `path` (None if absent). Raises NodeUnreachable when the node is down."""
+        ...
+
+    def listeners(self, port: int | str) -> list[Process]:
+        """Processes holding a listening TCP `port` (int) or unix socket (path)."""
+        ...
+
+    def process(self, pid: int) -> Process | None:
+        """The process `pid` (as numbered inside the node)."""
+        ...
+
+    def changed(self, path: str) -> bool:
+        """Does `path` differ from the platform's image (written, added or removed since)?"""
+        ...
+
+    def digest(self, path: str) -> str | None:
+        """The md5 of the file at `path` as the host reads it (None if absent)."""
+        ...
+
+    def connect(self, path: str, timeout: float) -> socket.socket:
+        """A connection to the unix socket at `path` in the node. Raises OSError."""
+        ...
 
 
 def excerpt(text: str, limit: int = OUTPUT_EXCERPT) -> str:
@@ -64,11 +141,19 @@ def excerpt(text: str, limit: int = OUTPUT_EXCERPT) -> str:
 
 @dataclass
 class CheckContext:
-    """What a check may use: commands on nodes (recorded), node addresses, parameters."""
+    """What a check may use: commands on nodes, host views, addresses, parameters; all recorded.
+
+    `untrusted` maps a node whose system files were changed outside packages to a summary:
+    what commands there answer is not believed (Untrusted). It may be a lazy mapping that
+    waits for the node's integrity scan, which runs while the first checks do.
+    """
 
     transports: dict[str, Transport]
     addresses: dict[str, str]
     params: dict[str, str]
+    views: dict[str, NodeView] = field(default_factory=dict)
+    packages: PackageIndex = field(default_factory=PackageIndex)
+    untrusted: Mapping[str, str] = field(default_factory=dict)
     evidence: list[Evidence] = field(default_factory=list)
 
     def run(
@@ -76,7 +161,8 @@ class CheckContext:
     ) -> CommandResult:
         """Run `command` as root on `node`; the evidence shows `shown` instead when given (secrets).
 
-        Raises NodeUnreachable when the node cannot answer.
+        Raises NodeUnreachable, GraderError, and Untrusted when the node's tools turn out to be
+        changed (the integrity scan may finish after the command: its verdict still wins).
         """
         transport = self.transports.get(node)
         if transport is None:
@@ -84,15 +170,39 @@ class CheckContext:
         start = time.monotonic()
         try:
             result = transport.run(command, timeout)
-        except NodeUnreachable as exc:
+        except (NodeUnreachable, GraderError) as exc:
             self.record(node, shown or command, None, str(exc), start)
+            self._trusted(node)
             raise
-        self.record(node, shown or command, result.status, result.stdout + result.stderr, start)
+        output = result.stdout + result.stderr
+        if result.truncated:  # said first: the excerpt kept as evidence shows only the start
+            output = "[output cut by the grader's cap]\n" + output
+        self.record(node, shown or command, result.status, output, start)
+        self._trusted(node)
         return result
 
-    def record(self, node: str, what: str, status: int | None, output: str, start: float) -> None:
+    def _trusted(self, node: str) -> None:
+        why = self.untrusted.get(node)
+        if why:
+            raise Untrusted(f"{node}: {why}")
+
+    def view(self, node: str) -> NodeView:
+        try:
+            return self.views[node]
+        except KeyError:
+            raise NodeUnreachable(f"no host view of node '{node}'") from None
+
+    def record(
+        self,
+        node: str,
+        what: str,
+        status: int | None,
+        output: str,
+        start: float,
+        via: Via = "node",
+    ) -> None:
         elapsed = int((time.monotonic() - start) * 1000)
-        self.evidence.append(Evidence(node, what, status, excerpt(output), elapsed))
+        self.evidence.append(Evidence(node, what, status, excerpt(output), elapsed, via))
 
     def address(self, node: str) -> str:
         try:

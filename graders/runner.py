@@ -1,21 +1,39 @@
-"""Grade a lab: every criterion scored 0..1 with evidence; nothing escapes as an exception."""
+"""Grade a lab: every criterion scored 0..1 with evidence; nothing escapes as an exception.
+
+A check that fails because of the lab scores 0 with the reason; one that fails because the
+grader's own path failed (GraderError) is tried again once, then its criterion is marked
+`error`, so that a busy host never turns into a lower grade. Each criterion has a wall-clock
+budget: past it, the criterion is `error` and grading goes on without it.
+"""
 
 from __future__ import annotations
 
 import re
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from pydantic import ValidationError
 
 from graders.checks import CHECKS, AnyCheck
-from graders.contract import CheckContext, CheckResult, NodeUnreachable, Transport
+from graders.contract import (
+    CheckContext,
+    CheckResult,
+    GraderError,
+    NodeUnreachable,
+    NodeView,
+    Transport,
+    Untrusted,
+)
+from graders.debs import PackageIndex
+from graders.report import CriterionResult, EvidenceItem, GradeReport, Status
 from labs.scenario import Criterion, Scenario
 
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
+CRITERION_BUDGET = 60.0
+RETRY_PAUSE = 0.5
 
 
 def render(value: Any, params: Mapping[str, str]) -> Any:
@@ -34,87 +52,67 @@ def parse_check(raw: dict[str, Any], params: Mapping[str, str]) -> AnyCheck:
     return CHECKS.validate_python(render(raw, params))
 
 
-@dataclass
-class CriterionResult:
-    id: str
-    title: dict[str, str | None]
-    referential: str | None
-    weight: float
-    score: float
-    status: str  # passed | partial | failed | blocked
-    message: str
-    evidence: list[dict[str, Any]] = field(default_factory=list)
-    duration_ms: int = 0
-
-
-@dataclass
-class GradeReport:
-    criteria: list[CriterionResult]
-    duration_ms: int
-
-    @property
-    def points(self) -> float:
-        return sum(c.score * c.weight for c in self.criteria)
-
-    @property
-    def max_points(self) -> float:
-        return sum(c.weight for c in self.criteria)
-
-    @property
-    def percent(self) -> float:
-        return round(100 * self.points / self.max_points, 1) if self.max_points else 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "score": self.percent,
-            "points": round(self.points, 3),
-            "max_points": self.max_points,
-            "duration_ms": self.duration_ms,
-            "criteria": [asdict(c) for c in self.criteria],
-        }
-
-
 def _run_one(check: dict[str, Any], ctx: CheckContext) -> CheckResult:
-    try:
-        return parse_check(check, ctx.params).run(ctx)
-    except NodeUnreachable as exc:
-        return CheckResult(0, f"node unreachable: {exc}")
-    except ValidationError as exc:
-        return CheckResult(0, f"invalid check: {exc.errors()[0]['msg']}")
-    except Exception as exc:  # a grader module's bug must not cost the candidate the session
-        return CheckResult(0, f"check error: {type(exc).__name__}: {exc}")
+    """A check's verdict. Raises GraderError when the grader's path failed twice."""
+    for attempt in range(2):
+        try:
+            return parse_check(check, ctx.params).run(ctx)
+        except NodeUnreachable as exc:
+            return CheckResult(0, f"node unreachable: {exc}")
+        except Untrusted as exc:
+            return CheckResult(0, f"verdict withheld: {exc}")
+        except ValidationError as exc:
+            return CheckResult(0, f"invalid check: {exc.errors()[0]['msg']}")
+        except GraderError:
+            if attempt == 1:
+                raise
+            time.sleep(RETRY_PAUSE)
+        except Exception as exc:  # a grader module's bug must not cost the candidate the session
+            return CheckResult(0, f"check error: {type(exc).__name__}: {exc}")
+    raise AssertionError("unreachable")
+
+
+def criterion_result(
+    criterion: Criterion, params: Mapping[str, str], score: float, status: Status, message: str
+) -> CriterionResult:
+    return CriterionResult(
+        id=criterion.id,
+        title=render(criterion.title.model_dump(), params),
+        referential=criterion.referential,
+        weight=criterion.weight,
+        score=round(score, 4),
+        status=status,
+        message=message,
+    )
 
 
 def _grade_criterion(criterion: Criterion, base: CheckContext) -> CriterionResult:
     start = time.monotonic()
-    ctx = CheckContext(base.transports, base.addresses, base.params)
-    results = [_run_one(check, ctx) for check in criterion.all_checks]
-    score = sum(r.score for r in results) / len(results)
-    status = "passed" if score >= 1 else "failed" if score <= 0 else "partial"
-    message = "; ".join(r.message for r in results)
-    return CriterionResult(
-        criterion.id,
-        render(criterion.title.model_dump(), base.params),
-        criterion.referential,
-        criterion.weight,
-        round(score, 4),
-        status,
-        message,
-        [e.as_dict() for e in ctx.evidence],
-        int((time.monotonic() - start) * 1000),
+    ctx = CheckContext(
+        base.transports, base.addresses, base.params, base.views, base.packages, base.untrusted
     )
+    try:
+        results = [_run_one(check, ctx) for check in criterion.all_checks]
+    except GraderError as exc:
+        result = criterion_result(criterion, base.params, 0, "error", f"could not be graded: {exc}")
+    else:
+        score = sum(r.score for r in results) / len(results)
+        status: Status = "passed" if score >= 1 else "failed" if score <= 0 else "partial"
+        message = "; ".join(r.message for r in results)
+        result = criterion_result(criterion, base.params, score, status, message)
+    result.evidence = [EvidenceItem(**e.as_dict()) for e in ctx.evidence]
+    result.duration_ms = int((time.monotonic() - start) * 1000)
+    return result
 
 
-def _blocked(criterion: Criterion, deps: list[str], params: Mapping[str, str]) -> CriterionResult:
-    return CriterionResult(
-        criterion.id,
-        render(criterion.title.model_dump(), params),
-        criterion.referential,
-        criterion.weight,
-        0.0,
-        "blocked",
-        f"not graded: depends on {', '.join(deps)}, not fully met",
-    )
+def _collect(
+    criterion: Criterion, future: Future[CriterionResult], due: float, params: Mapping[str, str]
+) -> CriterionResult:
+    try:
+        return future.result(timeout=max(0.0, due - time.monotonic()))
+    except FutureTimeout:
+        budget = f"took longer than its budget of {CRITERION_BUDGET:g}s"
+        return criterion_result(criterion, params, 0, "error", f"could not be graded: {budget}")
 
 
 def grade(
@@ -122,14 +120,25 @@ def grade(
     transports: Mapping[str, Transport],
     addresses: Mapping[str, str],
     params: Mapping[str, str],
+    views: Mapping[str, NodeView] | None = None,
+    untrusted: Mapping[str, str] | None = None,
+    packages: PackageIndex | None = None,
     workers: int = 8,
 ) -> GradeReport:
     """Score every criterion. Independent criteria run in parallel over the shared transports."""
     start = time.monotonic()
-    base = CheckContext(dict(transports), dict(addresses), dict(params))
+    base = CheckContext(
+        dict(transports),
+        dict(addresses),
+        dict(params),
+        dict(views or {}),
+        packages or PackageIndex(),
+        untrusted or {},
+    )
     done: dict[str, CriterionResult] = {}
     pending = list(scenario.criteria)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
         while pending:
             ready = [c for c in pending if all(d in done for d in c.depends_on)]
             if not ready:  # a dependency cycle: validation reports it, grading must still end
@@ -137,12 +146,26 @@ def grade(
             for criterion in ready:
                 pending.remove(criterion)
             futures = {}
+            due = time.monotonic() + CRITERION_BUDGET
             for criterion in ready:
                 unmet = [d for d in criterion.depends_on if d in done and done[d].score < 1]
                 if unmet or any(d not in done for d in criterion.depends_on):
-                    done[criterion.id] = _blocked(criterion, unmet or criterion.depends_on, params)
+                    deps = ", ".join(unmet or criterion.depends_on)
+                    done[criterion.id] = criterion_result(
+                        criterion,
+                        params,
+                        0,
+                        "blocked",
+                        f"not graded: depends on {deps}, not fully met",
+                    )
                 else:
-                    futures[criterion.id] = pool.submit(_grade_criterion, criterion, base)
-            done.update({cid: f.result() for cid, f in futures.items()})
+                    futures[criterion.id] = (
+                        criterion,
+                        pool.submit(_grade_criterion, criterion, base),
+                    )
+            for cid, (criterion, future) in futures.items():
+                done[cid] = _collect(criterion, future, due, params)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # a stuck check must not hold the grade
     ordered = [done[c.id] for c in scenario.criteria]
-    return GradeReport(ordered, int((time.monotonic() - start) * 1000))
+    return GradeReport(criteria=ordered, duration_ms=int((time.monotonic() - start) * 1000))

@@ -1,16 +1,29 @@
-"""Checks and scoring against a scripted transport (the SSH boundary), and a real HTTP server."""
+"""Checks and scoring against scripted nodes (the engine boundary), and a real HTTP server."""
 
 from __future__ import annotations
 
+import hashlib
 import re
+import socket
 import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
-from graders.contract import CommandResult, NodeUnreachable
+import graders.runner
+from graders.contract import (
+    CommandResult,
+    FileInfo,
+    GraderError,
+    NodeUnreachable,
+    Process,
+)
+from graders.debs import Deb, PackageIndex
+from graders.report import GradeReport
 from graders.runner import grade, render
 from labs.scenario import Scenario
 
@@ -18,20 +31,57 @@ from labs.scenario import Scenario
 class Scripted:
     """Answers commands by the first regex that matches; records what it was asked."""
 
-    def __init__(self, answers: dict[str, CommandResult]) -> None:
+    def __init__(self, answers: dict[str, Any]) -> None:
         self.answers, self.asked = answers, []  # type: ignore[var-annotated]
 
     def run(self, command: str, timeout: float) -> CommandResult:
         self.asked.append(command)
         for pattern, result in self.answers.items():
             if re.search(pattern, command):
-                return result
+                if isinstance(result, Exception):
+                    raise result
+                return result  # type: ignore[no-any-return]
         return CommandResult(127, "", "command not found")
+
+
+@dataclass
+class View:
+    """The host's view of a node, as data."""
+
+    files: dict[str, bytes | FileInfo] = field(default_factory=dict)
+    sockets: dict[int | str, list[Process]] = field(default_factory=dict)
+    processes: dict[int, Process] = field(default_factory=dict)
+    touched: set[str] = field(default_factory=set)
+
+    def read(self, path: str, limit: int) -> FileInfo | None:
+        item = self.files.get(path)
+        if isinstance(item, bytes):
+            return FileInfo(path, "file", 0o644, 0, 0, item[:limit], len(item) > limit)
+        return item
+
+    def listeners(self, port: int | str) -> list[Process]:
+        return self.sockets.get(port, [])
+
+    def process(self, pid: int) -> Process | None:
+        return self.processes.get(pid)
+
+    def changed(self, path: str) -> bool:
+        return path in self.touched
+
+    def digest(self, path: str) -> str | None:
+        info = self.read(path, 1 << 30)
+        return hashlib.md5(info.content).hexdigest() if info and info.content is not None else None
+
+    def connect(self, path: str, timeout: float) -> socket.socket:
+        raise FileNotFoundError(path)
 
 
 class Down:
     def run(self, command: str, timeout: float) -> CommandResult:
-        raise NodeUnreachable("ssh root@10.0.0.9:22: Connection refused")
+        raise NodeUnreachable("node is not running: container exited")
+
+    def read(self, path: str, limit: int) -> FileInfo | None:
+        raise NodeUnreachable("node is not running: container exited")
 
 
 def scenario(*criteria: dict[str, Any]) -> Scenario:
@@ -50,11 +100,31 @@ def crit(cid: str, weight: float = 1, **kw: Any) -> dict[str, Any]:
     return {"id": cid, "title": {"fr": cid}, "weight": weight, **kw}
 
 
-def run(sc: Scenario, transport: Any, params: dict[str, str] | None = None) -> Any:
-    return grade(sc, {"web": transport}, {"web": "127.0.0.1"}, params or {})
+def run(
+    sc: Scenario,
+    transport: Any,
+    params: dict[str, str] | None = None,
+    view: Any = None,
+    **options: Any,
+) -> GradeReport:
+    views = {"web": view} if view is not None else {}
+    return grade(sc, {"web": transport}, {"web": "127.0.0.1"}, params or {}, views, **options)
 
 
 OK = CommandResult(0, "")
+APACHE = Process(812, "/usr/sbin/apache2", True, "as a verified Debian package ships it")
+
+
+def unit(active: str = "active", enabled: str = "enabled", pid: int = 812) -> CommandResult:
+    return CommandResult(0, f"MainPID={pid}\nActiveState={active}\nUnitFileState={enabled}\n")
+
+
+def status(*packages: tuple[str, str]) -> bytes:
+    stanzas = [
+        f"Package: {name}\nStatus: install ok installed\nArchitecture: amd64\nVersion: {version}\n"
+        for name, version in packages
+    ]
+    return "\n".join(stanzas).encode()
 
 
 def test_weighted_total_partial_credit_and_evidence() -> None:
@@ -73,38 +143,72 @@ def test_weighted_total_partial_credit_and_evidence() -> None:
             ],
         ),
     )
-    transport = Scripted(
-        {
-            r"is-active 'apache2'|is-active apache2": CommandResult(0, "active\n"),
-            r"is-enabled apache2": CommandResult(0, "enabled\n"),
-            r"dpkg-query .* apache2": CommandResult(0, "install ok installed 2.4.62"),
-            r"dpkg-query .* php": CommandResult(1, "", "no packages found matching php"),
-        }
+    binary = b"\x7fELF apache2"
+    index = PackageIndex(
+        [
+            Deb(
+                "apache2",
+                "2.4.62",
+                "amd64",
+                {"/usr/sbin/apache2": hashlib.md5(binary).hexdigest()},
+                (),
+            )
+        ]
     )
-    report = run(sc, transport)
+    view = View(
+        files={"/var/lib/dpkg/status": status(("apache2", "2.4.62")), "/usr/sbin/apache2": binary},
+        processes={812: APACHE},
+    )
+    report = run(sc, Scripted({r"systemctl show": unit()}), view=view, packages=index)
     svc, pkgs = report.criteria
     assert (svc.score, svc.status) == (1.0, "passed")
     assert (pkgs.score, pkgs.status) == (0.5, "partial")
+    assert "verified against Debian's package" in pkgs.message
     assert report.points == 3.5 and report.max_points == 4 and report.percent == 87.5
-    assert [e["command"] for e in svc.evidence] == [
-        "systemctl is-active apache2",
-        "systemctl is-enabled apache2",
-    ]
-    assert svc.evidence[0]["status"] == 0 and "active" in svc.evidence[0]["output"]
+    assert [e.via for e in svc.evidence] == ["node", "host"]
+    assert svc.evidence[1].output == f"{APACHE.exe}: {APACHE.why}"
+    assert report.complete
 
 
-def test_service_active_but_not_enabled_fails_with_reason() -> None:
-    sc = scenario(
-        crit(
-            "svc",
-            check={"type": "service_active", "node": "web", "service": "mariadb", "enabled": True},
-        )
-    )
-    transport = Scripted(
-        {r"is-active": CommandResult(0, "active\n"), r"is-enabled": CommandResult(1, "disabled\n")}
-    )
-    result = run(sc, transport).criteria[0]
-    assert result.score == 0 and "disabled at boot" in result.message
+def test_service_checks_the_unit_and_the_program_that_really_runs() -> None:
+    check = {"type": "service_active", "node": "web", "service": "apache2", "enabled": True}
+    sc = scenario(crit("svc", check={**check, "exe": "/sbin/apache2"}))
+    disabled = run(sc, Scripted({r"systemctl": unit(enabled="disabled")}), view=View())
+    assert "disabled at boot" in disabled.criteria[0].message
+    python = Process(812, "/usr/bin/python3.11", True, "as a verified Debian package ships it")
+    fake = run(sc, Scripted({r"systemctl": unit()}), view=View(processes={812: python}))
+    assert fake.criteria[0].score == 0 and "runs /usr/bin/python3.11" in fake.criteria[0].message
+    forged = Process(812, "/usr/sbin/apache2", False, "changed: not as any verified package")
+    forged_run = run(sc, Scripted({r"systemctl": unit()}), view=View(processes={812: forged}))
+    assert forged_run.criteria[0].score == 0 and "changed" in forged_run.criteria[0].message
+    genuine = run(sc, Scripted({r"systemctl": unit()}), view=View(processes={812: APACHE}))
+    assert genuine.criteria[0].score == 1  # /sbin and /usr/sbin are one directory
+
+
+def test_packages_are_believed_only_as_debian_ships_them() -> None:
+    sc = scenario(crit("p", check={"type": "package_installed", "node": "web", "package": "x"}))
+    deb = Deb("x", "1.0", "amd64", {"/usr/bin/x": hashlib.md5(b"real").hexdigest()}, ())
+    files: dict[str, bytes | FileInfo] = {"/var/lib/dpkg/status": status(("x", "1.0"))}
+    forged = run(sc, Scripted({}), view=View(files={**files, "/usr/bin/x": b"fake"}),
+                 packages=PackageIndex([deb]))  # fmt: skip
+    assert forged.criteria[0].score == 0 and "/usr/bin/x changed" in forged.criteria[0].message
+    claimed = run(sc, Scripted({}), view=View(files=files, touched={"/var/lib/dpkg/info/x.list"}))
+    assert claimed.criteria[0].score == 0 and "no verified" in claimed.criteria[0].message
+    listed = {**files, "/var/lib/dpkg/info/x.list": b"/usr/bin/x\n"}
+    assert run(sc, Scripted({}), view=View(files=files)).criteria[0].score == 0  # no file list
+    from_image = run(sc, Scripted({}), view=View(files=listed))
+    assert from_image.criteria[0].score == 1 and "image" in from_image.criteria[0].message
+
+
+def test_a_look_alike_server_does_not_pass_for_apache(web: int) -> None:
+    http = {"type": "http", "node": "web", "port": web, "served_by": "/usr/sbin/apache2"}
+    sc = scenario(crit("page", check=http))
+    python = Process(90, "/usr/bin/python3.11", True, "as a verified Debian package ships it")
+    fake = run(sc, Scripted({}), view=View(sockets={web: [python]}))
+    assert fake.criteria[0].score == 0 and "held by /usr/bin/python3.11" in fake.criteria[0].message
+    assert fake.criteria[0].evidence[0].via == "outside"
+    assert fake.criteria[0].evidence[1].via == "host"
+    assert run(sc, Scripted({}), view=View(sockets={web: [APACHE]})).criteria[0].score == 1
 
 
 def test_dependency_not_met_blocks_instead_of_failing() -> None:
@@ -119,16 +223,72 @@ def test_dependency_not_met_blocks_instead_of_failing() -> None:
     assert transport.asked == ["false"]  # the blocked criterion ran nothing
 
 
-def test_unreachable_node_scores_zero_with_the_reason_as_evidence() -> None:
+def test_a_down_node_scores_zero_with_the_reason_as_evidence() -> None:
     sc = scenario(
         crit("a", check={"type": "command", "node": "web", "run": "true"}),
         crit("b", check={"type": "file", "node": "web", "path": "/etc/passwd"}),
     )
-    report = run(sc, Down())
-    assert report.percent == 0
+    report = run(sc, Down(), view=Down())
+    assert report.percent == 0 and report.complete
     for c in report.criteria:
         assert c.status == "failed" and "unreachable" in c.message
-        assert "Connection refused" in c.evidence[0]["output"] and c.evidence[0]["status"] is None
+    assert "container exited" in report.criteria[0].evidence[0].output
+
+
+def test_a_grader_failure_is_retried_then_an_error_not_a_fail(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(graders.runner, "RETRY_PAUSE", 0)
+    sc = scenario(crit("a", check={"type": "command", "node": "web", "run": "true"}))
+    flaky = Scripted({r"true": GraderError("engine: connection reset")})
+    report = run(sc, flaky)
+    assert flaky.asked == ["true", "true"]
+    assert report.criteria[0].status == "error" and "connection reset" in report.criteria[0].message
+    assert not report.complete and report.as_dict()["complete"] is False
+
+    answers = iter([GraderError("engine: busy"), OK])
+
+    class Once:
+        def run(self, command: str, timeout: float) -> CommandResult:
+            outcome = next(answers)
+            if isinstance(outcome, Exception):
+                raise outcome
+            return outcome
+
+    assert run(sc, Once()).criteria[0].status == "passed"
+
+
+def test_a_criterion_past_its_budget_is_an_error_and_grading_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(graders.runner, "CRITERION_BUDGET", 0.3)
+
+    class Slow:
+        def run(self, command: str, timeout: float) -> CommandResult:
+            time.sleep(2 if command == "slow" else 0)
+            return OK
+
+    sc = scenario(
+        crit("slow", check={"type": "command", "node": "web", "run": "slow"}),
+        crit("fast", check={"type": "command", "node": "web", "run": "fast"}),
+    )
+    start = time.monotonic()
+    slow, fast = run(sc, Slow()).criteria
+    assert time.monotonic() - start < 1.5
+    assert slow.status == "error" and "budget" in slow.message and fast.status == "passed"
+
+
+def test_untrusted_node_tools_give_no_verdict_but_outside_views_still_count() -> None:
+    sc = scenario(
+        crit("cmd", check={"type": "command", "node": "web", "run": "true"}),
+        crit("file", check={"type": "file", "node": "web", "path": "/etc/motd"}),
+    )
+    transport = Scripted({r"true": OK})
+    cmd, motd = run(
+        sc, transport, view=View(files={"/etc/motd": b"hi"}), untrusted={"web": "/usr/bin/sh"}
+    ).criteria
+    assert cmd.score == 0 and "withheld" in cmd.message
+    assert motd.score == 1
 
 
 def test_a_crashing_grader_function_costs_the_criterion_not_the_grade() -> None:
@@ -144,47 +304,59 @@ def test_a_crashing_grader_function_costs_the_criterion_not_the_grade() -> None:
     assert ok.score == 1
 
 
-def test_file_check_mode_owner_and_content() -> None:
+def test_file_check_mode_owner_and_content_from_the_host() -> None:
     check = {
         "type": "file",
         "node": "web",
         "path": "/etc/x.conf",
         "mode": "0640",
-        "owner": "root",
+        "owner": "www-data",
         "regex": r"^ServerTokens Prod",
         "not_regex": "Indexes",
     }
-    transport = Scripted(
-        {
-            r"^stat": CommandResult(0, "640 root root\n"),
-            r"^head": CommandResult(0, "ServerTokens Prod\nOptions -FollowSymLinks\n"),
-        }
+    passwd = b"root:x:0:0::/root:/bin/bash\nwww-data:x:33:33::/var/www:/usr/sbin/nologin\n"
+
+    def view(mode: int, text: bytes) -> View:
+        conf = FileInfo("/etc/x.conf", "file", mode, 33, 33, text)
+        return View(files={"/etc/x.conf": conf, "/etc/passwd": passwd, "/etc/group": b""})
+
+    sc = scenario(crit("f", check=check))
+    good = run(sc, Scripted({}), view=view(0o640, b"ServerTokens Prod\nOptions -FollowSymLinks\n"))
+    assert good.criteria[0].score == 1 and good.criteria[0].evidence[0].via == "host"
+    indexes = run(sc, Scripted({}), view=view(0o640, b"ServerTokens Prod\nOptions Indexes\n"))
+    assert "must not" in indexes.criteria[0].message
+    assert "mode 644" in run(sc, Scripted({}), view=view(0o644, b"")).criteria[0].message
+
+
+def test_patterns_run_in_linear_time_on_hostile_input() -> None:
+    check = {"type": "file", "node": "web", "path": "/v", "regex": r"(?mi)^\s*ServerName\s+x\s*$"}
+    start = time.monotonic()
+    report = run(
+        scenario(crit("f", check=check)), Scripted({}), view=View(files={"/v": b"\n" * 1_000_000})
     )
-    assert run(scenario(crit("f", check=check)), transport).criteria[0].score == 1
-    transport.answers[r"^head"] = CommandResult(0, "ServerTokens Prod\nOptions Indexes\n")
-    assert "must not" in run(scenario(crit("f", check=check)), transport).criteria[0].message
-    transport.answers[r"^stat"] = CommandResult(0, "644 root root\n")
-    assert "mode 644" in run(scenario(crit("f", check=check)), transport).criteria[0].message
+    assert report.criteria[0].score == 0 and time.monotonic() - start < 1
+    with pytest.raises(ValueError, match="invalid regex"):
+        graders.runner.parse_check({**check, "regex": r"(a)\1"}, {})
 
 
-def test_sql_check_builds_a_safe_command_and_counts_rows() -> None:
+def test_sql_goes_to_the_node_socket_from_the_host_and_hides_the_password() -> None:
     check = {
         "type": "sql",
         "node": "web",
         "query": "SELECT titre FROM livres",
         "database": "{{ db }}",
+        "user": "app",
+        "password": "{{ secret }}",
         "expect_rows": 3,
     }
-    transport = Scripted({r"^mysql": CommandResult(0, "a\nb\nc\n")})
-    result = run(scenario(crit("q", check=check)), transport, {"db": "colibri; rm -rf /"}).criteria[
-        0
-    ]
-    assert result.score == 1
-    assert transport.asked == [
-        "mysql --batch --skip-column-names --connect-timeout=5 "
-        "--default-character-set=utf8mb4 "
-        "'--database=colibri; rm -rf /' -e 'SELECT titre FROM livres'"
-    ]
+    params = {"db": "colibri", "secret": "s3cr3t-pw"}
+    transport = Scripted({})
+    result = run(scenario(crit("q", check=check)), transport, params, view=View()).criteria[0]
+    assert result.score == 0 and "cannot connect to /run/mysqld/mysqld.sock" in result.message
+    assert transport.asked == []  # no client of the node's was run
+    evidence = result.evidence[0]
+    assert evidence.via == "host" and "SQL as app via /run/mysqld/mysqld.sock" in evidence.command
+    assert "s3cr3t-pw" not in result.model_dump_json()
 
 
 def test_render_fills_known_placeholders_only() -> None:
@@ -222,7 +394,7 @@ def test_http_check_from_the_grader_with_host_header(web: int) -> None:
         ),
     )
     page, missing, header, port, closed = run(sc, Scripted({}), {"site": "intranet.lan"}).criteria
-    assert page.score == 1 and page.evidence[0]["command"].startswith("GET http://intranet.lan:")
+    assert page.score == 1 and page.evidence[0].command.startswith("GET http://intranet.lan:")
     assert missing.score == 0 and "404" in missing.message
     assert header.score == 0 and "X-Powered-By" in header.message
     assert port.score == 1 and closed.score == 1

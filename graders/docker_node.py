@@ -1,0 +1,361 @@
+"""A container node as the grader reaches it: through the Docker engine, never the lab's sshd.
+
+Commands run with `docker exec` as uid 0, with a clean environment the platform sets (no
+PATH, LD_PRELOAD or shell profile of the candidate's), under a deadline and an output cap.
+Files, processes and sockets are read from the host: the node's root through /proc/PID/root
+(see graders.rootfs), its sockets from /proc/PID/net, the executable of a process from
+/proc/PID/exe. Nothing the candidate changes inside can alter what the host sees there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import select
+import signal
+import socket
+import struct
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+
+from graders import rootfs
+from graders.contract import (
+    CommandResult,
+    FileInfo,
+    GraderError,
+    NodeUnreachable,
+    Process,
+)
+from graders.integrity import MAX_HASHED, Integrity
+
+CLEAN_ENV = {
+    "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+    "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8",
+    "HOME": "/root",
+    "TERM": "dumb",
+}
+MAX_STDOUT = 1 << 20
+MAX_STDERR = 64 << 10
+ENGINE_RETRIES = 3
+_LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp
+_UNIX_ACCEPTING = 0x10000  # __SO_ACCEPTCON in /proc/net/unix
+
+
+class DockerNode:
+    """One container, for one grading: a Transport (commands inside) and a NodeView (the
+    host's view). `judge` receives the integrity scan's verdict on the node's files."""
+
+    def __init__(self, client: docker.DockerClient, container_id: str) -> None:
+        self.client, self.id = client, container_id
+        self._pid1: int | None = None
+        self._pids: dict[int, int] | None = None  # pid in the node -> pid on the host
+        self._upper: Path | bool | None = False  # False: not asked yet
+        # The integrity scan's verdict on the node's files (graders.integrity), when it ends.
+        self.judge: Future[Integrity | None] = Future()
+        self._answers: dict[str, Future[CommandResult]] = {}  # checks only read: ask once
+        self._answers_lock = threading.Lock()
+        self._processes: dict[int, Process | None] = {}
+        self._listeners: dict[int | str, list[Process]] = {}
+
+    # -- commands inside the node ---------------------------------------------------------
+    def run(self, command: str, timeout: float) -> CommandResult:
+        """The same command asked twice in one grading runs once (checks only read)."""
+        with self._answers_lock:
+            answer = self._answers.get(command)
+            mine = answer is None
+            if answer is None:
+                answer = self._answers[command] = Future()
+        if not mine:
+            return answer.result()
+        try:
+            answer.set_result(self._run(command, timeout))
+        except BaseException as exc:
+            with self._answers_lock:  # a failure is not remembered: the next ask tries again
+                del self._answers[command]
+            answer.set_exception(exc)
+        return answer.result()
+
+    def _run(self, command: str, timeout: float) -> CommandResult:
+        last: Exception | None = None
+        for attempt in range(ENGINE_RETRIES):
+            try:
+                return self._exec(["/bin/sh", "-c", command], timeout)
+            except docker.errors.NotFound as exc:
+                raise NodeUnreachable(f"container {self.id[:12]} is gone") from exc
+            except docker.errors.APIError as exc:
+                if exc.status_code == 409:  # "container ... is not running"
+                    raise NodeUnreachable(f"node is not running: {exc.explanation}") from exc
+                last = exc
+            except (docker.errors.DockerException, OSError) as exc:
+                last = exc
+            time.sleep(0.2 * (attempt + 1))
+        raise GraderError(f"engine: {last}")
+
+    def _exec(self, argv: list[str], timeout: float) -> CommandResult:
+        api = self.client.api
+        exec_id = api.exec_create(
+            self.id, argv, environment=CLEAN_ENV, user="0:0", workdir="/", stdin=False
+        )["Id"]
+        raw = api.exec_start(exec_id, socket=True)
+        sock = getattr(raw, "_sock", raw)
+        try:
+            out, err, cut, timed_out = _read_frames(sock, time.monotonic() + timeout)
+        finally:
+            sock.close()
+        if cut or timed_out:
+            self._kill_exec(exec_id)
+        if timed_out:
+            raise GraderError(f"no answer within {timeout:g}s")
+        status = self._exit_code(exec_id)
+        return CommandResult(
+            status,
+            out.decode("utf-8", "replace"),
+            err.decode("utf-8", "replace"),
+            truncated=cut,
+        )
+
+    def _exit_code(self, exec_id: str) -> int:
+        deadline = time.monotonic() + 5
+        while True:
+            info = self.client.api.exec_inspect(exec_id)
+            if not info.get("Running") and info.get("ExitCode") is not None:
+                return int(info["ExitCode"])
+            if time.monotonic() > deadline:
+                raise GraderError("the engine lost the command's exit status")
+            time.sleep(0.01)
+
+    def _kill_exec(self, exec_id: str) -> None:
+        """Kill the command and everything it started, from the host."""
+        pid = int(self.client.api.exec_inspect(exec_id).get("Pid") or 0)
+        if pid > 0:
+            for victim in _descendants(pid):
+                _kill(victim)
+
+    # -- the host's view ------------------------------------------------------------------
+    def _root(self) -> str:
+        return f"/proc/{self.pid1()}/root"
+
+    def pid1(self) -> int:
+        if self._pid1 is None:
+            try:
+                state = self.client.api.inspect_container(self.id)["State"]
+            except docker.errors.NotFound as exc:
+                raise NodeUnreachable(f"container {self.id[:12]} is gone") from exc
+            except (docker.errors.DockerException, OSError) as exc:
+                raise GraderError(f"engine: {exc}") from exc
+            if not state.get("Running") or not state.get("Pid"):
+                raise NodeUnreachable(f"node is {state.get('Status', 'down')}")
+            self._pid1 = int(state["Pid"])
+        return self._pid1
+
+    def upper_dir(self) -> Path | None:
+        """Where the engine keeps what changed against the image (overlay2), if it says."""
+        if self._upper is False:
+            data = self.client.api.inspect_container(self.id).get("GraphDriver") or {}
+            upper = (data.get("Data") or {}).get("UpperDir")
+            self._upper = Path(upper) if data.get("Name") == "overlay2" and upper else None
+        return self._upper if isinstance(self._upper, Path) else None
+
+    def changed(self, path: str) -> bool:
+        upper = self.upper_dir()
+        if upper is None:
+            return True  # unknown: nothing is vouched for by the image
+        return rootfs.read(str(upper), path, 0) is not None
+
+    def read(self, path: str, limit: int) -> FileInfo | None:
+        try:
+            return rootfs.read(self._root(), path, limit)
+        except OSError as exc:
+            raise NodeUnreachable(f"node filesystem unavailable: {exc}") from exc
+
+    def digest(self, path: str) -> str | None:
+        judge = self.judge.result()
+        if judge is not None and path in judge.digests:  # hashed once, by the integrity scan
+            return judge.digests[path]
+        info = self.read(path, MAX_HASHED)
+        if info is None or info.content is None:
+            return None
+        return hashlib.md5(info.content, usedforsecurity=False).hexdigest()
+
+    def connect(self, path: str, timeout: float) -> socket.socket:
+        return rootfs.connect_unix(self._root(), path, timeout)
+
+    def listeners(self, port: int | str) -> list[Process]:
+        """Asked once per port and grading: the lab is frozen, its sockets do not move."""
+        if port not in self._listeners:
+            self._listeners[port] = self._listeners_of(port)
+        return self._listeners[port]
+
+    def _listeners_of(self, port: int | str) -> list[Process]:
+        inodes = _listening_inodes(self.pid1(), port)
+        owners = []
+        for pid, host_pid in self.pids().items():
+            if inodes & _socket_inodes(host_pid):
+                process = self.process(pid)
+                if process is not None:
+                    owners.append(process)
+        return sorted(owners, key=lambda p: p.pid)
+
+    def process(self, pid: int) -> Process | None:
+        """Judged once per grading (hashing mariadbd for every SQL check would cost seconds)."""
+        if pid not in self._processes:
+            self._processes[pid] = self._process(pid)
+        return self._processes[pid]
+
+    def _process(self, pid: int) -> Process | None:
+        host_pid = self.pids().get(pid)
+        if host_pid is None:
+            return None
+        try:
+            exe = os.readlink(f"/proc/{host_pid}/exe")
+            with open(f"/proc/{host_pid}/exe", "rb") as binary:
+                md5 = _md5(binary)
+        except OSError:
+            return None
+        judge = self.judge.result()
+        if exe.endswith(" (deleted)"):
+            genuine, why = False, "replaced since it started"
+        elif judge is None:
+            genuine, why = False, "the node's files could not be scanned"
+        else:
+            genuine, why = judge.genuine(exe, md5)
+        return Process(pid, exe, genuine, why)
+
+    def pids(self) -> dict[int, int]:
+        """Node pid -> host pid, from the engine's process list and the host's /proc."""
+        if self._pids is None:
+            try:
+                top = self.client.api.top(self.id, ps_args="-eo pid")
+            except (docker.errors.DockerException, OSError) as exc:
+                raise NodeUnreachable(f"no process list: {exc}") from exc
+            pids = {}  # built whole, then published: checks ask from several threads
+            for (host_pid,) in top.get("Processes") or []:
+                inner = _inner_pid(int(host_pid))
+                if inner is not None:
+                    pids[inner] = int(host_pid)
+            self._pids = pids
+        return self._pids
+
+
+def _read_frames(sock: Any, deadline: float) -> tuple[bytes, bytes, bool, bool]:
+    """Demultiplex the engine's stream until EOF, the caps or the deadline.
+
+    Returns (stdout, stderr, cut by a cap, timed out)."""
+    buffers = {1: bytearray(), 2: bytearray()}
+    caps = {1: MAX_STDOUT, 2: MAX_STDERR}
+    pending = bytearray()
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return bytes(buffers[1]), bytes(buffers[2]), False, True
+        ready, _, _ = select.select([sock], [], [], left)
+        if not ready:
+            continue
+        chunk = sock.recv(65536)
+        if not chunk:
+            return bytes(buffers[1]), bytes(buffers[2]), False, False
+        pending += chunk
+        while len(pending) >= 8:
+            stream, size = struct.unpack(">BxxxL", pending[:8])
+            if len(pending) < 8 + size:
+                break
+            data, pending = pending[8 : 8 + size], pending[8 + size :]
+            target = buffers.get(stream)
+            if target is None:
+                continue
+            target += data
+            if len(target) > caps[stream]:
+                del target[caps[stream] :]
+                return bytes(buffers[1]), bytes(buffers[2]), True, False
+
+
+def _md5(handle: Any) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    for block in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(block)
+    return digest.hexdigest()
+
+
+def _inner_pid(host_pid: int) -> int | None:
+    try:
+        with open(f"/proc/{host_pid}/status") as status:
+            for line in status:
+                if line.startswith("NSpid:"):
+                    return int(line.split()[-1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _listening_inodes(pid: int, port: int | str) -> set[str]:
+    inodes: set[str] = set()
+    if isinstance(port, int):
+        for table in ("tcp", "tcp6"):
+            for fields in _table(f"/proc/{pid}/net/{table}"):
+                if fields[3] == _LISTEN and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(fields[9])
+    else:
+        for fields in _table(f"/proc/{pid}/net/unix"):
+            listening = int(fields[3], 16) & _UNIX_ACCEPTING
+            if listening and len(fields) > 7 and fields[7] == port:
+                inodes.add(fields[6])
+    return inodes
+
+
+def _table(path: str) -> Iterator[list[str]]:
+    try:
+        with open(path) as table:
+            next(table, None)
+            for line in table:
+                fields = line.split()
+                if len(fields) > 9 or (path.endswith("unix") and len(fields) >= 7):
+                    yield fields
+    except OSError:
+        return
+
+
+def _socket_inodes(host_pid: int) -> set[str]:
+    found = set()
+    try:
+        for fd in os.listdir(f"/proc/{host_pid}/fd"):
+            try:
+                link = os.readlink(f"/proc/{host_pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                found.add(link[8:-1])
+    except OSError:
+        pass
+    return found
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        queue.extend(children.get(current, []))
+    return found
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)

@@ -1,0 +1,158 @@
+"""Grading a lab from outside the service: the nodes reached through the engine, their
+integrity judged first, the whole in a child process that is killed at its deadline.
+
+A lab's content is hostile and can be made slow or huge on purpose; whatever it does, the
+service's own interpreter (the API, the clock, every other candidate's terminal) never runs
+a single check: `grade_in_worker` forks a fresh process from a clean fork server and waits
+for its report, at most `budget` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import time
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import docker
+
+from graders import integrity
+from graders.debs import PackageIndex
+from graders.docker_node import DockerNode
+from graders.report import Finding, GradeReport, NodeIntegrity
+from graders.runner import criterion_result, grade
+from labs.scenario import Scenario
+
+log = logging.getLogger("praxis.grading")
+_forkserver = multiprocessing.get_context("forkserver")
+_forkserver.set_forkserver_preload(["graders.pipeline"])
+
+
+@dataclass(frozen=True)
+class NodeRef:
+    ref: str  # the container's id
+    address: str  # on the lab network, for checks from outside
+
+
+@dataclass(frozen=True)
+class GradingJob:
+    """Everything a grading needs, as plain data (it crosses into the worker process)."""
+
+    scenario: Scenario
+    nodes: dict[str, NodeRef]
+    params: dict[str, str]
+    docker_url: str | None
+    package_cache: Path
+    state_dir: Path
+
+
+class Scans(Mapping[str, str]):
+    """Node -> why its own tools are not to be believed, from scans still running: looking a
+    node up waits for its scan, so checks start at once and a verdict waits only if needed."""
+
+    def __init__(self, scans: dict[str, Future[tuple[NodeIntegrity, str | None]]]) -> None:
+        self.scans = scans
+
+    def __getitem__(self, node: str) -> str:
+        why = self.scans[node].result()[1]
+        if why is None:
+            raise KeyError(node)
+        return why
+
+    def __iter__(self) -> Iterator[str]:
+        return (node for node in self.scans if node in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _scan(name: str, node: DockerNode, index: PackageIndex) -> tuple[NodeIntegrity, str | None]:
+    """The node's integrity, and why its own tools are not to be believed (None if they are)."""
+    try:
+        upper = node.upper_dir()
+        if upper is None:
+            raise OSError("the engine's storage driver shows no upper layer")
+        found = integrity.scan(upper, f"/proc/{node.pid1()}/root", index)
+    except Exception as exc:  # a node that is down is graded as it is: its checks say so
+        node.judge.set_result(None)
+        return NodeIntegrity(node=name, error=f"not scanned: {exc}"), None
+    node.judge.set_result(found)
+    report = NodeIntegrity(
+        node=name,
+        checked=found.checked,
+        findings=[Finding(path=f.path, problem=f.problem) for f in found.findings],
+    )
+    return report, found.summary if found.findings else None
+
+
+def grade_lab(job: GradingJob) -> GradeReport:
+    """Grade in this process (the worker's body; tests and benchmarks call it directly)."""
+    start = time.monotonic()
+    client = docker.DockerClient(base_url=job.docker_url) if job.docker_url else docker.from_env()
+    pool = ThreadPoolExecutor(max_workers=max(1, len(job.nodes)))
+    try:
+        index = PackageIndex.load(job.package_cache, job.state_dir)
+        nodes = {name: DockerNode(client, ref.ref) for name, ref in job.nodes.items()}
+        scans = {name: pool.submit(_scan, name, node, index) for name, node in nodes.items()}
+        report = grade(
+            job.scenario,
+            nodes,
+            {name: ref.address for name, ref in job.nodes.items()},
+            job.params,
+            views=nodes,
+            untrusted=Scans(scans),
+            packages=index,
+        )
+        report.integrity = [scan.result()[0] for scan in scans.values()]
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        client.close()
+    report.duration_ms = int((time.monotonic() - start) * 1000)
+    return report
+
+
+def _child(job: GradingJob, channel: Connection) -> None:
+    try:
+        channel.send(("ok", grade_lab(job).model_dump()))
+    except Exception as exc:
+        channel.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def grade_in_worker(job: GradingJob, budget: float) -> GradeReport:
+    """Grade in a child process; past `budget` seconds it is killed and every criterion is
+    `error` (the grade is incomplete, to be graded again). Never raises for the lab's sake."""
+    receive, send = _forkserver.Pipe(duplex=False)
+    worker = _forkserver.Process(target=_child, args=(job, send), daemon=True)
+    worker.start()
+    send.close()
+    outcome: tuple[str, Any] = ("error", f"grading took longer than its budget of {budget:g}s")
+    try:
+        if receive.poll(budget):
+            outcome = receive.recv()
+    except EOFError:
+        outcome = ("error", f"the grading process died (exit code {worker.exitcode})")
+    finally:
+        worker.kill()
+        worker.join(5)
+        receive.close()
+    if outcome[0] == "ok":
+        return GradeReport.model_validate(outcome[1])
+    log.error("grading failed: %s", outcome[1])
+    return failed_report(job.scenario, job.params, outcome[1])
+
+
+def failed_report(scenario: Scenario, params: dict[str, str], reason: str) -> GradeReport:
+    """Every criterion `error` with the reason: nothing was graded, nothing is held against
+    the candidate."""
+    return GradeReport(
+        criteria=[
+            criterion_result(c, params, 0, "error", f"could not be graded: {reason}")
+            for c in scenario.criteria
+        ],
+        duration_ms=0,
+    )

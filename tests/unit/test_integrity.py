@@ -1,0 +1,70 @@
+"""The integrity scan on a fake overlay: what the candidate changed, judged against Debian."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from graders.debs import Deb, PackageIndex
+from graders.integrity import alias, scan
+
+REAL = b"\x7fELF real systemctl"
+
+
+def md5(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()
+
+
+def lab(tmp_path: Path) -> tuple[Path, Path]:
+    """An upper layer (what changed) and the merged root the node sees."""
+    upper, root = tmp_path / "upper", tmp_path / "root"
+    for base in (upper, root):
+        (base / "usr" / "bin").mkdir(parents=True)
+        (base / "usr" / "local" / "lib").mkdir(parents=True)
+        (base / "etc").mkdir()
+    return upper, root
+
+
+def write(paths: list[Path], name: str, data: bytes, mode: int = 0o755) -> None:
+    for base in paths:
+        target = base / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        target.chmod(mode)
+
+
+INDEX = PackageIndex([Deb("systemd", "252", "amd64", {"/bin/systemctl": md5(REAL)}, ())])
+
+
+def test_packaged_files_pass_and_forged_ones_are_found(tmp_path: Path) -> None:
+    upper, root = lab(tmp_path)
+    write([upper, root], "usr/bin/systemctl", REAL)  # installed from a verified deb
+    assert scan(upper, str(root), INDEX).findings == []
+    write([upper, root], "usr/bin/systemctl", b"#!/bin/sh\necho active\n")
+    write([upper, root], "usr/bin/dpkg-query", b"#!/bin/sh\n")
+    write([upper, root], "usr/lib/libfake.so.1", b"\x7fELF", mode=0o644)
+    found = {f.path: f.problem for f in scan(upper, str(root), INDEX).findings}
+    assert found["/usr/bin/systemctl"].startswith("changed")
+    assert found["/usr/bin/dpkg-query"] == "no verified Debian package ships this file"
+    assert "/usr/lib/libfake.so.1" in found
+
+
+def test_links_preload_and_loader_path(tmp_path: Path) -> None:
+    upper, root = lab(tmp_path)
+    write([upper, root], "root/fake", b"#!/bin/sh\n")
+    for base in (upper, root):
+        os.symlink("/root/fake", base / "usr/bin/php")
+        os.symlink("/etc/alternatives/x", base / "usr/bin/x")  # dangling: breaks, fakes nothing
+    write([upper, root], "etc/ld.so.preload", b"/usr/local/lib/hook.so\n", 0o644)
+    write([upper, root], "usr/local/lib/hook.so", b"\x7fELF", 0o644)
+    found = {f.path: f.problem for f in scan(upper, str(root), INDEX).findings}
+    assert found["/usr/bin/php"] == "links to /root/fake, which no verified Debian package ships"
+    assert "/usr/bin/x" not in found
+    assert found["/etc/ld.so.preload"].startswith("preloads")
+    assert found["/usr/local/lib/hook.so"].startswith("a library in the loader's path")
+
+
+def test_merged_directories_share_their_names() -> None:
+    assert alias("/bin/sh") == "/usr/bin/sh" and alias("/usr/sbin/apache2") == "/sbin/apache2"
+    assert alias("/etc/passwd") == "/etc/passwd"
