@@ -13,7 +13,7 @@ from rich.table import Table
 
 from app.catalog import Catalog, validate
 from app.config import ROOT, get_settings
-from graders.runner import GradeReport
+from graders.report import GradeReport
 from labs.scenario import NAME
 
 scenario_cli = typer.Typer(no_args_is_help=True, help="Write, check and test scenarios.")
@@ -114,7 +114,7 @@ def _run(target: str, blank: bool, keep: bool) -> GradeReport:
             out.print(line)
             status.update(line)
 
-        return test_scenario(driver, scenario, blank, say, keep, settings.ready_timeout)
+        return test_scenario(driver, settings, scenario, blank, say, keep)
 
 
 def _passed(report: GradeReport, blank: bool) -> bool:

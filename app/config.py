@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     ready_timeout: float = 180.0
     retention_seconds: float = 600.0  # a graded lab is kept this long for examiners
     tick_seconds: float = 0.25
+    # Grading: packages the labs install come through this cache, the trust root for their files.
+    package_cache_dir: Path = Path("/var/cache/apt-cacher-ng")
+    grading_attempts: int = 3  # an incomplete grade (a criterion in `error`) is graded again
+    grading_retry_seconds: float = 10.0
     timezone: str = "Europe/Paris"  # the exam centre's: dates and times shown in pages
     secure_cookies: bool = False  # set when served over HTTPS
 

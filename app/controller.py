@@ -25,11 +25,13 @@ from app.access import Forwarder, port_is_free
 from app.catalog import Catalog
 from app.config import Settings
 from app.db import unit_of_work
+from app.grading import grade_until_complete, grading_job
 from app.models import LIVE_STATES, Event, LabSession, Result, State, utcnow
 from app.terminals import TerminalHub
-from graders.runner import grade
-from graders.transport import SSHTransport, load_key, wait_ready
+from graders.report import GradeReport
+from graders.transport import load_key, wait_ready
 from labs.driver import Access, LabDriver, LabError
+from labs.scenario import Scenario
 
 log = logging.getLogger("praxis.controller")
 
@@ -244,20 +246,56 @@ class Controller:
     async def _end(self, session_id: str) -> None:
         await self._close_access(session_id)
         lab = self.load(session_id)
-        await asyncio.to_thread(self.driver.freeze, session_id, _access(lab))
-        self.transition(session_id, State.grading, "candidate access cut", {State.ending})
         try:
-            report = await asyncio.to_thread(self._grade, lab)
+            scenario = self.catalog.get(lab.scenario)
+            if lab.state is State.ending:  # not yet frozen (a regrade starts at `grading`)
+                await self._freeze(lab, scenario)
+                lab = self.load(session_id)
+            report = await asyncio.to_thread(self._grade, lab, scenario)
         except Exception as exc:  # the scenario vanished or broke mid-exam: say so, keep the lab
             log.exception("session %s: grading failed", session_id)
             self.transition(
                 session_id,
                 State.failed,
                 f"grading failed: {exc}",
-                {State.grading},
+                {State.ending, State.grading},
                 reason=f"grading failed: {exc}",
             )
             return
+        self._store(session_id, report)
+
+    async def _freeze(self, lab: LabSession, scenario: Scenario) -> None:
+        restart = scenario.grading.restart
+        nodes = await asyncio.to_thread(self.driver.freeze, lab.id, _access(lab), restart)
+        rows = {
+            name: {**row, "address": nodes[name].address or row["address"]}
+            for name, row in lab.nodes.items()
+            if name in nodes
+        }
+        detail = "candidate access cut" + (", lab restarted" if restart else ", processes ended")
+        self.transition(lab.id, State.grading, detail, {State.ending}, nodes={**lab.nodes, **rows})
+
+    def _grade(self, lab: LabSession, scenario: Scenario) -> GradeReport:
+        def retrying(report: GradeReport, attempt: int) -> None:
+            errors = sum(c.status == "error" for c in report.criteria)
+            self._note(
+                lab.id,
+                f"grading incomplete ({errors} criteria could not be graded): "
+                f"grading again in {self.settings.grading_retry_seconds:g}s",
+            )
+
+        job = grading_job(self.settings, scenario, lab.nodes, lab.params)
+        return grade_until_complete(job, self.settings, retrying)
+
+    def _note(self, session_id: str, detail: str) -> None:
+        """An event in the session's history, without a change of state."""
+        with unit_of_work(self.engine) as db:
+            lab = db.get(LabSession, session_id)
+            if lab is not None:
+                db.add(Event(session_id=session_id, state=lab.state, detail=detail))
+
+    def _store(self, session_id: str, report: GradeReport) -> None:
+        """Write the grade and move to `graded`, exactly once."""
         with unit_of_work(self.engine) as db:
             row = db.get(LabSession, session_id)
             if (
@@ -265,35 +303,28 @@ class Controller:
                 or row.state is not State.grading
                 or db.get(Result, session_id) is not None
             ):
-                return  # graded exactly once
+                return
             now = utcnow()
             db.add(
                 Result(
                     session_id=session_id,
-                    score=report["score"],
-                    points=report["points"],
-                    max_points=report["max_points"],
-                    report=report,
+                    score=report.percent,
+                    points=report.points,
+                    max_points=report.max_points,
+                    report=report.as_dict(),
                 )
             )
             row.state, row.graded_at = State.graded, now
             row.teardown_after = now + timedelta(seconds=self.settings.retention_seconds)
             db.add(row)
-            db.add(
-                Event(session_id=session_id, state=State.graded, detail=f"score {report['score']}%")
-            )
-        log.info("session %s graded: %s%%", session_id, report["score"])
-
-    def _grade(self, lab: LabSession) -> dict[str, Any]:
-        scenario = self.catalog.get(lab.scenario)
-        key = load_key(lab.grader_key)
-        transports = {name: SSHTransport(node["address"], key) for name, node in lab.nodes.items()}
-        addresses = {name: node["address"] for name, node in lab.nodes.items()}
-        try:
-            return grade(scenario, transports, addresses, lab.params).as_dict()
-        finally:
-            for transport in transports.values():
-                transport.close()
+            detail = f"score {report.percent}%"
+            if not report.complete:
+                errors = sum(c.status == "error" for c in report.criteria)
+                detail += f", incomplete: {errors} criteria could not be graded (review needed)"
+            if report.tampered:
+                detail += ", tampering found on " + ", ".join(n.node for n in report.tampered)
+            db.add(Event(session_id=session_id, state=State.graded, detail=detail))
+        log.info("session %s graded: %s%%", session_id, report.percent)
 
     # -- cleaning up --------------------------------------------------------------------------
     async def _teardown(self, session_id: str) -> None:

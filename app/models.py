@@ -9,6 +9,8 @@ from typing import Any
 from pydantic import BaseModel
 from sqlmodel import JSON, Column, Field, SQLModel
 
+from graders.report import NodeIntegrity
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -191,6 +193,9 @@ class ResultPublic(BaseModel):
     points: float
     max_points: float
     graded_at: datetime
+    complete: bool = True  # False: some criteria could not be graded (status `error`)
+    attempts: int = 1  # gradings the platform ran to get here
+    integrity: list[NodeIntegrity] = []  # per node: system files changed outside packages
     criteria: list[CriterionPublic]
 
 

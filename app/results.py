@@ -7,11 +7,13 @@ criterion counting.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from app.models import AuditEntry, LabSession, Override, Result
+from graders.report import totals
 
 
 @dataclass(frozen=True)
@@ -44,10 +46,8 @@ def effective_grade(result: Result, overrides: dict[str, Override]) -> Grade:
                 "at": override.at.isoformat(),
             }
         criteria.append(entry)
-    points = sum(c["score"] * c["weight"] for c in criteria)
-    total = sum(c["weight"] for c in criteria)
-    percent = round(100 * points / total, 1) if total else 0.0
-    return Grade(criteria, round(points, 3), total, percent, result.score)
+    points, total, percent = totals(SimpleNamespace(**c) for c in criteria)
+    return Grade(criteria, points, total, percent, result.score)
 
 
 def audit(db: Session, actor: str, action: str, lab: LabSession | None, **detail: Any) -> None:

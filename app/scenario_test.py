@@ -1,4 +1,5 @@
-"""`praxis scenario test`: a real lab, the reference solution (or nothing), a grade."""
+"""`praxis scenario test`: a real lab, the reference solution (or nothing), a grade, the same
+freeze and grading path as an exam (app.grading), twice to prove the grade is stable."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import shlex
 import time
 from collections.abc import Callable
 
-from graders.runner import GradeReport, grade
+from app.config import Settings
+from app.grading import grade_until_complete, grading_job
+from graders.report import CriterionResult, GradeReport
 from graders.transport import SSHTransport, load_key, wait_ready
-from labs.driver import Access, LabDriver
+from labs.driver import Access, LabDriver, NodeInfo
 from labs.keys import new_keypair, new_password
 from labs.scenario import Scenario
 
@@ -17,60 +20,74 @@ Say = Callable[[str], None]
 
 
 class UnstableGrade(Exception):
-    """The same lab graded twice gave different scores: a check depends on luck or time."""
+    """The same lab graded twice gave different verdicts: a check depends on luck or time."""
 
 
 def run_solution(
-    scenario: Scenario, transports: dict[str, SSHTransport], params: dict[str, str], say: Say
+    scenario: Scenario, nodes: dict[str, NodeInfo], key: str, params: dict[str, str], say: Say
 ) -> None:
-    """Run each node's solution script as root, parameters as upper-case environment variables."""
+    """Run each node's solution script as root over SSH, as a candidate would, parameters as
+    upper-case environment variables."""
     env = " ".join(f"{k.upper()}={shlex.quote(v)}" for k, v in params.items())
     for node, script in scenario.solution.items():
         start = time.monotonic()
         text = (scenario.folder / script).read_text(encoding="utf-8")
-        result = transports[node].run(f"env {env} bash -s", timeout=900, stdin=text)
+        transport = SSHTransport(nodes[node].address, load_key(key))
+        try:
+            result = transport.run(f"env {env} bash -s", timeout=900, stdin=text)
+        finally:
+            transport.close()
         if not result.ok:
             tail = "\n".join((result.stdout + result.stderr).splitlines()[-20:])
             raise RuntimeError(f"solution {script} on {node} exited {result.status}:\n{tail}")
         say(f"solution {script} on {node}: done in {time.monotonic() - start:.1f}s")
 
 
+def _differences(first: GradeReport, second: GradeReport) -> list[str]:
+    def verdict(c: CriterionResult) -> str:
+        return f"{c.score:g} ({c.status}: {c.message[:160]})"
+
+    return [
+        f"{a.id}: {verdict(a)} then {verdict(b)}"
+        for a, b in zip(first.criteria, second.criteria, strict=True)
+        if (a.score, a.status) != (b.score, b.status)
+    ]
+
+
 def test_scenario(
     driver: LabDriver,
+    settings: Settings,
     scenario: Scenario,
     blank: bool,
     say: Say,
     keep: bool = False,
-    ready_timeout: float = 180,
 ) -> GradeReport:
-    """Provision, optionally solve, grade, tear down. Raises on provisioning or solution failure."""
+    """Provision, optionally solve, freeze, grade twice, tear down.
+
+    Raises on provisioning or solution failure, UnstableGrade when the two grades differ."""
     session_id = "t" + secrets.token_hex(5)
     keys = new_keypair()
     params = {**scenario.parameters, **{name: new_password() for name in scenario.secrets}}
-    key = load_key(keys.private)
+    access = Access(keys.public, "candidat", new_password())
     say(f"lab {session_id}: creating {len(scenario.nodes)} node(s)")
     try:
         start = time.monotonic()
-        nodes = driver.create(session_id, scenario, Access(keys.public, "candidat", new_password()))
+        nodes = driver.create(session_id, scenario, access)
         for node in nodes.values():
-            wait_ready(node.address, key, ready_timeout)
+            wait_ready(node.address, load_key(keys.private), settings.ready_timeout)
         say(f"lab {session_id}: ready in {time.monotonic() - start:.1f}s")
-        transports = {name: SSHTransport(n.address, key) for name, n in nodes.items()}
         if not blank:
-            run_solution(scenario, transports, params, say)
-        addresses = {n: i.address for n, i in nodes.items()}
-        report = grade(scenario, transports, addresses, params)
+            run_solution(scenario, nodes, keys.private, params, say)
+        start = time.monotonic()
+        nodes = driver.freeze(session_id, access, scenario.grading.restart)
+        say(f"lab frozen in {time.monotonic() - start:.1f}s")
+        rows = {n.name: {"ref": n.ref, "address": n.address} for n in nodes.values()}
+        job = grading_job(settings, scenario, rows, params)
+        report = grade_until_complete(job, settings)
         say(f"graded in {report.duration_ms} ms; grading again to check it is stable")
-        again = grade(scenario, transports, addresses, params)
-        unstable = [
-            (a.id, a.score, b.score)
-            for a, b in zip(report.criteria, again.criteria, strict=True)
-            if a.score != b.score
-        ]
-        if unstable:
-            raise UnstableGrade(", ".join(f"{cid}: {x:g} then {y:g}" for cid, x, y in unstable))
-        for transport in transports.values():
-            transport.close()
+        differences = _differences(report, grade_until_complete(job, settings))
+        if differences:
+            raise UnstableGrade("; ".join(differences))
         return report
     finally:
         if keep:

@@ -7,13 +7,13 @@ again after a crash. The engine is a parameter (a URL), so a lab host can be rem
 from __future__ import annotations
 
 import contextlib
-import io
 import ipaddress
+import logging
 import os
 import signal
-import tarfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import docker
@@ -43,6 +43,10 @@ BASE_CAPS = [
     "AUDIT_WRITE",
 ]
 DockerError = (docker.errors.DockerException, OSError)
+log = logging.getLogger("praxis.labs")
+STOP_TIMEOUT = 10  # systemd's clean shutdown, then SIGKILL
+START_ATTEMPTS = 2
+BOOT_TIMEOUT = 90  # services that take longer are graded as they are
 
 
 class DockerDriver:
@@ -50,6 +54,7 @@ class DockerDriver:
         self, base_url: str | None = None, pool: str = "10.213.0.0/16", cache_port: int = 3142
     ) -> None:
         self.client = docker.DockerClient(base_url=base_url) if base_url else docker.from_env()
+        self.base_url = base_url
         self.pool = ipaddress.ip_network(pool)
         self.cache_port = cache_port
         self._net_lock = threading.Lock()
@@ -141,10 +146,17 @@ class DockerDriver:
                 **self._limits(node),
                 **self._init_options(),
             )
-        if container.status != "running":
-            container.start()
-        container.reload()
-        return container
+        for _ in range(START_ATTEMPTS):  # seen once under load: init gone at once, exit 255
+            if container.status != "running":
+                container.start()
+            container.reload()
+            if container.status == "running":
+                return container
+        state = container.attrs["State"]
+        raise LabError(
+            f"node {name} stopped as soon as it started (exit {state.get('ExitCode')}"
+            f"{': ' + state['Error'] if state.get('Error') else ''})"
+        )
 
     def _limits(self, node: Node) -> dict[str, Any]:
         return {
@@ -175,27 +187,50 @@ class DockerDriver:
         label = f"{SESSION_LABEL}={session_id}" if session_id else SESSION_LABEL
         return list(self.client.containers.list(all=True, filters={"label": label}))
 
-    def freeze(self, session_id: str, access: Access) -> None:
-        """Kill every process holding a terminal (candidate shells, sudo shells) from the host
-        side, so a replaced `pkill` inside cannot keep them alive; lock the account; write the
-        grader's key again through the engine."""
+    def freeze(self, session_id: str, access: Access, restart: bool) -> dict[str, NodeInfo]:
+        containers = [c for c in self._containers(session_id) if c.status == "running"]
+        with ThreadPoolExecutor(max_workers=max(1, len(containers))) as pool:
+            list(pool.map(lambda c: self._freeze_node(c, access, restart), containers))
+        nodes = {}
         for container in self._containers(session_id):
-            if container.status != "running":
-                continue
-            try:
-                top = container.top(ps_args="-eo pid,tty")
-                for pid, tty in top.get("Processes") or []:
-                    if tty not in ("?", "-"):
-                        _kill(int(pid))
-                container.exec_run(
-                    ["usermod", "--lock", "--expiredate", "1", access.candidate_user]
-                )
-                container.put_archive(
-                    "/",
-                    _authorized_keys_tar(access.grader_public_key),
-                )
-            except DockerError:
-                continue  # a broken node is graded as it is
+            name = container.labels.get(NODE_LABEL, "")
+            networks: dict[str, Any] = container.attrs["NetworkSettings"]["Networks"] or {}
+            address = next((n.get("IPAddress", "") for n in networks.values()), "")
+            nodes[name] = NodeInfo(name, address, container.id or "")
+        return nodes
+
+    def _freeze_node(self, container: Container, access: Access, restart: bool) -> None:
+        try:
+            container.exec_run(["usermod", "--lock", "--expiredate", "1", access.candidate_user])
+            if restart:
+                container.restart(timeout=STOP_TIMEOUT)
+                self._wait_booted(container)
+            else:  # from the host, so that a replaced `pkill` inside cannot spare anything
+                for pid in _candidate_processes(container):
+                    _kill(pid)
+        except DockerError as exc:  # a broken node is graded as it is
+            log.warning("freezing %s: %s", container.name, exc)
+
+    def _wait_booted(self, container: Container) -> None:
+        """Until systemd says the boot is over (running, degraded), at most BOOT_TIMEOUT s.
+        Asked through a client with a short time-out: a node can be made to never answer."""
+        client = (
+            docker.DockerClient(base_url=self.base_url, timeout=5)
+            if self.base_url
+            else docker.from_env(timeout=5)
+        )
+        api = client.api
+        deadline = time.monotonic() + BOOT_TIMEOUT
+        try:
+            while time.monotonic() < deadline:
+                with contextlib.suppress(*DockerError):
+                    exec_id = api.exec_create(container.id, ["systemctl", "is-system-running"])
+                    state = api.exec_start(exec_id["Id"]).decode(errors="replace").strip()
+                    if state in ("running", "degraded", "maintenance"):
+                        return
+                time.sleep(0.2)
+        finally:
+            client.close()
 
     def node_states(self, session_id: str) -> dict[str, str]:
         return self._states(f"{SESSION_LABEL}={session_id}").get(session_id, {})
@@ -239,20 +274,17 @@ class DockerDriver:
         return found | firewall.sessions()
 
 
+def _candidate_processes(container: Container) -> list[int]:
+    """Host pids of what a candidate may have left running: anything with a terminal, and
+    anything of a user account (uid 1000 and above) — background jobs, `nohup`, `setsid`."""
+    top = container.top(ps_args="-eo pid,tty,uid")
+    return [
+        int(pid)
+        for pid, tty, uid in top.get("Processes") or []
+        if tty not in ("?", "-") or (uid.isdigit() and int(uid) >= 1000)
+    ]
+
+
 def _kill(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-
-
-def _authorized_keys_tar(public_key: str) -> bytes:
-    """/root/.ssh/authorized_keys holding only the grader's key, as put_archive wants it."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        folder = tarfile.TarInfo("root/.ssh")
-        folder.type, folder.mode, folder.mtime = tarfile.DIRTYPE, 0o700, int(time.time())
-        tar.addfile(folder)
-        data = (public_key + "\n").encode()
-        keys = tarfile.TarInfo("root/.ssh/authorized_keys")
-        keys.size, keys.mode, keys.mtime = len(data), 0o600, int(time.time())
-        tar.addfile(keys, io.BytesIO(data))
-    return buffer.getvalue()

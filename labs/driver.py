@@ -45,9 +45,12 @@ class LabDriver(Protocol):
         """Make ahead what a session will need whatever its scenario (its network), so that
         `create` for that id is faster. Idempotent; `destroy` undoes it. Raises LabError."""
 
-    def freeze(self, session_id: str, access: Access) -> None:
-        """Cut the candidate out (end their interactive processes, lock their account) and
-        put the grader's key back, in case the candidate removed it."""
+    def freeze(self, session_id: str, access: Access, restart: bool) -> dict[str, NodeInfo]:
+        """Cut the candidate out before grading: lock their account, then restart every node
+        from the host (`restart`: nothing they started survives, and what is graded is the
+        configuration that survives a reboot) and wait for it to boot; without `restart`,
+        end every process they hold. Returns the nodes as they are now (addresses may change);
+        a node that is down is left as it is, to be graded as such."""
 
     def node_states(self, session_id: str) -> dict[str, str]:
         """Node name -> backend state ('running', 'exited', ...), for health displays."""

@@ -47,6 +47,13 @@ def parse_duration(value: str) -> timedelta:
     return timedelta(hours=hours, minutes=minutes, seconds=seconds)
 
 
+def positive_duration(value: str) -> str:
+    """A validator: `value` is a duration longer than zero."""
+    if parse_duration(value) <= timedelta(0):
+        raise ValueError("must be a positive duration")
+    return value
+
+
 def parse_memory(value: str) -> int:
     """'768M' -> bytes."""
     match = _MEMORY.match(value.strip())
@@ -80,6 +87,22 @@ class Node(Strict):
 class Referential(Strict):
     block: str
     modality: str
+
+
+class Grading(Strict):
+    """How the lab is graded when the exam ends."""
+
+    # Restart every node from the host before grading: nothing the candidate started survives
+    # the cut-off, and what is graded is what survives a reboot. Opt out only for labs whose
+    # state would not (then the candidate's processes are killed instead).
+    restart: bool = True
+    budget: str = "5m"  # the whole grading's wall clock; past it, the grade is incomplete
+
+    _budget = field_validator("budget")(lambda value: positive_duration(value))
+
+    @property
+    def budget_seconds(self) -> float:
+        return parse_duration(self.budget).total_seconds()
 
 
 class Criterion(Strict):
@@ -116,16 +139,12 @@ class Scenario(Strict):
     # Parameters generated per session (random passwords), usable as {{ name }} like the others.
     secrets: list[Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")]] = []
     criteria: list[Criterion]
+    grading: Grading = Grading()
     # node name -> script (relative to the scenario folder) run as root on that node.
     solution: dict[str, str] = {}
     folder: Path = Field(default=Path("."), exclude=True)
 
-    @field_validator("duration")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        if parse_duration(value) <= timedelta(0):
-            raise ValueError("duration must be positive")
-        return value
+    _duration = field_validator("duration")(lambda value: positive_duration(value))
 
     @field_validator("links")
     @classmethod

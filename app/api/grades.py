@@ -54,6 +54,9 @@ def result(session_id: str, db: SessionDep, user: CurrentUser) -> ResultPublic:
         points=grade.points,
         max_points=grade.max_points,
         graded_at=row.created_at,
+        complete=row.report.get("complete", True),
+        attempts=row.report.get("attempts", 1),
+        integrity=row.report.get("integrity", []),
         criteria=[CriterionPublic(**c) for c in grade.criteria],
     )
 

@@ -1,0 +1,53 @@
+"""The one grading path, for exams (the controller) and for instructors (`scenario test`):
+a job from the settings and the lab's nodes, graded in a worker, again while incomplete."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from app.config import Settings
+from graders.pipeline import GradingJob, NodeRef, grade_in_worker
+from graders.report import GradeReport
+from labs.scenario import Scenario
+
+log = logging.getLogger("praxis.grading")
+
+
+def grading_job(
+    settings: Settings,
+    scenario: Scenario,
+    nodes: Mapping[str, Mapping[str, Any]],
+    params: Mapping[str, str],
+) -> GradingJob:
+    """`nodes`: node name -> {"ref": container id, "address": lab address} (the session's row)."""
+    return GradingJob(
+        scenario=scenario,
+        nodes={name: NodeRef(str(n["ref"]), str(n["address"])) for name, n in nodes.items()},
+        params=dict(params),
+        docker_url=settings.docker_url,
+        package_cache=settings.package_cache_dir,
+        state_dir=settings.data_dir,
+    )
+
+
+def grade_until_complete(
+    job: GradingJob,
+    settings: Settings,
+    on_retry: Callable[[GradeReport, int], None] = lambda report, attempt: None,
+) -> GradeReport:
+    """Grade; while a criterion could not be graded (`error`: the engine failed, a time-out),
+    wait and grade again, up to `grading_attempts` times. The last report says how many."""
+    budget = job.scenario.grading.budget_seconds
+    attempts = max(1, settings.grading_attempts)
+    for attempt in range(1, attempts + 1):
+        report = grade_in_worker(job, budget)
+        report.attempts = attempt
+        if report.complete or attempt == attempts:
+            return report
+        log.warning("grading incomplete (attempt %d of %d)", attempt, attempts)
+        on_retry(report, attempt)
+        time.sleep(settings.grading_retry_seconds)
+    raise AssertionError("unreachable")
