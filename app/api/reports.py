@@ -3,9 +3,9 @@ CSV or XLSX. Built from the stored grade, overrides and audit log; nothing is re
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
@@ -20,6 +20,7 @@ from app.models import AuditEntry, LabSession, Result, Role
 from app.reports import (
     CriterionLine,
     EvidenceItem,
+    NodeIntegrity,
     Override,
     SessionReport,
     cohort_csv,
@@ -43,6 +44,11 @@ def _title(catalog: Catalog, lab: LabSession, lang: str) -> tuple[str, str | Non
     ref = scenario.referential
     modality = load_referential().modalities.get(ref.modality, "") if ref else ""
     return scenario.title.get(lang), f"{ref.block} — {ref.modality} {modality}" if ref else None
+
+
+def integrity_of(stored: Mapping[str, Any]) -> list[NodeIntegrity]:
+    """The stored grade's integrity scan per node; a grade from before the scan has none."""
+    return [NodeIntegrity.model_validate(n) for n in stored.get("integrity") or []]
 
 
 def session_report(
@@ -104,6 +110,8 @@ def session_report(
         percent=grade.percent,
         original_percent=grade.original_percent,
         lang=lang,
+        integrity=integrity_of(result.report),
+        attempts=int(result.report.get("attempts") or 1),
     )
 
 

@@ -6,13 +6,23 @@ these functions only render it, so a report can be re-rendered identically from 
 
 from app.reports.cohort import cohort_csv, cohort_rows, cohort_xlsx
 from app.reports.html import render_html
-from app.reports.model import DEFAULT_TZ, CriterionLine, EvidenceItem, Override, SessionReport
+from app.reports.model import (
+    DEFAULT_TZ,
+    CriterionLine,
+    EvidenceItem,
+    Finding,
+    NodeIntegrity,
+    Override,
+    SessionReport,
+)
 from app.reports.pdf import render_pdf
 
 __all__ = [
     "DEFAULT_TZ",
     "CriterionLine",
     "EvidenceItem",
+    "Finding",
+    "NodeIntegrity",
     "Override",
     "SessionReport",
     "cohort_csv",

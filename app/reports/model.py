@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
+
+# The grader's own models (graders.report): a report states what the grader recorded, as is.
+from graders.report import EvidenceItem, Finding, NodeIntegrity
+
+__all__ = ["EvidenceItem", "Finding", "NodeIntegrity"]
 
 DEFAULT_TZ: Final = "Europe/Paris"
 
 
 # --- The data ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EvidenceItem:
-    """One command the grader ran on a lab node, as proof of a criterion's score."""
-
-    node: str
-    command: str
-    status: int | None  # exit status; None when the command never completed
-    output: str
-    duration_ms: int
 
 
 @dataclass(frozen=True)
@@ -44,7 +38,7 @@ class CriterionLine:
     weight: float
     score: float  # the score that counts (overridden if any)
     original_score: float
-    status: str  # passed | partial | failed | blocked
+    status: str  # passed | partial | failed | blocked | error (the grader failed)
     message: str
     evidence: list[EvidenceItem]
     override: Override | None
@@ -76,3 +70,10 @@ class SessionReport:
     percent: float  # totals with overrides
     original_percent: float  # before overrides
     lang: str = "fr"
+    integrity: list[NodeIntegrity] = field(default_factory=list)  # empty: not scanned (old grade)
+    attempts: int = 1  # how many times the platform graded the lab
+
+    @property
+    def ungraded(self) -> int:
+        """Criteria the grader could not grade (status `error`): the grade is incomplete."""
+        return sum(1 for line in self.criteria if line.status == "error")

@@ -26,7 +26,14 @@ from reportlab.platypus import (
 )
 
 from app.reports.model import DEFAULT_TZ, SessionReport
-from app.reports.view import EvidenceView, OverrideView, View, build_view, clean
+from app.reports.view import (
+    EvidenceView,
+    IntegrityView,
+    OverrideView,
+    View,
+    build_view,
+    clean,
+)
 
 PDF_OUTPUT_LIMIT: Final = 1500  # characters of each evidence output printed in the PDF
 
@@ -43,8 +50,12 @@ _STATUS_COLORS: Final = {
     "partial": "#a15c00",
     "failed": "#b00020",
     "blocked": "#555555",
+    "error": "#6a1b9a",
     "unknown": "#111111",
 }
+_TAMPERED: Final = ("#b00020", "#fdecee")  # (border, background) of the tampering warning
+_INCOMPLETE: Final = ("#6a1b9a", "#f3e5f5")
+_INTEGRITY_COLORS: Final = {"ok": "#1b6e20", "unchecked": "#a15c00"}
 
 
 @functools.cache
@@ -88,6 +99,8 @@ def _styles() -> dict[str, ParagraphStyle]:
         "small": ParagraphStyle("small", parent=body, fontSize=8, leading=10),
         "muted": ParagraphStyle("muted", parent=body, textColor=colors.HexColor("#555555")),
         "cell": ParagraphStyle("cell", parent=body, fontSize=8.5, leading=10.5),
+        "alert": ParagraphStyle("alert", parent=body, fontSize=10.5, leading=13),
+        "path": ParagraphStyle("path", parent=body, fontSize=8, leading=10, wordWrap="CJK"),
         "num": ParagraphStyle("num", parent=body, fontSize=8.5, leading=10.5, alignment=TA_RIGHT),
         "total": ParagraphStyle("total", parent=body, fontSize=12, leading=15, spaceBefore=8),
         "code": ParagraphStyle(
@@ -114,12 +127,33 @@ def _labelled(label: str, value: str, colon: str, style: ParagraphStyle) -> Para
     return Paragraph(f"<b>{_markup(label + colon)}</b> {_markup(value)}", style)
 
 
+def _alert(lines: list[Any], border: str, background: str) -> Table:
+    """A framed, tinted block; one row per line, so that a long list may split across pages."""
+    table = Table([[line] for line in lines], colWidths=[_FRAME_WIDTH])
+    table.setStyle(
+        TableStyle(
+            [
+                ("BOX", (0, 0), (-1, -1), 1.5, colors.HexColor(border)),
+                ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor(background)),
+                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+            ]
+        )
+    )
+    return table
+
+
 def _pdf_header(view: View, s: Mapping[str, ParagraphStyle]) -> list[Any]:
+    """The incomplete-grade notice comes right under the title: the first thing the jury reads."""
     rows = [[_p(f.label, s["cell"], bold=True), _p(f.value, s["cell"])] for f in view.header]
     table = Table(rows, colWidths=[4 * cm, _FRAME_WIDTH - 4 * cm])
     table.setStyle(TableStyle([_GRID, ("VALIGN", (0, 0), (-1, -1), "TOP")]))
     times = f"{view.t['times']} {view.tz}"
-    return [_p(view.t["title"], s["title"]), table, Spacer(1, 3), _p(times, s["muted"])]
+    notice: list[Any] = []
+    if view.incomplete:
+        notice = [_alert([_p(view.incomplete, s["alert"], bold=True)], *_INCOMPLETE), Spacer(1, 8)]
+    title = _p(view.t["title"], s["title"])
+    return [title, *notice, table, Spacer(1, 3), _p(times, s["muted"])]
 
 
 def _pdf_timeline(view: View, s: Mapping[str, ParagraphStyle]) -> list[Any]:
@@ -129,6 +163,48 @@ def _pdf_timeline(view: View, s: Mapping[str, ParagraphStyle]) -> list[Any]:
     table = Table(rows, colWidths=[3.6 * cm, 4.6 * cm, _FRAME_WIDTH - 8.2 * cm], repeatRows=1)
     table.setStyle(TableStyle([_GRID, _HEAD_BG, ("VALIGN", (0, 0), (-1, -1), "TOP")]))
     return [_p(t["timeline"], s["h2"]), table]
+
+
+def _pdf_tampered(
+    node: IntegrityView, t: Mapping[str, str], s: Mapping[str, ParagraphStyle]
+) -> Table:
+    lines: list[Any] = [
+        _p(node.headline, s["alert"], bold=True),
+        _p(t["tampered_files"], s["body"]),
+    ]
+    lines += [
+        Paragraph(
+            f'<font face="Courier">{_markup(f.path)}</font> — {_markup(f.problem)}', s["path"]
+        )
+        for f in node.findings
+    ]
+    if node.more:
+        lines.append(_p(node.more, s["body"]))
+    lines.append(_p(node.note, s["body"]))
+    return _alert(lines, *_TAMPERED)
+
+
+def _pdf_node_integrity(
+    node: IntegrityView, t: Mapping[str, str], s: Mapping[str, ParagraphStyle]
+) -> Any:
+    if node.state == "tampered":
+        return _pdf_tampered(node, t, s)
+    color = _INTEGRITY_COLORS.get(node.state, "#111111")
+    label = _markup(" ".join([t["node"], node.node]) + t["colon"])
+    text = f'<b>{label}</b> <font color="{color}">{_markup(node.headline)}</font>'
+    if node.note:
+        text += f"<br/>{_markup(node.note)}"
+    return Paragraph(text, s["body"])
+
+
+def _pdf_integrity(view: View, s: Mapping[str, ParagraphStyle]) -> list[Any]:
+    """Nothing for a grade from before the integrity scan: unknown is not "all clear"."""
+    if not view.integrity:
+        return []
+    story: list[Any] = [_p(view.t["integrity"], s["h2"])]
+    for node in view.integrity:
+        story += [_pdf_node_integrity(node, view.t, s), Spacer(1, 4)]
+    return story
 
 
 def _override_cell(
@@ -141,6 +217,12 @@ def _override_cell(
         f"<i>{_markup(o.signed)}</i>"
     )
     return Paragraph(text, s["cell"])
+
+
+def _status_cell(label: str, note: str, style: ParagraphStyle) -> Paragraph:
+    """ "Non évalué" in bold, with "erreur du correcteur" under it: not the candidate's failure."""
+    text = f"<b>{_markup(label)}</b>"
+    return Paragraph(f"{text}<br/>{_markup(note)}" if note else text, style)
 
 
 def _pdf_criteria(view: View, s: Mapping[str, ParagraphStyle]) -> list[Any]:
@@ -160,7 +242,7 @@ def _pdf_criteria(view: View, s: Mapping[str, ParagraphStyle]) -> list[Any]:
                 title,
                 _p(row.weight, s["num"]),
                 _p(row.score, s["num"]),
-                _p(row.status_label, status, bold=True),
+                _status_cell(row.status_label, row.status_note, status),
             ]
         )
         if row.override is not None:
@@ -205,6 +287,7 @@ def _pdf_evidence_item(
         " · ".join(
             [
                 f"<b>{_markup(t['node'] + c)}</b> {_markup(item.node)}",
+                f"<b>{_markup(t['via'] + c)}</b> {_markup(item.via)}",
                 f"<b>{_markup(t['exit_status'] + c)}</b> {_markup(item.status)}",
                 f"<b>{_markup(t['duration'] + c)}</b> {_markup(item.duration)}",
             ]
@@ -244,6 +327,7 @@ def _story(view: View) -> list[Any]:
     return [
         *_pdf_header(view, s),
         *_pdf_timeline(view, s),
+        *_pdf_integrity(view, s),
         *_pdf_criteria(view, s),
         *_pdf_total(view, s),
         *_pdf_evidence(view, s),

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from app.reports.model import CriterionLine, EvidenceItem, SessionReport
+from app.reports.model import CriterionLine, EvidenceItem, NodeIntegrity, SessionReport
+
+MAX_FINDINGS: Final = 50  # tampered files listed per node; a rootkit can change thousands
 
 # --- Labels --------------------------------------------------------------------------------
 
@@ -35,6 +37,7 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
         "extension": "Prolongation",
         "ended": "Fin de l'épreuve",
         "graded": "Notation",
+        "attempts": "{n} tentatives de notation",
         "by": "par",
         "criteria": "Critères d'évaluation",
         "ref": "Réf.",
@@ -53,6 +56,7 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
         "evidence": "Preuves collectées",
         "message": "Constat du correcteur",
         "node": "Machine",
+        "via": "Observé",
         "exit_status": "Code de retour",
         "duration": "Durée",
         "no_status": "aucun",
@@ -66,6 +70,24 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
         "done_at": "Fait à ______________________________, le ____________________",
         "page": "page {page} / {pages}",
         "none": "—",
+        "incomplete_one": "Notation incomplète : 1 critère n'a pas pu être évalué (erreur du "
+        "correcteur, pas du candidat) — à revoir par le jury",
+        "incomplete_many": "Notation incomplète : {n} critères n'ont pas pu être évalués (erreur "
+        "du correcteur, pas du candidat) — à revoir par le jury",
+        "error_note": "erreur du correcteur",
+        "integrity": "Intégrité du lab",
+        "integrity_none": "Aucun exécutable ni bibliothèque système modifié par rapport à "
+        "l'image de la plateforme",
+        "integrity_one": "1 fichier système vérifié, aucune modification hors paquets Debian",
+        "integrity_many": "{n} fichiers système vérifiés, aucune modification hors paquets Debian",
+        "tampered": "Falsification détectée sur {node}",
+        "tampered_files": "Fichiers système modifiés hors paquets Debian :",
+        "tampered_more": "… et {n} autre(s), non listé(s) ici",
+        "withheld": "Les verdicts qui reposaient sur les outils propres à cette machine ont été "
+        "écartés (notés 0, le motif figure dans le constat du correcteur).",
+        "unchecked": "non vérifié : {error}",
+        "unchecked_note": "Les constats faits dans cette machine avec ses propres outils ne sont "
+        "pas garantis.",
     },
     "en": {
         "title": "Assessment report",
@@ -86,6 +108,7 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
         "extension": "Extension",
         "ended": "Exam ended",
         "graded": "Graded",
+        "attempts": "graded in {n} attempts",
         "by": "by",
         "criteria": "Assessment criteria",
         "ref": "Ref.",
@@ -104,6 +127,7 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
         "evidence": "Collected evidence",
         "message": "Grader's finding",
         "node": "Node",
+        "via": "Observed",
         "exit_status": "Exit status",
         "duration": "Duration",
         "no_status": "none",
@@ -117,17 +141,86 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
         "done_at": "Signed at ______________________________, on ____________________",
         "page": "page {page} / {pages}",
         "none": "—",
+        "incomplete_one": "Incomplete grade: 1 criterion could not be graded (a grader error, "
+        "not the candidate's) — to be reviewed by the jury",
+        "incomplete_many": "Incomplete grade: {n} criteria could not be graded (a grader error, "
+        "not the candidate's) — to be reviewed by the jury",
+        "error_note": "grader error",
+        "integrity": "Lab integrity",
+        "integrity_none": "No system executable or library changed from the platform's image",
+        "integrity_one": "1 system file checked, none changed outside Debian's packages",
+        "integrity_many": "{n} system files checked, none changed outside Debian's packages",
+        "tampered": "Tampering found on {node}",
+        "tampered_files": "System files changed outside Debian's packages:",
+        "tampered_more": "… and {n} more, not listed here",
+        "withheld": "Verdicts resting on this node's own tools were withheld (scored 0, with "
+        "the reason in the grader's finding).",
+        "unchecked": "not checked: {error}",
+        "unchecked_note": "What was observed inside this node with its own tools is not "
+        "vouched for.",
     },
 }
 _STATUSES: Final[dict[str, dict[str, str]]] = {
-    "fr": {"passed": "Réussi", "partial": "Partiel", "failed": "Échoué", "blocked": "Bloqué"},
-    "en": {"passed": "Passed", "partial": "Partial", "failed": "Failed", "blocked": "Blocked"},
+    "fr": {
+        "passed": "Réussi",
+        "partial": "Partiel",
+        "failed": "Échoué",
+        "blocked": "Bloqué",
+        "error": "Non évalué",
+    },
+    "en": {
+        "passed": "Passed",
+        "partial": "Partial",
+        "failed": "Failed",
+        "blocked": "Blocked",
+        "error": "Not graded",
+    },
+}
+_VIAS: Final[dict[str, dict[str, str]]] = {
+    "fr": {
+        "outside": "depuis l'extérieur (réseau du lab)",
+        "host": "depuis l'hôte",
+        "node": "dans la machine (outils de la machine)",
+    },
+    "en": {
+        "outside": "from outside (lab network)",
+        "host": "from the host",
+        "node": "inside the node (node's own tools)",
+    },
 }
 
 
 def _lang(report: SessionReport) -> str:
     """French unless English is asked for: the certification's official language is French."""
     return report.lang if report.lang in _LABELS else "fr"
+
+
+def _labels(lang: str) -> Mapping[str, str]:
+    return _LABELS.get(lang, _LABELS["fr"])
+
+
+def status_label(status: str, lang: str) -> str:
+    """The status in words ("Non évalué" for `error`); an unknown one is shown as it is."""
+    return _STATUSES.get(lang, _STATUSES["fr"]).get(status, status)
+
+
+def status_text(status: str, lang: str) -> str:
+    """The label with what `error` means: "Non évalué — erreur du correcteur"."""
+    label = status_label(status, lang)
+    return f"{label} — {_labels(lang)['error_note']}" if status == "error" else label
+
+
+def via_label(via: str | None, lang: str) -> str:
+    """How a piece of evidence was observed; old reports have none: a command in the node."""
+    return _VIAS.get(lang, _VIAS["fr"]).get(via or "node", via or "node")
+
+
+def incomplete_notice(ungraded: int, lang: str) -> str | None:
+    """The notice an incomplete grade carries, or None when every criterion was graded."""
+    if ungraded <= 0:
+        return None
+    t = _labels(lang)
+    return t["incomplete_one"] if ungraded == 1 else t["incomplete_many"].format(n=ungraded)
 
 
 # --- Formatting helpers ----------------------------------------------------------------------
@@ -207,6 +300,7 @@ class OverrideView:
 @dataclass(frozen=True)
 class EvidenceView:
     node: str
+    via: str  # "depuis l'hôte"
     command: str
     status: str
     output: str
@@ -223,9 +317,28 @@ class RowView:
     score: str
     status_class: str
     status_label: str
+    status_note: str  # "erreur du correcteur" for `error`, else ""
     message: str
     override: OverrideView | None
     evidence: list[EvidenceView]
+
+
+@dataclass(frozen=True)
+class FindingView:
+    path: str
+    problem: str
+
+
+@dataclass(frozen=True)
+class IntegrityView:
+    """One node's integrity: `ok`, `tampered` (a warning with the files) or `unchecked`."""
+
+    node: str
+    state: str
+    headline: str
+    findings: list[FindingView]  # at most MAX_FINDINGS
+    more: str  # "… et 12 autre(s)" when the list was cut
+    note: str  # what it means for the verdicts, "" when nothing
 
 
 @dataclass(frozen=True)
@@ -235,8 +348,10 @@ class View:
     tz: str
     candidate: str
     session_id: str
+    incomplete: str | None
     header: list[HeaderField]
     timeline: list[Step]
+    integrity: list[IntegrityView]
     rows: list[RowView]
     total: str
     original_total: str | None
@@ -265,8 +380,35 @@ def _timeline(report: SessionReport, zone: ZoneInfo, lang: str) -> list[Step]:
         detail = f"+{minutes} min — {reason} ({t['by']} {by})"
         steps.append(Step(t["extension"], _when(at, zone, lang), detail))
     steps.append(Step(t["ended"], _when(report.ended_at, zone, lang), report.end_reason))
-    steps.append(Step(t["graded"], _when(report.graded_at, zone, lang), ""))
+    attempts = t["attempts"].format(n=report.attempts) if report.attempts > 1 else ""
+    steps.append(Step(t["graded"], _when(report.graded_at, zone, lang), attempts))
     return steps
+
+
+def _checked(count: int, t: Mapping[str, str]) -> str:
+    if count == 0:
+        return t["integrity_none"]
+    return t["integrity_one"] if count == 1 else t["integrity_many"].format(n=count)
+
+
+def _node_integrity(node: NodeIntegrity, t: Mapping[str, str]) -> IntegrityView:
+    """Findings first: a node that was tampered with is tampered with, whatever else failed."""
+    if node.findings:
+        shown = [FindingView(clean(f.path), clean(f.problem)) for f in node.findings[:MAX_FINDINGS]]
+        hidden = len(node.findings) - len(shown)
+        more = t["tampered_more"].format(n=hidden) if hidden else ""
+        headline = t["tampered"].format(node=node.node)
+        return IntegrityView(node.node, "tampered", headline, shown, more, t["withheld"])
+    if node.error is not None:
+        headline = t["unchecked"].format(error=clean(node.error))
+        return IntegrityView(node.node, "unchecked", headline, [], "", t["unchecked_note"])
+    return IntegrityView(node.node, "ok", _checked(node.checked, t), [], "", "")
+
+
+def integrity_views(nodes: Sequence[NodeIntegrity], lang: str) -> list[IntegrityView]:
+    """Per node, in the grader's order; empty for a grade from before the scan existed."""
+    t = _labels(lang)
+    return [_node_integrity(node, t) for node in nodes]
 
 
 def _override_view(line: CriterionLine, zone: ZoneInfo, lang: str) -> OverrideView | None:
@@ -287,6 +429,7 @@ def _evidence_view(item: EvidenceItem, lang: str) -> EvidenceView:
     output = clean(item.output)
     return EvidenceView(
         item.node,
+        via_label(item.via, lang),
         clean(item.command),
         status,
         output if output.strip() else t["empty_output"],
@@ -305,7 +448,8 @@ def _row_view(line: CriterionLine, zone: ZoneInfo, lang: str) -> RowView:
         weight=_compact(line.weight, lang),
         score=_decimal(line.score, 2, lang),
         status_class=line.status if known else "unknown",
-        status_label=_STATUSES[lang][line.status] if known else line.status,
+        status_label=status_label(line.status, lang),
+        status_note=t["error_note"] if line.status == "error" else "",
         message=clean(line.message),
         override=_override_view(line, zone, lang),
         evidence=[_evidence_view(item, lang) for item in line.evidence],
@@ -328,8 +472,10 @@ def build_view(report: SessionReport, tz: str) -> View:
         tz=tz,
         candidate=report.candidate,
         session_id=report.session_id,
+        incomplete=incomplete_notice(report.ungraded, lang),
         header=_header(report, t),
         timeline=_timeline(report, zone, lang),
+        integrity=integrity_views(report.integrity, lang),
         rows=[_row_view(line, zone, lang) for line in report.criteria],
         total=total,
         original_total=original if changed else None,

@@ -4,6 +4,7 @@ session view, the instructors' scenario list. Actions go through the JSON API (s
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -13,11 +14,13 @@ from markdown_it import MarkdownIt
 from sqlmodel import col, select
 
 from app.api.deps import COOKIE, CatalogDep, SessionDep, SettingsDep
+from app.api.reports import integrity_of
 from app.auth import Principal, authenticate, sign_in_candidate, sign_in_staff
 from app.catalog import validate
 from app.controller import seconds_left
 from app.errors import Forbidden, Unauthorized
 from app.models import LIVE_STATES, LabSession, Result, Role
+from app.reports.view import incomplete_notice, integrity_views, status_text, via_label
 from app.results import effective_grade, overrides_of
 from app.web.i18n import LANGS, texts
 from app.web.templates import templates
@@ -212,6 +215,20 @@ def dashboard_rows(
     return _page(request, "_session_rows.html", lang, rows=_rows(request, db))
 
 
+def _grade_notes(result: Result | None, lang: str) -> dict[str, Any]:
+    """What the page says of a grade besides its scores, in the jury report's own words: an
+    incomplete grade, each node's integrity, the status and how each piece of evidence was
+    observed. A grade from before the integrity scan shows no integrity at all."""
+    stored = result.report if result else {}
+    ungraded = sum(1 for c in stored.get("criteria", []) if c.get("status") == "error")
+    return {
+        "incomplete": incomplete_notice(ungraded, lang),
+        "integrity": integrity_views(integrity_of(stored), lang),
+        "status_text": partial(status_text, lang=lang),
+        "via_label": partial(via_label, lang=lang),
+    }
+
+
 @router.get("/staff/sessions/{session_id}", response_class=HTMLResponse, response_model=None)
 def session_page(
     session_id: str,
@@ -236,6 +253,7 @@ def session_page(
         grade=grade,
         recordings=recordings,
         left=seconds_left(lab),
+        **_grade_notes(result, _lang(lang)),
     )
 
 
