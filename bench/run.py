@@ -5,8 +5,7 @@
 1. Lab ready: `POST /api/sessions` -> the grader's key login works, against a raw `docker run`
    of the same image with the node's limits -> the same key login (and -> sshd's banner,
    shown too). Target ratio <= 1.2.
-2. Grading the solved AMP lab (all criteria, wall time). Target <= 1 s.
-3. Memory of one idle AMP lab after the solution, and how many fit in this host's memory.
+Grading and memory: bench/grading.py.
 """
 
 from __future__ import annotations
@@ -23,20 +22,14 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-import docker
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.catalog import validate  # noqa: E402
-from app.scenario_test import run_solution  # noqa: E402
-from graders.runner import grade  # noqa: E402
-from graders.transport import SSHTransport, load_key, wait_ready  # noqa: E402
-from labs.docker_driver import DockerDriver  # noqa: E402
-from labs.driver import Access  # noqa: E402
+from graders.transport import load_key, wait_ready  # noqa: E402
 from labs.images import image_tag  # noqa: E402
-from labs.keys import new_keypair, new_password  # noqa: E402
+from labs.keys import new_keypair  # noqa: E402
 
 PRAXIS = str(ROOT / ".venv" / "bin" / "praxis")
 DOCKER = "/usr/bin/docker"
@@ -163,35 +156,6 @@ class Service:
         subprocess.run([PRAXIS, "reap"], env=self.env, capture_output=True, check=False)
 
 
-def amp_grading_and_memory(rounds: int) -> tuple[list[float], int]:
-    scenario, problems = validate(ROOT / "scenarios" / "amp-stack")
-    assert scenario is not None, problems
-    driver, keys = DockerDriver(), new_keypair()
-    params = {**scenario.parameters, **{s: new_password() for s in scenario.secrets}}
-    session_id = "bench" + os.urandom(3).hex()
-    try:
-        nodes = driver.create(session_id, scenario, Access(keys.public, "candidat", new_password()))
-        key = load_key(keys.private)
-        wait_ready(nodes["web"].address, key, 120)
-        transports = {"web": SSHTransport(nodes["web"].address, key)}
-        run_solution(scenario, transports, params, lambda _: None)
-        times = []
-        for _ in range(rounds):
-            fresh = {"web": SSHTransport(nodes["web"].address, key)}  # connection included
-            start = time.monotonic()
-            report = grade(scenario, fresh, {"web": nodes["web"].address}, params)
-            times.append(time.monotonic() - start)
-            assert report.percent == 100, report.as_dict()
-            fresh["web"].close()
-        time.sleep(5)  # let the services settle to idle
-        stats = docker.from_env().containers.get(f"praxis-{session_id}-web").stats(stream=False)
-        memory = stats["memory_stats"]  # as `docker stats` counts it: without inactive page cache
-        used = memory["usage"] - memory.get("stats", {}).get("total_inactive_file", 0)
-        return times, used
-    finally:
-        driver.destroy(session_id)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
@@ -206,9 +170,6 @@ def main() -> None:
             ours = [service.ready() for _ in range(rounds)]
         finally:
             service.close()
-    grading, memory = amp_grading_and_memory(rounds)
-
-    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     median = statistics.median
 
     def line(label: str, values: list[float]) -> None:
@@ -221,12 +182,6 @@ def main() -> None:
     ratio = median(ours) / median(raw)
     print(f"{'ratio Praxis / raw, to the key login':44} {ratio:.2f}  (target <= 1.2)")
     print(f"{'ratio Praxis / raw banner':44} {median(ours) / median(raw_banner):.2f}")
-    line("grading the solved AMP lab (12 criteria)", grading)
-    print(f"{'idle AMP lab memory after the solution':44} {memory / 2**20:.0f} MiB")
-    print(
-        f"{'AMP labs that fit in this host memory':44} {int(total * 0.9 // memory)} "
-        f"({total / 2**30:.1f} GiB, 10% kept for the host; limit per lab 1 GiB)"
-    )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import threading
 from datetime import datetime, timedelta
+from typing import Any
 
 import paramiko
 import pytest
@@ -12,6 +14,56 @@ from pypdf import PdfReader
 from tests.integration.conftest import ROOT, Service, candidate_ssh, sudo
 
 SOLUTION = (ROOT / "scenarios/amp-stack/solution/web.sh").read_text()
+
+
+def verdicts(result: dict[str, Any]) -> list[Any]:
+    """What must not change from one grading of a frozen lab to the next."""
+    return [(c["id"], c["score"], c["status"], c["message"]) for c in result["criteria"]] + [
+        result["score"],
+        [(n["node"], n["findings"]) for n in result["integrity"]],
+    ]
+
+
+class Neighbours:
+    """Three other labs that start and end, over and over, while the block runs."""
+
+    def __init__(self, service: Service) -> None:
+        self.service, self.stop = service, threading.Event()
+        self.thread = threading.Thread(target=self._run)
+        self.rounds = 0
+        self.error: BaseException | None = None
+
+    def _run(self) -> None:
+        try:
+            self._churn()
+        except BaseException as exc:  # said by __exit__, in the test's own thread
+            self.error = exc
+
+    def _churn(self) -> None:
+        with self.service.client() as api:
+            while not self.stop.is_set():
+                ids = [
+                    api.post(
+                        "/api/sessions", json={"scenario": "quick", "candidate": f"N{i}"}
+                    ).json()["id"]
+                    for i in range(3)
+                ]
+                for sid in ids:
+                    self.service.wait(sid, "ready")
+                    api.post(f"/api/sessions/{sid}/end")
+                for sid in ids:
+                    self.service.wait(sid, "graded", "torn_down")
+                self.rounds += 1
+
+    def __enter__(self) -> Neighbours:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        assert self.error is None, f"a neighbour's lab went wrong: {self.error!r}"
+        assert self.rounds >= 1, "the neighbours' labs never went round"
 
 
 def test_amp_exam_solved_scores_100_and_blank_scores_at_most_10(service: Service) -> None:
@@ -71,15 +123,21 @@ def test_amp_exam_solved_scores_100_and_blank_scores_at_most_10(service: Service
     assert [e["state"] for e in events].count("graded") == 1
     with service.client() as api:
         pdf = api.get(f"/api/sessions/{session_id}/report.pdf").content
-        # An examiner grades the kept lab again: same score, the first grade in the audit log.
-        assert api.post(f"/api/sessions/{session_id}/regrade").status_code == 202
-    service.wait(session_id, "graded")
+    # An examiner grades the kept lab again, 20 times, while neighbours' labs start and end:
+    # the same verdicts every time; each previous grade goes to the audit log.
+    assert result["complete"] and result["integrity"][0]["findings"] == []
+    with Neighbours(service):
+        for _ in range(20):
+            with service.client() as api:
+                assert api.post(f"/api/sessions/{session_id}/regrade").status_code == 202
+            service.wait(session_id, "graded")
+            with service.client() as api:
+                again = api.get(f"/api/sessions/{session_id}/result").json()
+            assert verdicts(again) == verdicts(result)
     with service.client() as api:
-        assert api.get(f"/api/sessions/{session_id}/result").json()["score"] == 100.0
         log = api.get("/api/audit", params={"session_id": session_id}).json()
-    assert [e["action"] for e in log] == ["end", "regrade"] and log[1]["detail"][
-        "previous_score"
-    ] == 100
+    assert [e["action"] for e in log] == ["end"] + ["regrade"] * 20
+    assert log[1]["detail"]["previous_score"] == 100
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     assert "Alice Martin" in text and "100" in text and "BLOC4.C4.C3" in text
 

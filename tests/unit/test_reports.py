@@ -13,9 +13,12 @@ from pypdf import PasswordType, PdfReader
 from pypdf.errors import FileNotDecryptedError
 from pypdf.generic import DictionaryObject
 
+from app.api.reports import integrity_of
 from app.reports import (
     CriterionLine,
     EvidenceItem,
+    Finding,
+    NodeIntegrity,
     Override,
     SessionReport,
     cohort_csv,
@@ -46,7 +49,15 @@ def make_report(**changes: object) -> SessionReport:
         original_score=1.0,
         status="passed",
         message=MESSAGE,
-        evidence=[EvidenceItem("web1", "curl -s http://localhost/", 0, HOSTILE, 42)],
+        evidence=[
+            EvidenceItem(
+                node="web1",
+                command="curl -s http://localhost/",
+                status=0,
+                output=HOSTILE,
+                duration_ms=42,
+            )
+        ],
         override=None,
     )
     backup = CriterionLine(
@@ -59,7 +70,15 @@ def make_report(**changes: object) -> SessionReport:
         original_score=0.0,
         status="failed",
         message="aucune archive .age trouvée",
-        evidence=[EvidenceItem("db1", "ls /srv/backup", 0, "dump.sql.gpg\n", 1500)],
+        evidence=[
+            EvidenceItem(
+                node="db1",
+                command="ls /srv/backup",
+                status=0,
+                output="dump.sql.gpg\n",
+                duration_ms=1500,
+            )
+        ],
         override=Override(0.75, JUSTIFICATION, "jury.martin", utc(3, 12, 15, 2)),
     )
     monitoring = CriterionLine(
@@ -187,7 +206,12 @@ def test_pdf_text_has_titles_total_and_accents() -> None:
 def test_pdf_truncates_long_outputs() -> None:
     report = make_report()
     long_output = "x" * 1490 + "FIN" + "y" * 5000 + "SECRET-TAIL"
-    line = replace(report.criteria[2], evidence=[EvidenceItem("n", "cat big", 0, long_output, 5)])
+    line = replace(
+        report.criteria[2],
+        evidence=[
+            EvidenceItem(node="n", command="cat big", status=0, output=long_output, duration_ms=5)
+        ],
+    )
     text = pdf_text(render_pdf(replace(report, criteria=[*report.criteria[:2], line])))
     assert "FIN" in text and "SECRET-TAIL" not in text
     assert "sortie tronquée" in text
@@ -319,3 +343,172 @@ def test_empty_cohort() -> None:
     assert cohort_csv([]).splitlines() == [
         "candidate,session_id,scenario,graded_at,points,max_points,percent"
     ]
+
+
+# --- Incomplete grades, integrity, how evidence was observed ------------------------------------
+
+TAMPERED_PATH = "/usr/bin/systemctl"
+
+
+def incomplete_report(**changes: object) -> SessionReport:
+    """A grader error on one criterion, a tampered node, a clean one and one never scanned."""
+    report = make_report()
+    web = replace(
+        report.criteria[0],
+        evidence=[
+            EvidenceItem(
+                node="web1",
+                command="GET http://web1/",
+                status=200,
+                output="ok",
+                duration_ms=12,
+                via="outside",
+            ),
+            EvidenceItem(
+                node="web1",
+                command="stat /etc/nginx/nginx.conf",
+                status=0,
+                output="file",
+                duration_ms=3,
+                via="host",
+            ),
+            EvidenceItem(
+                node="web1", command="nginx -t", status=0, output="syntax is ok", duration_ms=40
+            ),  # no via: an old item
+        ],
+    )
+    broken = replace(
+        report.criteria[2],
+        status="error",
+        message="could not be graded: grading took longer than its budget of 120s",
+    )
+    integrity = [
+        NodeIntegrity(
+            node="web1",
+            checked=7,
+            findings=[
+                Finding(
+                    path=TAMPERED_PATH,
+                    problem="changed: not as any verified Debian package ships it",
+                ),
+                Finding(
+                    path="/usr/lib/<evil>.so",
+                    problem="a library in the loader's path, from no package",
+                ),
+            ],
+        ),
+        NodeIntegrity(node="db1", checked=12),
+        NodeIntegrity(node="cache1", error="not scanned: node is down"),
+    ]
+    fields: dict[str, object] = {
+        "criteria": [web, report.criteria[1], broken],
+        "integrity": integrity,
+        "attempts": 3,
+    }
+    return replace(report, **{**fields, **changes})  # type: ignore[arg-type]
+
+
+def test_html_flags_an_incomplete_grade_and_tampering() -> None:
+    html = render_html(incomplete_report())
+    notice = (
+        "Notation incomplète : 1 critère n&#39;a pas pu être évalué (erreur du correcteur, "
+        "pas du candidat) — à revoir par le jury"
+    )
+    assert notice in html and html.index(notice) < html.index("Déroulement de l")
+    assert "Non évalué" in html and "erreur du correcteur" in html
+    assert 'class="status status-error"' in html
+    assert "Falsification détectée sur web1" in html
+    assert f"<code>{TAMPERED_PATH}</code>" in html
+    assert "<code>/usr/lib/&lt;evil&gt;.so</code>" in html
+    assert "outils propres à cette machine ont été écartés" in html
+    assert "12 fichiers système vérifiés, aucune modification hors paquets Debian" in html
+    assert "non vérifié : not scanned: node is down" in html
+    assert "3 tentatives de notation" in html
+    integrity = html.index("Intégrité du lab")
+    assert html.index("Déroulement de l") < integrity < html.index("Critères d")
+
+
+def test_html_says_how_each_piece_of_evidence_was_observed() -> None:
+    html = render_html(incomplete_report())
+    assert "depuis l&#39;extérieur (réseau du lab)" in html
+    assert "depuis l&#39;hôte" in html
+    assert "dans la machine (outils de la machine)" in html  # the item without `via`
+    english = render_html(incomplete_report(lang="en"))
+    for via in ("from outside (lab network)", "from the host", "inside the node (node&#39;s own"):
+        assert via in english
+
+
+def test_html_in_english_flags_the_same() -> None:
+    html = render_html(incomplete_report(lang="en"))
+    assert "Incomplete grade: 1 criterion could not be graded" in html
+    assert "Not graded" in html and "grader error" in html
+    assert "Tampering found on web1" in html and TAMPERED_PATH in html
+    assert "12 system files checked, none changed outside Debian&#39;s packages" in html
+    assert "not checked: not scanned: node is down" in html
+
+
+def test_html_caps_the_list_of_tampered_files() -> None:
+    findings = [Finding(path=f"/usr/bin/tool{i:03d}", problem="changed") for i in range(60)]
+    report = incomplete_report(
+        integrity=[NodeIntegrity(node="web1", checked=60, findings=findings)]
+    )
+    html = render_html(report)
+    assert "/usr/bin/tool049" in html and "/usr/bin/tool050" not in html
+    assert "… et 10 autre(s), non listé(s) ici" in html
+
+
+def test_html_counts_ungraded_criteria() -> None:
+    report = incomplete_report()
+    errors = [replace(line, status="error") for line in report.criteria]
+    html = render_html(replace(report, criteria=errors))
+    assert "Notation incomplète : 3 critères n&#39;ont pas pu être évalués" in html
+
+
+def test_old_report_without_the_new_keys_still_renders() -> None:
+    html = render_html(make_report())
+    assert "Notation incomplète" not in html and "Intégrité du lab" not in html
+    assert "tentatives de notation" not in html
+    assert "dans la machine (outils de la machine)" in html  # evidence without `via`
+    text = pdf_text(render_pdf(make_report()))
+    assert "Notation incomplète" not in text and "Intégrité du lab" not in text
+    assert "Serveur web actif" in text
+
+
+def test_pdf_flags_an_incomplete_grade_and_tampering() -> None:
+    text = pdf_text(render_pdf(incomplete_report()))
+    assert "Notation incomplète : 1 critère n'a pas pu être évalué" in text
+    assert text.index("Notation incomplète") < text.index("Déroulement de l")
+    assert "Falsification détectée sur web1" in text
+    assert TAMPERED_PATH in text and "/usr/lib/<evil>.so" in text
+    assert "Non évalué" in text and "erreur du correcteur" in text
+    assert "12 fichiers système vérifiés" in text
+    assert "non vérifié : not scanned: node is down" in text
+    assert "depuis l'hôte" in text and "dans la machine (outils de la machine)" in text
+
+
+def test_pdf_splits_a_long_list_of_tampered_files() -> None:
+    """Fifty long lines do not fit in one unbreakable block: the warning must split."""
+    problem = "changed: not as any verified Debian package ships it " * 3
+    findings = [
+        Finding(path=f"/usr/lib/x86_64-linux-gnu/{'l' * 80}{i}.so", problem=problem)
+        for i in range(80)
+    ]
+    report = incomplete_report(
+        integrity=[NodeIntegrity(node="web1", checked=80, findings=findings)], lang="en"
+    )
+    text = pdf_text(render_pdf(report))
+    assert "Tampering found on web1" in text and "and 30 more, not listed here" in text
+
+
+def test_stored_integrity_is_read_and_missing_is_empty() -> None:
+    stored = {
+        "integrity": [
+            {"node": "web1", "checked": 3, "findings": [{"path": "/bin/ls", "problem": "x"}]},
+            {"node": "db1", "checked": 0, "findings": [], "error": "not scanned: down"},
+        ]
+    }
+    assert integrity_of(stored) == [
+        NodeIntegrity(node="web1", checked=3, findings=[Finding(path="/bin/ls", problem="x")]),
+        NodeIntegrity(node="db1", error="not scanned: down"),
+    ]
+    assert integrity_of({"criteria": []}) == []

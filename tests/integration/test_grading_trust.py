@@ -1,0 +1,82 @@
+"""Grades a jury can trust: a root candidate who fakes the AMP exam does not pass, and a lab
+made hostile to its grader neither stalls the service nor escapes its budget."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.integration.conftest import Service, candidate_ssh, sudo
+
+CHEAT = (Path(__file__).parent / "cheat_amp.sh").read_text()
+
+
+def test_a_cheating_root_candidate_scores_at_most_10_and_is_reported(service: Service) -> None:
+    with service.client() as api:
+        created = api.post("/api/sessions", json={"scenario": "amp-stack", "candidate": "Eve"})
+    session = service.wait(created.json()["id"], "ready")
+    ssh = candidate_ssh(session)
+    status, output = sudo(ssh, session["access"]["password"], CHEAT)
+    assert status == 0, output[-2000:]
+    with service.client() as api:
+        assert api.post(f"/api/sessions/{session['id']}/end").status_code == 200
+    service.wait(session["id"], "graded")
+    with service.client() as api:
+        result = api.get(f"/api/sessions/{session['id']}/result").json()
+        report = api.get(f"/api/sessions/{session['id']}/report.html").text
+    scores = {c["id"]: (c["score"], c["message"][:120]) for c in result["criteria"]}
+    assert result["score"] <= 10, scores
+    findings = {f["path"] for node in result["integrity"] for f in node["findings"]}
+    assert {"/usr/bin/systemctl", "/usr/bin/mysql", "/etc/ld.so.preload"} <= findings, findings
+    assert "/usr/bin/systemctl" in report
+    for criterion in ("apache-active", "mariadb-active", "packages-installed", "db-data"):
+        assert scores[criterion][0] == 0, scores
+
+
+def test_a_hostile_lab_neither_stalls_the_service_nor_escapes_its_budget(
+    service: Service,
+) -> None:
+    with service.client() as api:
+        created = api.post("/api/sessions", json={"scenario": "hostile", "candidate": "Mallory"})
+    session = service.wait(created.json()["id"], "ready")
+    ssh = candidate_ssh(session)
+    script = (
+        "head -c 1000000 /dev/zero | tr '\\0' '\\n' > /etc/huge.conf\n"
+        "printf '#!/bin/sh\\nexec yes\\n' > /usr/local/bin/report\n"
+        "chmod +x /usr/local/bin/report\n"
+    )
+    status, output = sudo(ssh, session["access"]["password"], script)
+    assert status == 0, output
+
+    latencies: list[float] = []
+    done = threading.Event()
+
+    def probe() -> None:
+        with httpx.Client(base_url=service.url, timeout=5) as client:
+            while not done.is_set():
+                start = time.monotonic()
+                assert client.get("/api/health").status_code == 200
+                latencies.append(time.monotonic() - start)
+                time.sleep(0.02)
+
+    prober = threading.Thread(target=probe)
+    prober.start()
+    start = time.monotonic()
+    try:
+        with service.client() as api:
+            assert api.post(f"/api/sessions/{session['id']}/end").status_code == 200
+        service.wait(session["id"], "graded", timeout=120)
+    finally:
+        done.set()
+        prober.join()
+    assert time.monotonic() - start < 120
+    assert len(latencies) > 20 and max(latencies) < 0.1, sorted(latencies)[-5:]
+    with service.client() as api:
+        result = api.get(f"/api/sessions/{session['id']}/result").json()
+    vhost, report, hostname = result["criteria"]
+    assert vhost["score"] == 0 and vhost["evidence"][0]["via"] == "host"
+    assert report["score"] == 0 and "cut by the grader's cap" in report["evidence"][0]["output"]
+    assert hostname["score"] == 1 and result["complete"]
