@@ -72,6 +72,23 @@ def _vlan() -> Finding:
     )
 
 
+# systemd as a node's PID 1 holds about 7 inotify instances, counted for root across every
+# container: Linux's default of 128 stops the ~18th lab at boot (exit 255, nothing logged).
+INOTIFY_PER_NODE = 8
+INOTIFY_FOR_LABS = 8192
+
+
+def _inotify() -> Finding:
+    path = Path("/proc/sys/fs/inotify/max_user_instances")
+    limit = int(path.read_text()) if path.exists() else 0
+    return Finding(
+        "inotify instances",
+        limit >= INOTIFY_FOR_LABS,
+        f"fs.inotify.max_user_instances = {limit}: about {limit // INOTIFY_PER_NODE} nodes",
+        f"run `make setup`, or sysctl -w fs.inotify.max_user_instances={INOTIFY_FOR_LABS}",
+    )
+
+
 def _libvirt() -> Finding:
     sock = Path("/var/run/libvirt/libvirt-sock")
     return Finding(
@@ -118,5 +135,5 @@ def diagnose(settings: Settings) -> list[Finding]:
             "run `make setup` (starts apt-cacher-ng) for `internet: packages` nodes",
         )
     )
-    found += [_libvirt(), _kvm(), _vlan()]
+    found += [_inotify(), _libvirt(), _kvm(), _vlan()]
     return found

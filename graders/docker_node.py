@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import select
 import signal
@@ -36,6 +37,7 @@ from graders.contract import (
 )
 from graders.integrity import MAX_HASHED, Integrity
 
+log = logging.getLogger("praxis.grading")
 CLEAN_ENV = {
     "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
     "LANG": "C.UTF-8",
@@ -135,9 +137,17 @@ class DockerNode:
 
     def _kill_exec(self, exec_id: str) -> None:
         """Kill the command and everything it started, from the host."""
-        pid = int(self.client.api.exec_inspect(exec_id).get("Pid") or 0)
-        if pid > 0:
-            for victim in _descendants(pid):
+        info = self.client.api.exec_inspect(exec_id)
+        pid = int(info.get("Pid") or 0)
+        if pid > 0 and info.get("Running"):
+            victims = _descendants(pid)
+            log.info(
+                "node %s: killing the grader's command %s and its children %s",
+                self.id[:12],
+                pid,
+                victims,
+            )
+            for victim in victims:
                 _kill(victim)
 
     # -- the host's view ------------------------------------------------------------------

@@ -55,9 +55,14 @@ def parse_check(raw: dict[str, Any], params: Mapping[str, str]) -> AnyCheck:
 def _run_one(check: dict[str, Any], ctx: CheckContext) -> CheckResult:
     """A check's verdict. Raises GraderError when the grader's path failed twice."""
     for attempt in range(2):
+        recorded, start = len(ctx.evidence), time.monotonic()
         try:
             return parse_check(check, ctx.params).run(ctx)
         except NodeUnreachable as exc:
+            if len(ctx.evidence) == recorded:  # the jury sees why, even when nothing ran
+                ctx.record(
+                    str(check.get("node", "")), "reach the node", None, str(exc), start, "host"
+                )
             return CheckResult(0, f"node unreachable: {exc}")
         except Untrusted as exc:
             return CheckResult(0, f"verdict withheld: {exc}")

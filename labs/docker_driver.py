@@ -45,7 +45,7 @@ BASE_CAPS = [
 DockerError = (docker.errors.DockerException, OSError)
 log = logging.getLogger("praxis.labs")
 STOP_TIMEOUT = 10  # systemd's clean shutdown, then SIGKILL
-START_ATTEMPTS = 2
+START_ATTEMPTS = 2  # a node whose init dies at once is started again, then reported
 BOOT_TIMEOUT = 90  # services that take longer are graded as they are
 
 
@@ -146,7 +146,7 @@ class DockerDriver:
                 **self._limits(node),
                 **self._init_options(),
             )
-        for _ in range(START_ATTEMPTS):  # seen once under load: init gone at once, exit 255
+        for _ in range(START_ATTEMPTS):
             if container.status != "running":
                 container.start()
             container.reload()
@@ -155,7 +155,8 @@ class DockerDriver:
         state = container.attrs["State"]
         raise LabError(
             f"node {name} stopped as soon as it started (exit {state.get('ExitCode')}"
-            f"{': ' + state['Error'] if state.get('Error') else ''})"
+            f"{': ' + state['Error'] if state.get('Error') else ''}); "
+            "if many labs run, see `praxis doctor` (inotify instances)"
         )
 
     def _limits(self, node: Node) -> dict[str, Any]:

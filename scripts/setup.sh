@@ -21,6 +21,13 @@ fi
 
 have_systemd() { [ -d /run/systemd/system ]; }
 
+# Every node runs systemd, which holds ~7 inotify instances counted for root across all
+# containers: Linux's default (128) makes the ~18th lab die at boot. Raise it, now and at boot.
+mkdir -p /etc/sysctl.d
+printf 'fs.inotify.max_user_instances = 8192\nfs.inotify.max_user_watches = 1048576\n' \
+    > /etc/sysctl.d/60-praxis.conf
+sysctl -q -p /etc/sysctl.d/60-praxis.conf
+
 # Docker Engine: Debian's client talks API 1.41 with Debian's daemon.
 DOCKER=/usr/bin/docker
 if ! $DOCKER info >/dev/null 2>&1; then
