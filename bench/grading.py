@@ -79,7 +79,11 @@ class SolvedLab:
 def timed(work: Callable[[], GradeReport]) -> float:
     start = time.monotonic()
     report = work()
-    assert report.percent == 100, [(c.id, c.message) for c in report.criteria if c.score < 1]
+    assert report.percent == 100, [
+        (c.id, c.message, [(e.command, e.status, e.output[:300]) for e in c.evidence])
+        for c in report.criteria
+        if c.score < 1
+    ]
     return time.monotonic() - start
 
 

@@ -17,7 +17,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from graders import patterns
-from graders.contract import CheckContext, CheckFunction, CheckResult, FileInfo, excerpt
+from graders.contract import (
+    CheckContext,
+    CheckFunction,
+    CheckResult,
+    FileInfo,
+    GraderError,
+    excerpt,
+)
 from graders.host import canonical, dpkg_status, is_system, names, served_by
 from graders.sql import run_sql
 from graders.web import http_get
@@ -68,11 +75,11 @@ class ServiceActiveCheck(Check):
 
     def run(self, ctx: CheckContext) -> CheckResult:
         unit = shlex.quote(self.service)
-        shown = ctx.run(
-            self.node, f"systemctl show -p ActiveState,UnitFileState,MainPID {unit}"
-        ).stdout
-        state = dict(line.partition("=")[::2] for line in shown.splitlines())
-        active = state.get("ActiveState", "")
+        shown = ctx.run(self.node, f"systemctl show -p ActiveState,UnitFileState,MainPID {unit}")
+        state = dict(line.partition("=")[::2] for line in shown.stdout.splitlines())
+        if "ActiveState" not in state:  # systemd did not answer (its bus is busy): no verdict
+            raise GraderError(f"systemctl gave no state: {excerpt(shown.stderr.strip(), 200)}")
+        active = state["ActiveState"]
         if active != "active":
             return CheckResult(0, f"{self.service} is {active or 'unknown'}, not active")
         enabled = state.get("UnitFileState", "")

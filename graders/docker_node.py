@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import secrets
 import select
 import signal
 import socket
@@ -45,6 +46,10 @@ CLEAN_ENV = {
     "HOME": "/root",
     "TERM": "dumb",
 }
+# The command between two lines of a nonce, the second with its exit status: an output the
+# engine lost in part (seen under load: a short command's whole output missing, status 0)
+# is then detected and asked again, never graded as empty.
+FRAME = 'printf "%s\\n" "$2"; /bin/sh -c "$1"; printf "\\n%s %s\\n" "$2" "$?"'
 MAX_STDOUT = 1 << 20
 MAX_STDERR = 64 << 10
 ENGINE_RETRIES = 3
@@ -89,37 +94,40 @@ class DockerNode:
     def _run(self, command: str, timeout: float) -> CommandResult:
         last: Exception | None = None
         for attempt in range(ENGINE_RETRIES):
+            nonce = secrets.token_hex(8)
             try:
-                return self._exec(["/bin/sh", "-c", command], timeout)
+                return _unframe(
+                    self._exec(["/bin/sh", "-c", FRAME, "praxis", command, nonce], timeout), nonce
+                )
             except docker.errors.NotFound as exc:
                 raise NodeUnreachable(f"container {self.id[:12]} is gone") from exc
             except docker.errors.APIError as exc:
                 if exc.status_code == 409:  # "container ... is not running"
                     raise NodeUnreachable(f"node is not running: {exc.explanation}") from exc
                 last = exc
-            except (docker.errors.DockerException, OSError) as exc:
+            except (docker.errors.DockerException, OSError, StreamLost) as exc:
                 last = exc
             time.sleep(0.2 * (attempt + 1))
         raise GraderError(f"engine: {last}")
 
     def _exec(self, argv: list[str], timeout: float) -> CommandResult:
+        """Run argv; the status is the engine's only when the output was cut (see FRAME)."""
         api = self.client.api
         exec_id = api.exec_create(
             self.id, argv, environment=CLEAN_ENV, user="0:0", workdir="/", stdin=False
         )["Id"]
-        raw = api.exec_start(exec_id, socket=True)
-        sock = getattr(raw, "_sock", raw)
+        response, sock, early = _attach(api, exec_id)
         try:
-            out, err, cut, timed_out = _read_frames(sock, time.monotonic() + timeout)
+            out, err, cut, timed_out = _read_frames(sock, early, time.monotonic() + timeout)
         finally:
             sock.close()
+            response.close()
         if cut or timed_out:
             self._kill_exec(exec_id)
         if timed_out:
             raise GraderError(f"no answer within {timeout:g}s")
-        status = self._exit_code(exec_id)
         return CommandResult(
-            status,
+            self._exit_code(exec_id) if cut else -1,
             out.decode("utf-8", "replace"),
             err.decode("utf-8", "replace"),
             truncated=cut,
@@ -256,13 +264,52 @@ class DockerNode:
         return self._pids
 
 
-def _read_frames(sock: Any, deadline: float) -> tuple[bytes, bytes, bool, bool]:
+class StreamLost(GraderError):
+    """The engine's stream lacks the frame's markers: part of the output was lost."""
+
+
+def _unframe(result: CommandResult, nonce: str) -> CommandResult:
+    """The command's own output and status, out of FRAME. Raises StreamLost."""
+    if not result.stdout.startswith(nonce + "\n"):
+        raise StreamLost("the engine lost the start of the command's output")
+    out = result.stdout[len(nonce) + 1 :]
+    if result.truncated:
+        return CommandResult(result.status, out, result.stderr, truncated=True)
+    head, marker, status = out.rpartition(f"\n{nonce} ")
+    if not marker or not status.rstrip("\n").isdigit():
+        raise StreamLost("the engine lost the end of the command's output")
+    return CommandResult(int(status), head, result.stderr)
+
+
+def _attach(api: Any, exec_id: str) -> tuple[Any, socket.socket, bytes]:
+    """Start the command and take its stream: the response (the socket lives as long as it
+    does), the socket, and what the HTTP layer already read of the stream.
+
+    Under load the command's first output arrives with the engine's upgrade answer, and the
+    HTTP parser's buffer swallows it: reading the bare socket alone lost a short output."""
+    response = api._post_json(
+        api._url("/exec/{0}/start", exec_id),
+        headers={"Connection": "Upgrade", "Upgrade": "tcp"},
+        data={"Tty": False, "Detach": False},
+        stream=True,
+    )
+    api._raise_for_status(response)
+    reader = response.raw._fp.fp  # the buffered reader http.client parsed the headers with
+    sock = reader.raw._sock
+    sock.setblocking(False)  # peek must not wait for more than what is buffered
+    early = reader.peek(1 << 16)
+    reader.read(len(early))
+    sock.setblocking(True)
+    return response, sock, early
+
+
+def _read_frames(sock: Any, early: bytes, deadline: float) -> tuple[bytes, bytes, bool, bool]:
     """Demultiplex the engine's stream until EOF, the caps or the deadline.
 
     Returns (stdout, stderr, cut by a cap, timed out)."""
     buffers = {1: bytearray(), 2: bytearray()}
     caps = {1: MAX_STDOUT, 2: MAX_STDERR}
-    pending = bytearray()
+    pending = bytearray(early)
     while True:
         left = deadline - time.monotonic()
         if left <= 0:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import pkgutil
 import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,6 +22,7 @@ from typing import Any
 
 import docker
 
+import graders
 from graders import integrity
 from graders.debs import PackageIndex
 from graders.docker_node import DockerNode
@@ -30,7 +32,11 @@ from labs.scenario import Scenario
 
 log = logging.getLogger("praxis.grading")
 _forkserver = multiprocessing.get_context("forkserver")
-_forkserver.set_forkserver_preload(["graders.pipeline"])
+# Every grader module, scenario modules included, imported once in the fork server: a worker
+# starts with them loaded instead of importing them for each grading.
+_forkserver.set_forkserver_preload(
+    ["graders.pipeline", *(f"graders.{m.name}" for m in pkgutil.iter_modules(graders.__path__))]
+)
 
 
 @dataclass(frozen=True)

@@ -185,6 +185,14 @@ def test_service_checks_the_unit_and_the_program_that_really_runs() -> None:
     assert genuine.criteria[0].score == 1  # /sbin and /usr/sbin are one directory
 
 
+def test_a_silent_systemd_is_no_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(graders.runner, "RETRY_PAUSE", 0)
+    check = {"type": "service_active", "node": "web", "service": "apache2"}
+    busy = Scripted({r"systemctl": CommandResult(1, "", "Failed to connect to bus: timeout")})
+    result = run(scenario(crit("svc", check=check)), busy, view=View()).criteria[0]
+    assert result.status == "error" and "Failed to connect to bus" in result.message
+
+
 def test_packages_are_believed_only_as_debian_ships_them() -> None:
     sc = scenario(crit("p", check={"type": "package_installed", "node": "web", "package": "x"}))
     deb = Deb("x", "1.0", "amd64", {"/usr/bin/x": hashlib.md5(b"real").hexdigest()}, ())

@@ -1,0 +1,63 @@
+"""The engine's stream as the grader reads it: frames, caps and the output-loss guard."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+
+import pytest
+
+from graders.contract import CommandResult
+from graders.docker_node import StreamLost, _read_frames, _unframe
+
+NONCE = "0123456789abcdef"
+
+
+def test_a_framed_output_gives_the_commands_own_output_and_status() -> None:
+    framed = CommandResult(-1, f"{NONCE}\nhello\nworld\n{NONCE} 3\n", "oops")
+    assert _unframe(framed, NONCE) == CommandResult(3, "hello\nworld", "oops")
+    assert _unframe(CommandResult(-1, f"{NONCE}\n\n{NONCE} 0\n"), NONCE).stdout == ""
+
+
+@pytest.mark.parametrize(
+    "stdout",
+    ["", "hello\n", f"{NONCE}\nhello\n", f"hello\n{NONCE} 0\n", f"{NONCE}\nx\nfake 0\n"],
+)
+def test_an_output_missing_a_marker_is_lost_not_empty(stdout: str) -> None:
+    with pytest.raises(StreamLost):
+        _unframe(CommandResult(-1, stdout), NONCE)
+
+
+def test_a_cut_output_keeps_the_engines_status() -> None:
+    cut = _unframe(CommandResult(137, f"{NONCE}\nyyyy", truncated=True), NONCE)
+    assert cut == CommandResult(137, "yyyy", truncated=True)
+
+
+def frame(stream: int, data: bytes) -> bytes:
+    return struct.pack(">BxxxL", stream, len(data)) + data
+
+
+def test_frames_are_split_by_stream_capped_and_bounded_in_time() -> None:
+    ours, engine = socket.socketpair()
+    early = frame(1, b"first ")  # what the HTTP layer had already read
+    engine.sendall(frame(2, b"warn") + frame(1, b"second"))
+    engine.close()
+    assert _read_frames(ours, early, deadline=time.monotonic() + 10) == (
+        b"first second",
+        b"warn",
+        False,
+        False,
+    )
+
+    ours, engine = socket.socketpair()
+    threading.Thread(target=lambda: engine.sendall(frame(1, b"y" * (2 << 20)))).start()
+    out, _, cut, late = _read_frames(ours, b"", deadline=time.monotonic() + 10)
+    assert cut and len(out) == 1 << 20 and not late
+    engine.close()
+
+    ours, engine = socket.socketpair()
+    out, _, cut, late = _read_frames(ours, b"", deadline=time.monotonic() + 0.2)
+    assert late and not cut
+    engine.close()
