@@ -51,8 +51,8 @@ CLEAN_ENV = {
 # is then detected and asked again, never graded as empty.
 FRAME = 'printf "%s\\n" "$2"; /bin/sh -c "$1"; printf "\\n%s %s\\n" "$2" "$?"'
 MAX_STDOUT = 1 << 20
-KILLED = 128 + 9  # the status of a command killed by SIGKILL
 MAX_STDERR = 64 << 10
+KILLED = 128 + 9  # the status of a command killed by SIGKILL
 ENGINE_RETRIES = 3
 _LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp
 _UNIX_ACCEPTING = 0x10000  # __SO_ACCEPTCON in /proc/net/unix

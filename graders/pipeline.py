@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import pkgutil
 import time
 from collections.abc import Iterator, Mapping
@@ -127,6 +128,8 @@ def _child(job: GradingJob, channel: Connection) -> None:
         channel.send(("ok", grade_lab(job).model_dump()))
     except Exception as exc:
         channel.send(("error", f"{type(exc).__name__}: {exc}"))
+    channel.close()
+    os._exit(0)  # at once: a check stuck in a thread must not hold the process on its way out
 
 
 def grade_in_worker(job: GradingJob, budget: float) -> GradeReport:
@@ -143,8 +146,10 @@ def grade_in_worker(job: GradingJob, budget: float) -> GradeReport:
     except EOFError:
         outcome = ("error", f"the grading process died (exit code {worker.exitcode})")
     finally:
-        worker.kill()
-        worker.join(5)
+        worker.join(1 if outcome[0] == "ok" else 0)  # it ends by itself once it has answered
+        if worker.is_alive():  # asked only while it lives: a reaped pid may be someone else's
+            worker.kill()
+            worker.join(5)
         receive.close()
     if outcome[0] == "ok":
         return GradeReport.model_validate(outcome[1])
