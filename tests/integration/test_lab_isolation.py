@@ -113,3 +113,28 @@ def test_create_is_idempotent_and_reap_leaves_nothing_after_20_cycles(
     assert engine.containers.list(all=True, filters={"label": SESSION_LABEL}) == []
     assert engine.networks.list(filters={"label": SESSION_LABEL}) == []
     assert firewall.sessions() == set()
+
+
+@pytest.mark.parametrize("restart", [True, False])
+def test_the_cut_off_ends_what_the_candidate_left_running(
+    driver: DockerDriver, quick: Scenario, restart: bool
+) -> None:
+    keys = new_keypair()
+    lab_access = Access(keys.public, "candidat", "pw")
+    nodes = driver.create("cut" + str(restart).lower(), quick, lab_access)
+    wait_ready(nodes["web"].address, load_key(keys.private), 60)
+    container = docker.from_env().containers.get(nodes["web"].ref)
+    for user in ("candidat", "root"):  # a background job of the candidate's, and of root's
+        container.exec_run(
+            ["runuser", "-u", user, "--", "setsid", "sleep", f"{777 if user == 'root' else 666}"],
+            detach=True,
+        )
+
+    frozen = driver.freeze("cut" + str(restart).lower(), lab_access, restart)
+
+    running = [p[1] for p in container.top(ps_args="-eo pid,args")["Processes"]]
+    assert not any("sleep 666" in p for p in running), running
+    assert any("sleep 777" in p for p in running) is not restart, running
+    assert any("sshd" in p for p in running) and frozen["web"].address
+    locked = container.exec_run(["passwd", "-S", "candidat"]).output.decode()
+    assert locked.split()[1] == "L", locked
