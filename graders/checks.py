@@ -25,7 +25,8 @@ from graders.contract import (
     GraderError,
     excerpt,
 )
-from graders.host import canonical, dpkg_status, is_system, names, served_by
+from graders.host import canonical, dpkg_status, names, served_by
+from graders.integrity import in_system
 from graders.sql import run_sql
 from graders.web import http_get
 
@@ -44,16 +45,13 @@ def _verdict(ok: bool, good: str, bad: str) -> CheckResult:
     return CheckResult(1.0 if ok else 0.0, good if ok else bad)
 
 
-_pattern = field_validator  # readability: `_re = _pattern("field")(patterns.validate)`
-
-
 class CommandCheck(Check):
     type: Literal["command"]
     run_: str = Field(alias="run")
     expect_status: int = 0
     stdout_regex: str | None = None
     stdout_contains: str | None = None
-    _re = _pattern("stdout_regex")(patterns.validate)
+    _re = field_validator("stdout_regex")(patterns.validate)
 
     def run(self, ctx: CheckContext) -> CheckResult:
         result = ctx.run(self.node, self.run_)
@@ -142,7 +140,7 @@ class PackageInstalledCheck(Check):
             )
         wrong = []
         for path, md5 in deb.md5sums.items():
-            if is_system(path):
+            if in_system(path):
                 found = view.digest(path) or view.digest(canonical(path))
                 if found != md5:
                     wrong.append(f"{path} {'changed' if found else 'missing'}")
@@ -213,7 +211,7 @@ class HttpCheck(Check):
     header_absent: str | None = None
     header_regex: dict[str, str] = {}
     served_by: str | None = None  # the program that must answer, as Debian ships it
-    _re = _pattern("body_regex")(patterns.validate)
+    _re = field_validator("body_regex")(patterns.validate)
 
     @field_validator("header_regex")
     @classmethod
@@ -258,7 +256,7 @@ class FileCheck(Check):
     mode: Annotated[str, Field(pattern=r"^0?[0-7]{3,4}$")] | None = None
     owner: str | None = None
     group: str | None = None
-    _re = _pattern("regex", "not_regex")(patterns.validate)
+    _re = field_validator("regex", "not_regex")(patterns.validate)
 
     def run(self, ctx: CheckContext) -> CheckResult:
         start = time.monotonic()
@@ -312,7 +310,7 @@ class SqlCheck(Check):
     expect_rows: int | None = Field(None, ge=0)
     socket: str = "/run/mysqld/mysqld.sock"
     served_by: str | None = None  # the server that must hold the socket, as Debian ships it
-    _re = _pattern("expect_regex")(patterns.validate)
+    _re = field_validator("expect_regex")(patterns.validate)
 
     def run(self, ctx: CheckContext) -> CheckResult:
         if self.served_by:

@@ -9,18 +9,15 @@ Files, processes and sockets are read from the host: the node's root through /pr
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import os
 import secrets
 import select
-import signal
 import socket
 import struct
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -28,7 +25,7 @@ from typing import Any
 import docker
 import docker.errors
 
-from graders import rootfs
+from graders import procfs, rootfs
 from graders.contract import (
     CommandResult,
     FileInfo,
@@ -36,7 +33,7 @@ from graders.contract import (
     NodeUnreachable,
     Process,
 )
-from graders.integrity import MAX_HASHED, Integrity
+from graders.integrity import MAX_HASHED, Integrity, in_upper, md5_of
 
 log = logging.getLogger("praxis.grading")
 CLEAN_ENV = {
@@ -54,8 +51,6 @@ MAX_STDOUT = 1 << 20
 MAX_STDERR = 64 << 10
 KILLED = 128 + 9  # the status of a command killed by SIGKILL
 ENGINE_RETRIES = 3
-_LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp
-_UNIX_ACCEPTING = 0x10000  # __SO_ACCEPTCON in /proc/net/unix
 
 
 class DockerNode:
@@ -139,7 +134,7 @@ class DockerNode:
         info = self.client.api.exec_inspect(exec_id)
         pid = int(info.get("Pid") or 0)
         if pid > 0 and info.get("Running"):
-            victims = _descendants(pid)
+            victims = procfs.descendants(pid)
             log.info(
                 "node %s: killing the grader's command %s and its children %s",
                 self.id[:12],
@@ -147,7 +142,7 @@ class DockerNode:
                 victims,
             )
             for victim in victims:
-                _kill(victim)
+                procfs.kill(victim)
 
     # -- the host's view ------------------------------------------------------------------
     def _root(self) -> str:
@@ -178,7 +173,7 @@ class DockerNode:
         upper = self.upper_dir()
         if upper is None:
             return True  # unknown: nothing is vouched for by the image
-        return rootfs.read(str(upper), path, 0) is not None
+        return in_upper(upper, path)
 
     def read(self, path: str, limit: int) -> FileInfo | None:
         try:
@@ -205,10 +200,10 @@ class DockerNode:
         return self._listeners[port]
 
     def _listeners_of(self, port: int | str) -> list[Process]:
-        inodes = _listening_inodes(self.pid1(), port)
+        inodes = procfs.listening_inodes(self.pid1(), port)
         owners = []
         for pid, host_pid in self.pids().items():
-            if inodes & _socket_inodes(host_pid):
+            if inodes & procfs.socket_inodes(host_pid):
                 process = self.process(pid)
                 if process is not None:
                     owners.append(process)
@@ -227,7 +222,7 @@ class DockerNode:
         try:
             exe = os.readlink(f"/proc/{host_pid}/exe")
             with open(f"/proc/{host_pid}/exe", "rb") as binary:
-                md5 = _md5(binary)
+                md5 = md5_of(binary)
         except OSError:
             return None
         judge = self.judge.result()
@@ -248,7 +243,7 @@ class DockerNode:
                 raise NodeUnreachable(f"no process list: {exc}") from exc
             pids = {}  # built whole, then published: checks ask from several threads
             for (host_pid,) in top.get("Processes") or []:
-                inner = _inner_pid(int(host_pid))
+                inner = procfs.inner_pid(int(host_pid))
                 if inner is not None:
                     pids[inner] = int(host_pid)
             self._pids = pids
@@ -324,86 +319,3 @@ def _read_frames(sock: Any, early: bytes, deadline: float) -> tuple[bytes, bytes
             if len(target) > caps[stream]:
                 del target[caps[stream] :]
                 return bytes(buffers[1]), bytes(buffers[2]), True, False
-
-
-def _md5(handle: Any) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    for block in iter(lambda: handle.read(1 << 20), b""):
-        digest.update(block)
-    return digest.hexdigest()
-
-
-def _inner_pid(host_pid: int) -> int | None:
-    try:
-        with open(f"/proc/{host_pid}/status") as status:
-            for line in status:
-                if line.startswith("NSpid:"):
-                    return int(line.split()[-1])
-    except (OSError, ValueError):
-        return None
-    return None
-
-
-def _listening_inodes(pid: int, port: int | str) -> set[str]:
-    inodes: set[str] = set()
-    if isinstance(port, int):
-        for table in ("tcp", "tcp6"):
-            for fields in _table(f"/proc/{pid}/net/{table}"):
-                if fields[3] == _LISTEN and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                    inodes.add(fields[9])
-    else:
-        for fields in _table(f"/proc/{pid}/net/unix"):
-            listening = int(fields[3], 16) & _UNIX_ACCEPTING
-            if listening and len(fields) > 7 and fields[7] == port:
-                inodes.add(fields[6])
-    return inodes
-
-
-def _table(path: str) -> Iterator[list[str]]:
-    try:
-        with open(path) as table:
-            next(table, None)
-            for line in table:
-                fields = line.split()
-                if len(fields) > 9 or (path.endswith("unix") and len(fields) >= 7):
-                    yield fields
-    except OSError:
-        return
-
-
-def _socket_inodes(host_pid: int) -> set[str]:
-    found = set()
-    try:
-        for fd in os.listdir(f"/proc/{host_pid}/fd"):
-            try:
-                link = os.readlink(f"/proc/{host_pid}/fd/{fd}")
-            except OSError:
-                continue
-            if link.startswith("socket:["):
-                found.add(link[8:-1])
-    except OSError:
-        pass
-    return found
-
-
-def _descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    found, queue = [], [pid]
-    while queue:
-        current = queue.pop()
-        found.append(current)
-        queue.extend(children.get(current, []))
-    return found
-
-
-def _kill(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from graders.contract import CheckContext, NodeView
-from graders.integrity import alias, in_system
+from graders.integrity import alias
 
 MAX_STATUS = 64 << 20
 
@@ -14,10 +14,6 @@ MAX_STATUS = 64 << 20
 def canonical(path: str) -> str:
     """/sbin/x and /usr/sbin/x are one file on Debian 12: compare them as /usr/sbin/x."""
     return alias(path) if not path.startswith("/usr/") and alias(path) != path else path
-
-
-def is_system(path: str) -> bool:
-    return in_system(path)
 
 
 def dpkg_status(view: NodeView) -> dict[str, dict[str, str]]:

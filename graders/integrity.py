@@ -18,21 +18,17 @@ import stat
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from graders import rootfs
 from graders.debs import PackageIndex
+from graders.report import Finding
 
 SYSTEM_DIRS = ("usr/bin", "usr/sbin", "usr/lib", "usr/lib64", "usr/libexec", "usr/lib32")
 MERGED = ("bin", "sbin", "lib", "lib64", "lib32")  # links to usr/* on Debian 12, dirs if forged
 LOADER_DIRS = ("usr/local/lib",)
 PRELOAD = "/etc/ld.so.preload"
 MAX_HASHED = 512 << 20
-
-
-@dataclass(frozen=True)
-class Finding:
-    path: str
-    problem: str
 
 
 @dataclass
@@ -60,7 +56,7 @@ class Integrity:
     def _changed(self, path: str) -> bool:
         if in_system(path):
             return path in self.changed or alias(path) in self.changed
-        return self.upper is None or rootfs.read(str(self.upper), path, 0) is not None
+        return self.upper is None or in_upper(self.upper, path)
 
     @property
     def summary(self) -> str:
@@ -83,13 +79,22 @@ def in_system(path: str) -> bool:
     return any(path.startswith(f"/{d}/") for d in (*SYSTEM_DIRS, *MERGED))
 
 
-def _md5(path: Path) -> str:
+def in_upper(upper: Path, path: str) -> bool:
+    """Is `path` in the overlay's upper layer: written, added or removed since the image?"""
+    return rootfs.read(str(upper), path, 0) is not None
+
+
+def md5_of(handle: BinaryIO) -> str:
     digest = hashlib.md5(usedforsecurity=False)
+    for block in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(block)
+    return digest.hexdigest()
+
+
+def _md5(path: Path) -> str:
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     with os.fdopen(fd, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return md5_of(handle)
 
 
 def _walk(upper: Path, top: str) -> list[tuple[str, os.stat_result]]:
@@ -127,20 +132,24 @@ def scan(upper: Path, root: str, index: PackageIndex) -> Integrity:
         if path in digests:
             ok, why = result.genuine(path, digests[path])
             if not ok:
-                result.findings.append(Finding(path, why))
+                result.findings.append(Finding(path=path, problem=why))
         elif stat.S_ISREG(st.st_mode) and st.st_size > MAX_HASHED:
-            result.findings.append(Finding(path, "too large to verify"))
+            result.findings.append(Finding(path=path, problem="too large to verify"))
         elif stat.S_ISLNK(st.st_mode):
             problem = _link_problem(result, root, path)
             if problem:
-                result.findings.append(Finding(path, problem))
+                result.findings.append(Finding(path=path, problem=problem))
     result.checked = len(result.digests) + sum(stat.S_ISLNK(st.st_mode) for _, st in entries)
     for path, _ in (e for top in LOADER_DIRS for e in _walk(upper, top)):
         if ".so" in path.rsplit("/", 1)[-1] and path.count("/") == 4:
-            result.findings.append(Finding(path, "a library in the loader's path, from no package"))
+            result.findings.append(
+                Finding(path=path, problem="a library in the loader's path, from no package")
+            )
     preload = rootfs.read(root, PRELOAD, 4096)
     if preload is not None and preload.content and preload.content.strip():
-        result.findings.append(Finding(PRELOAD, "preloads a library into every program"))
+        result.findings.append(
+            Finding(path=PRELOAD, problem="preloads a library into every program")
+        )
     return result
 
 

@@ -27,7 +27,7 @@ import graders
 from graders import integrity
 from graders.debs import PackageIndex
 from graders.docker_node import DockerNode
-from graders.report import Finding, GradeReport, NodeIntegrity
+from graders.report import GradeReport, NodeIntegrity
 from graders.runner import criterion_result, grade
 from labs.scenario import Scenario
 
@@ -92,7 +92,7 @@ def _scan(name: str, node: DockerNode, index: PackageIndex) -> tuple[NodeIntegri
     report = NodeIntegrity(
         node=name,
         checked=found.checked,
-        findings=[Finding(path=f.path, problem=f.problem) for f in found.findings],
+        findings=found.findings,
     )
     return report, found.summary if found.findings else None
 
