@@ -78,6 +78,7 @@ class LabSession(SQLModel, table=True):
     candidate_password: str = ""
     candidate_token_hash: str = Field(default="", index=True)
     exam_code_hash: str = Field(default="", index=True)  # what the candidate types in the browser
+    exam_code: str = ""  # the same, for staff to show again (a secret like the password)
     grader_key: str = ""
     nodes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     created_at: datetime = Field(default_factory=utcnow)

@@ -112,6 +112,7 @@ def create_session(
         candidate_password=new_password(),
         candidate_token_hash=token_hash(token),
         exam_code_hash=exam_code_hash(code),
+        exam_code=code,
         grader_key=new_keypair().private,
     )
     db.add(lab)

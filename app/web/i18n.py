@@ -74,6 +74,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "state.graded": "corrigée",
         "state.torn_down": "archivée",
         "state.failed": "échec",
+        # -- terminal --
+        # -- incidents --
+        # -- staff pages --
+        # -- results and words --
     },
     "en": {
         "app": "Praxis",
@@ -144,6 +148,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "state.graded": "graded",
         "state.torn_down": "archived",
         "state.failed": "failed",
+        # -- terminal --
+        # -- incidents --
+        # -- staff pages --
+        # -- results and words --
     },
 }
 

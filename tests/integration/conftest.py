@@ -16,6 +16,7 @@ import docker
 import httpx
 import paramiko
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 from sqlmodel import select
 
 from app.db import make_engine, unit_of_work
@@ -26,6 +27,15 @@ from labs.images import is_current, recipes
 ROOT = Path(__file__).resolve().parents[2]
 PRAXIS = str(ROOT / ".venv" / "bin" / "praxis")
 TEST_SCENARIOS = Path(__file__).parent / "scenarios"
+ARTIFACTS = ROOT / "test-artifacts"  # screenshots of the browser tests
+CHROMIUM = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 _port_block = iter(range(23000, 24000, 50))
 
 
@@ -177,3 +187,12 @@ def sudo(
     _, out, _ = client.exec_command(command, timeout=timeout)
     text = out.read().decode()
     return out.channel.recv_exit_status(), text
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM)
+        yield chromium
+        chromium.close()

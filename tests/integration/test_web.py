@@ -5,60 +5,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-from collections.abc import Iterator
 
-import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
-from tests.integration.conftest import PRAXIS, ROOT, Service
-
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM)
-        yield chromium
-        chromium.close()
-
-
-def page(browser: Browser) -> Page:
-    return browser.new_context(viewport={"width": 1400, "height": 900}, locale="fr-FR").new_page()
-
-
-def shot(p: Page, name: str) -> None:
-    p.screenshot(path=ARTIFACTS / f"{name}.png")
-
-
-def examiner_password(service: Service, name: str = "juliette") -> tuple[str, str]:
-    password = "correct-horse-9"
-    done = subprocess.run(
-        [PRAXIS, "user", "create", name, "--role", "examiner", "--password"],
-        input=f"{password}\n{password}\n",
-        env=service.env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert done.stdout.strip()
-    return name, password
-
-
-def start(service: Service, scenario: str, candidate: str) -> dict[str, str]:
-    with service.client() as api:
-        body = api.post("/api/sessions", json={"scenario": scenario, "candidate": candidate}).json()
-    return {"id": body["id"], "code": body["access"]["exam_code"]}
+from tests.integration.conftest import Service
+from tests.integration.ui import examiner_password, page, shot, start
 
 
 def test_candidate_terminal_examiner_mirror_clock_and_recording(
