@@ -122,7 +122,8 @@ class Terminal:
         if self.alive:
             self.recorder.event("i", text)
             with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
-                self.channel.send(text.encode())
+                # A lone surrogate (a broken paste) would raise and cut the candidate's terminal.
+                self.channel.send(text.encode("utf-8", "replace"))
 
     def resize(self, cols: int, rows: int) -> None:
         with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
@@ -167,6 +168,13 @@ class TerminalHub:
                     terminal.scrollback = previous.scrollback + terminal.scrollback
                 self.terminals[key] = terminal
             return terminal
+
+    async def close_node(self, session_id: str, node: str) -> None:
+        """Drop a dead node's shell: its connection may hang rather than fail, and the next
+        browser connection must open a new one (the scroll-back is kept)."""
+        terminal = self.terminals.get((session_id, node))
+        if terminal is not None:
+            await asyncio.to_thread(terminal.close)
 
     async def close_session(self, session_id: str) -> None:
         """Cut every browser terminal of the session (the candidate's and the watchers')."""

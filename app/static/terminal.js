@@ -3,11 +3,18 @@
 // back by itself and gets the scroll-back first, so a reload finds the same shell.
 (function () {
   const session = document.querySelector("[data-session]").dataset.session;
+  // Once over, the shell is dimmed yet readable (text 10:1, colours ≥ 4.5:1, WCAG AA); the
+  // dashed frame (praxis.css) says it is over.
+  const ENDED = {background: "#1e1e1e", foreground: "#c8c8c8", cursor: "#1e1e1e",
+                 blue: "#6a9fea", red: "#f14c4c", magenta: "#d670d6"};
 
   function attach(el) {
     const watch = el.dataset.mode === "watch";
+    // lineHeight: xterm cuts each row at the font's measured height, and DejaVu Sans Mono's
+    // underscore lies in the last, cut-off pixel row at 14px: `x86_64` read `x86 64`.
     const term = new Terminal({cursorBlink: !watch, disableStdin: watch, fontSize: 14,
-                               scrollback: 5000, fontFamily: "DejaVu Sans Mono, monospace"});
+                               lineHeight: 1.2, scrollback: 5000,
+                               fontFamily: "DejaVu Sans Mono, monospace"});
     const fit = new FitAddon.FitAddon();
     term.loadAddon(fit);
     term.open(el);
@@ -30,6 +37,9 @@
           term.write(message.d);
         } else if (message.t === "end") {
           over = true;
+          term.options.theme = ENDED;
+          term.options.cursorBlink = false;
+          el.classList.add("ended");
           term.write(`\r\n\x1b[33m${message.d}\x1b[0m\r\n`);
           el.dispatchEvent(new CustomEvent("terminal-end", {bubbles: true, detail: message.d}));
         }
@@ -48,4 +58,7 @@
   }
 
   document.querySelectorAll(".terminal").forEach(attach);
+  // The candidate can type at once, without first clicking into the terminal.
+  const mine = document.querySelector('.terminal[data-mode="candidate"]');
+  if (mine) mine.terminal.focus();
 })();

@@ -9,5 +9,12 @@ systemctl mask getty@tty1.service console-getty.service systemd-udevd.service \
     systemd-udev-trigger.service systemd-modules-load.service sys-kernel-config.mount \
     systemd-resolved.service apt-daily.timer apt-daily-upgrade.timer e2scrub_reap.service
 passwd -l root
+# UTF-8 for every login path: sshd and su read /etc/default/locale through pam_env; sudo's
+# PAM files do not, so `sudo -i` would start root's shell without LANG (no accents).
+locale-gen
+for f in /etc/pam.d/sudo /etc/pam.d/sudo-i; do
+    echo "session    required   pam_env.so readenv=1 envfile=/etc/default/locale" >> "$f"
+done
+chmod 440 /etc/sudoers.d/praxis-locale
 apt-get clean
 rm -rf /var/lib/apt/lists/*
