@@ -27,6 +27,7 @@ from app.config import Settings
 from app.db import unit_of_work
 from app.grading import grade_until_complete, grading_job
 from app.models import LIVE_STATES, Event, LabSession, Result, State, utcnow
+from app.node_watch import NodeWatch
 from app.terminals import TerminalHub
 from graders.report import GradeReport
 from graders.transport import load_key, wait_ready
@@ -54,6 +55,7 @@ class Controller:
         self._spare_id: str | None = None  # the next session's id, its network made ahead
         self._spare_lock = threading.Lock()
         self._background: set[asyncio.Task[None]] = set()
+        self.watch = NodeWatch(self)  # running labs' nodes: incidents, restarts
 
     def next_session_id(self) -> str:
         """An id for a new session: the one prepared ahead if any (thread-safe)."""
@@ -109,7 +111,9 @@ class Controller:
 
     def tick(self) -> None:
         now = utcnow()
-        for lab in self._sessions(*LIVE_STATES):
+        labs = self._sessions(*LIVE_STATES)
+        self.watch.check(labs)
+        for lab in labs:
             if lab.id in self.tasks:
                 continue
             if lab.state in (State.requested, State.provisioning):

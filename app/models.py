@@ -133,6 +133,20 @@ class Event(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow)
 
 
+class Incident(SQLModel, table=True):
+    """A node found down during the exam: one row per outage, from the platform's own watch,
+    so that a dead lab is read as an incident, not as the candidate's failure."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(index=True, foreign_key="lab_session.id")
+    node: str
+    cause: str = ""  # as the engine says it: exit code, OOMKilled, removed
+    down_at: datetime = Field(default_factory=utcnow)
+    up_at: datetime | None = None  # None: still down (or down when the lab ended)
+    credited_seconds: int = 0  # time given back to the candidate for it
+    credited_by: str = ""
+
+
 # ---- API shapes ------------------------------------------------------------------------------
 class SessionCreate(BaseModel):
     scenario: str
@@ -153,6 +167,16 @@ class AccessPublic(BaseModel):
     exam_code: str | None = None  # likewise: the code the candidate types at /exam
 
 
+class IncidentPublic(BaseModel):
+    id: int
+    node: str
+    cause: str
+    down_at: datetime
+    up_at: datetime | None
+    credited_seconds: int
+    lost_seconds: int  # the outage so far, measured by the platform
+
+
 class SessionPublic(BaseModel):
     id: str
     scenario: str
@@ -168,6 +192,7 @@ class SessionPublic(BaseModel):
     nodes: list[NodePublic]
     access: AccessPublic | None
     params: dict[str, str]
+    incidents: list[IncidentPublic] = []  # nodes found down, past and present
 
 
 class CriterionPublic(BaseModel):

@@ -233,6 +233,38 @@ class DockerDriver:
         finally:
             client.close()
 
+    def node_cause(self, session_id: str, node: str) -> str:
+        try:
+            state = self.client.containers.get(f"praxis-{session_id}-{node}").attrs["State"]
+        except docker.errors.NotFound:
+            return "removed"
+        except DockerError as exc:
+            return f"unknown ({exc})"
+        parts = [f"{state.get('Status', 'unknown')}, exit code {state.get('ExitCode')}"]
+        if state.get("OOMKilled"):
+            parts.append("out of memory (OOMKilled)")
+        if state.get("Error"):
+            parts.append(str(state["Error"]))
+        return ", ".join(parts)
+
+    def start_node(self, session_id: str, node: str, restart: bool) -> NodeInfo:
+        try:
+            container = self.client.containers.get(f"praxis-{session_id}-{node}")
+            if container.status == "running" and restart:
+                container.restart(timeout=STOP_TIMEOUT)
+            elif container.status != "running":
+                container.start()  # the same container: its writable layer, the disk, is kept
+            container.reload()
+            if container.status != "running":
+                raise LabError(f"node {node} stopped again as soon as it started")
+            self._wait_booted(container)
+            container.reload()
+        except DockerError as exc:
+            raise LabError(f"docker: {exc}") from exc
+        networks: dict[str, Any] = container.attrs["NetworkSettings"]["Networks"] or {}
+        address = next((n.get("IPAddress", "") for n in networks.values()), "")
+        return NodeInfo(node, address, container.id or "")
+
     def node_states(self, session_id: str) -> dict[str, str]:
         return self._states(f"{SESSION_LABEL}={session_id}").get(session_id, {})
 

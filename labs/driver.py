@@ -58,6 +58,15 @@ class LabDriver(Protocol):
     def all_node_states(self) -> dict[str, dict[str, str]]:
         """Session id -> node name -> state, for every session, in one call (dashboards)."""
 
+    def node_cause(self, session_id: str, node: str) -> str:
+        """Why a node is not running, as the backend says it (exit code, out of memory,
+        removed), for the incident record. Never raises: unknown causes say so."""
+
+    def start_node(self, session_id: str, node: str, restart: bool) -> NodeInfo:
+        """Start a node that is down, its disk kept, and wait for it to boot; `restart`: also
+        restart one that runs (hung). Returns the node as it is now (its address may change).
+        Raises LabError (the node was removed, or will not start)."""
+
     def destroy(self, session_id: str) -> None:
         """Remove every object of the session; idempotent, never raises for missing objects."""
 

@@ -16,6 +16,7 @@ from app.api.deps import CatalogDep, CurrentUser, SessionDep
 from app.api.grades import graded
 from app.catalog import Catalog
 from app.errors import PraxisError
+from app.incidents import incidents_of
 from app.models import AuditEntry, LabSession, Result, Role
 from app.reports import (
     CriterionLine,
@@ -28,6 +29,7 @@ from app.reports import (
     render_html,
     render_pdf,
 )
+from app.reports.incidents import IncidentLine
 from app.results import effective_grade, overrides_of
 from labs.referential import load_referential
 
@@ -112,6 +114,10 @@ def session_report(
         lang=lang,
         integrity=integrity_of(result.report),
         attempts=int(result.report.get("attempts") or 1),
+        incidents=[
+            IncidentLine(i.node, i.cause, i.down_at, i.up_at, i.credited_seconds)
+            for i in incidents_of(db, lab.id)
+        ],
     )
 
 

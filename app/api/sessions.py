@@ -14,6 +14,8 @@ from app.auth import exam_code_hash, new_exam_code, new_token, token_hash
 from app.config import Settings
 from app.controller import seconds_left
 from app.errors import Conflict, NotFound
+from app.incidents import incidents_of
+from app.incidents import public as incident_view
 from app.models import (
     AccessPublic,
     Event,
@@ -140,7 +142,9 @@ def get_session(
 ) -> SessionPublic:
     user.require_session(session_id)
     lab = _get(db, session_id)
-    return _public(lab, settings, _states(request, lab))
+    found = _public(lab, settings, _states(request, lab))
+    found.incidents = [incident_view(i) for i in incidents_of(db, session_id)]
+    return found
 
 
 @router.get("/{session_id}/instructions", response_class=PlainTextResponse)

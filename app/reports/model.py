@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Final
 
 # The grader's own models (graders.report): a report states what the grader recorded, as is.
+from app.reports.incidents import IncidentLine
 from graders.report import EvidenceItem, Finding, NodeIntegrity
 
 __all__ = ["EvidenceItem", "Finding", "NodeIntegrity"]
@@ -72,6 +73,7 @@ class SessionReport:
     lang: str = "fr"
     integrity: list[NodeIntegrity] = field(default_factory=list)  # empty: not scanned (old grade)
     attempts: int = 1  # how many times the platform graded the lab
+    incidents: list[IncidentLine] = field(default_factory=list)  # nodes found down
 
     @property
     def ungraded(self) -> int:

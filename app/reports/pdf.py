@@ -32,8 +32,8 @@ from app.reports.view import (
     OverrideView,
     View,
     build_view,
-    clean,
 )
+from app.reports.words import clean
 
 PDF_OUTPUT_LIMIT: Final = 1500  # characters of each evidence output printed in the PDF
 
@@ -241,7 +241,7 @@ def _pdf_criteria(view: View, s: Mapping[str, ParagraphStyle]) -> list[Any]:
                 _p(row.referential, s["cell"]),
                 title,
                 _p(row.weight, s["num"]),
-                _p(row.score, s["num"]),
+                _p(row.points, s["num"]),
                 _status_cell(row.status_label, row.status_note, status),
             ]
         )
@@ -322,10 +322,20 @@ def _pdf_signature(view: View, s: Mapping[str, ParagraphStyle]) -> list[Any]:
     return [KeepTogether(block)]
 
 
+def _pdf_incidents(view: View, s: Mapping[str, ParagraphStyle]) -> list[Any]:
+    """Right under the header: a node that died is the platform's failure, read first."""
+    if not view.incidents:
+        return []
+    lines = [_p(view.incidents_heading, s["alert"], bold=True)]
+    lines += [_p(text, s["alert"]) for text in view.incidents]
+    return [Spacer(1, 6), _alert(lines, *_INCOMPLETE), Spacer(1, 6)]
+
+
 def _story(view: View) -> list[Any]:
     s = _styles()
     return [
         *_pdf_header(view, s),
+        *_pdf_incidents(view, s),
         *_pdf_timeline(view, s),
         *_pdf_integrity(view, s),
         *_pdf_criteria(view, s),

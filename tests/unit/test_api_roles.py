@@ -73,6 +73,8 @@ def test_every_route_checks_the_role(client: TestClient) -> None:
         ("GET", f"/api/sessions/{sid}/instructions", {"admin", "examiner", "candidate"}, {}),
         ("GET", f"/api/sessions/{other}/instructions", {"admin", "examiner"}, {}),
         ("GET", f"/api/sessions/{sid}/events", {"admin", "examiner"}, {}),
+        ("GET", f"/api/sessions/{sid}/incidents", {"admin", "examiner", "candidate"}, {}),
+        ("GET", f"/api/sessions/{other}/incidents", {"admin", "examiner"}, {}),
         ("GET", "/api/audit", {"admin", "examiner"}, {}),
         ("GET", "/api/results/export.csv", {"admin", "examiner"}, {}),
         ("GET", "/api/results/export.xlsx", {"admin", "examiner"}, {}),
@@ -96,6 +98,10 @@ def test_every_route_checks_the_role(client: TestClient) -> None:
         ("GET", f"/api/sessions/{other}/report.pdf", {}),
         ("POST", f"/api/sessions/{other}/report.pdf", {"json": {"password": "secret"}}),
         ("POST", f"/api/sessions/{other}/extend", {"json": {"minutes": 5, "reason": "panne"}}),
+        ("POST", f"/api/sessions/{other}/nodes/web/restart", {}),
+        ("GET", f"/api/sessions/{other}/exam-code", {}),
+        ("POST", f"/api/sessions/{other}/exam-code", {}),
+        ("POST", f"/api/sessions/{other}/incidents/1/credit", {"json": {"reason": "panne"}}),
         (
             "POST",
             f"/api/sessions/{other}/overrides",
@@ -120,6 +126,8 @@ def test_every_route_checks_the_role(client: TestClient) -> None:
         for m, p, *_ in [*table, *changes]
     }
     tested.add(("GET", "/api/scenarios/{scenario_id}/problems"))
+    tested.add(("POST", "/api/sessions/{session_id}/nodes/{node}/restart"))
+    tested.add(("POST", "/api/sessions/{session_id}/incidents/{incident_id}/credit"))
     routes = {
         (method.upper(), path)
         for path, item in client.app.openapi()["paths"].items()  # type: ignore[attr-defined]

@@ -1,0 +1,138 @@
+"""The watch over running labs' nodes: a node found down opens an incident (and cuts its dead
+connections), a node back up closes it; the examiner's restart starts it again, disk kept.
+
+Part of the controller's loop: one engine call for every lab, at most every WATCH_SECONDS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
+
+from app.access import Forwarder
+from app.db import unit_of_work
+from app.incidents import open_incidents, record_down, record_up
+from app.models import LabSession, State
+from graders.transport import load_key, wait_ready
+
+if TYPE_CHECKING:
+    from app.controller import Controller
+
+log = logging.getLogger("praxis.watch")
+WATCH_SECONDS = 1.0
+
+
+class NodeWatch:
+    def __init__(self, controller: Controller) -> None:
+        self.c = controller
+        self.restarting: set[tuple[str, str]] = set()  # (session, node) being started
+        self._last = 0.0
+        self._checking = False  # one look at the engine at a time
+
+    def check(self, labs: list[LabSession]) -> None:
+        """Compare every running lab's nodes with the engine's view, in the background: the
+        loop must not wait on the engine (from the loop, each tick)."""
+        ready = [lab for lab in labs if lab.state is State.ready and lab.id not in self.c.tasks]
+        if not ready or self._checking or time.monotonic() - self._last < WATCH_SECONDS:
+            return
+        self._last, self._checking = time.monotonic(), True
+        self._background(self._check(ready))
+
+    async def _check(self, ready: list[LabSession]) -> None:
+        try:
+            states = await asyncio.to_thread(self.c.driver.all_node_states)
+            with unit_of_work(self.c.engine) as db:
+                down = {(i.session_id, i.node) for i in open_incidents(db)}
+            for lab in ready:
+                seen = states.get(lab.id)
+                if seen is None:  # the engine did not answer, or knows nothing of it: no verdict
+                    continue
+                for node in lab.nodes:
+                    key = (lab.id, node)
+                    if key in self.restarting:
+                        continue
+                    running = seen.get(node) == "running"
+                    if not running and key not in down:
+                        await self._down(lab, node)
+                    elif running and key in down:  # started again from outside the platform
+                        self.restarting.add(key)
+                        self._background(self._bring_back(*key, restart=False, how="by itself"))
+        finally:
+            self._checking = False
+
+    async def _down(self, lab: LabSession, node: str) -> None:
+        cause = await asyncio.to_thread(self.c.driver.node_cause, lab.id, node)
+        with unit_of_work(self.c.engine) as db:
+            row = db.get(LabSession, lab.id)  # still running? The end stops nodes on purpose
+            opened = record_down(db, row, node, cause) if row and row.state is State.ready else None
+        if opened is not None:
+            log.warning("session %s: node %s down (%s)", lab.id, node, cause)
+            await self._cut(lab, node)
+
+    async def _cut(self, lab: LabSession, node: str) -> None:
+        """A dead node's connections may hang instead of failing: cut them, so the candidate's
+        terminal says the node is down instead of freezing."""
+        await self._close_forwarder(lab.id, lab.nodes[node].get("port"))
+        if self.c.terminals is not None:
+            await self.c.terminals.close_node(lab.id, node)
+
+    def restart(self, session_id: str, node: str) -> bool:
+        """Start the node again in the background (thread-safe); False if already under way."""
+        if (session_id, node) in self.restarting or self.c._loop is None:
+            return False
+        self.restarting.add((session_id, node))
+        work = self._bring_back(session_id, node, restart=True, how="restarted by the examiner")
+        self.c._loop.call_soon_threadsafe(self._background, work)
+        return True
+
+    async def _bring_back(self, session_id: str, node: str, restart: bool, how: str) -> None:
+        """Start the node (marked in `restarting` by the caller), then close its incident."""
+        try:
+            info = await asyncio.to_thread(self.c.driver.start_node, session_id, node, restart)
+            lab = self.c.load(session_id)
+            key = load_key(lab.grader_key)
+            await asyncio.to_thread(wait_ready, info.address, key, self.c.settings.ready_timeout)
+        # LabError, NodeUnreachable, a vanished row: the incident stays open, and says why.
+        except Exception as exc:
+            log.error("session %s: node %s did not come back: %s", session_id, node, exc)
+            self.c._note(session_id, f"incident: node {node} did not come back: {exc}")
+            return
+        finally:
+            self.restarting.discard((session_id, node))
+        with unit_of_work(self.c.engine) as db:
+            row = db.get(LabSession, session_id)
+            if row is None or row.state is not State.ready:
+                return
+            row.nodes = {**row.nodes, node: {**row.nodes[node], "address": info.address}}
+            db.add(row)
+            record_up(db, row, node, how)
+        # The dead shell was dropped when the node was found down (_cut): the browser's next
+        # connection opens a new one; closing here could cut one that already works.
+        await self._open_forwarder(session_id, row.nodes[node], node)
+
+    async def _close_forwarder(self, session_id: str, port: int | None) -> None:
+        forwarders = self.c.forwarders.get(session_id, [])
+        for forwarder in [f for f in forwarders if f.listen[1] == port]:
+            forwarders.remove(forwarder)
+            await forwarder.close()
+
+    async def _open_forwarder(self, session_id: str, row: dict[str, object], node: str) -> None:
+        port = row.get("port")
+        if not isinstance(port, int):
+            return
+        await self._close_forwarder(session_id, port)
+        forwarder = Forwarder(self.c.settings.access_host, port, str(row["address"]), 22)
+        try:
+            await forwarder.start()
+        except OSError as exc:
+            log.error("session %s: access port %s for %s: %s", session_id, port, node, exc)
+            return
+        self.c.forwarders.setdefault(session_id, []).append(forwarder)
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self.c._background.add(task)
+        task.add_done_callback(self.c._background.discard)
