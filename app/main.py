@@ -12,13 +12,13 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import errors
-from app.api import grades, reports, scenarios, sessions
+from app.api import exam_codes, grades, incidents, reports, scenarios, sessions
 from app.catalog import Catalog
 from app.config import Settings, get_settings
 from app.controller import Controller
 from app.db import make_engine, migrate
 from app.terminals import TerminalHub
-from app.web import pages, terminal_ws
+from app.web import history, incident_pages, not_found, pages, terminal_ws
 from labs.docker_driver import DockerDriver
 from labs.driver import LabDriver
 
@@ -59,11 +59,16 @@ def create_app(
         description="Hands-on IT exams: per-candidate labs, a clock, graded evidence.",
     )
     errors.install(app)
+    not_found.install(app)
     app.include_router(sessions.router)
+    app.include_router(exam_codes.router)
+    app.include_router(incidents.router)
     app.include_router(scenarios.router)
     app.include_router(grades.router)
     app.include_router(reports.router)
     app.include_router(pages.router)
+    app.include_router(incident_pages.router)
+    app.include_router(history.router)
     app.include_router(terminal_ws.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 

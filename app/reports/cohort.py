@@ -13,7 +13,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from app.reports.model import DEFAULT_TZ, SessionReport
-from app.reports.view import as_utc
+from app.reports.words import as_utc
 
 # --- Cohort exports --------------------------------------------------------------------------
 

@@ -35,9 +35,10 @@
       const reply = await fetch(api, {credentials: "same-origin"});
       if (!reply.ok) return;
       const body = await reply.json();
+      document.dispatchEvent(new CustomEvent("session-poll", {detail: body}));  // incidents.js
       for (const node of body.nodes) {
         const item = document.querySelector(`#nodes li[data-node="${node.name}"] .state`);
-        if (item) item.textContent = node.state;
+        if (item) item.textContent = texts.states[node.state] || node.state;
       }
       if (body.state === "ready") {
         left = body.seconds_left;
@@ -58,6 +59,9 @@
     const reply = await fetch(`${api}/submit`, {method: "POST", credentials: "same-origin"});
     if (reply.ok) finish();
   });
+  // Signing out costs the candidate their exam code again: ask first.
+  const signOut = document.getElementById("sign-out");
+  signOut.addEventListener("click", (event) => { if (!confirm(signOut.dataset.confirm)) event.preventDefault(); });
   document.addEventListener("terminal-end", () => poll());
   setInterval(tick, 250);
   setInterval(poll, 2000);

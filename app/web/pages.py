@@ -14,15 +14,18 @@ from markdown_it import MarkdownIt
 from sqlmodel import col, select
 
 from app.api.deps import COOKIE, CatalogDep, SessionDep, SettingsDep
-from app.api.reports import integrity_of
+from app.api.reports import session_report
 from app.auth import Principal, authenticate, sign_in_candidate, sign_in_staff
-from app.catalog import validate
+from app.catalog import Catalog, validate
 from app.controller import seconds_left
-from app.errors import Forbidden, Unauthorized
-from app.models import LIVE_STATES, LabSession, Result, Role
-from app.reports.view import incomplete_notice, integrity_views, status_text, via_label
-from app.results import effective_grade, overrides_of
+from app.errors import PraxisError, Unauthorized
+from app.models import LIVE_STATES, LabSession, Result, Role, State
+from app.reports.messages import end_reason
+from app.reports.view import View, build_view
+from app.reports.words import as_utc, percent
+from app.web.deps import Examiner, ExaminerFragment, Staff
 from app.web.i18n import LANGS, texts
+from app.web.listing import clock, extensions, scores, titles
 from app.web.templates import templates
 from graders.runner import render
 
@@ -48,10 +51,20 @@ def _page(request: Request, name: str, lang: str | None, **context: Any) -> HTML
     zone = ZoneInfo(settings.timezone)
 
     def local(moment: datetime | None) -> str:
-        return moment.astimezone(zone).strftime("%d/%m/%Y %H:%M:%S") if moment else "—"
+        return as_utc(moment).astimezone(zone).strftime("%d/%m/%Y %H:%M:%S") if moment else "—"
 
     return templates.TemplateResponse(
-        request, name, {"t": texts(_lang(lang)), "lang": _lang(lang), "local": local, **context}
+        request,
+        name,
+        {
+            "t": texts(_lang(lang)),
+            "lang": _lang(lang),
+            "local": local,
+            "clock": clock,
+            "percent": partial(percent, lang=_lang(lang)),  # the report's number format
+            "zone": settings.timezone,
+            **context,
+        },
     )
 
 
@@ -103,7 +116,8 @@ def login(
     try:
         token = sign_in_staff(db, name, password)
     except Unauthorized:
-        return _page(request, "login.html", lang, error=texts(_lang(lang))["wrong_login"])
+        error = texts(_lang(lang))["wrong_login"]
+        return _page(request, "login.html", lang, error=error, typed=name)
     return _signed_in("/", token, settings)
 
 
@@ -140,6 +154,22 @@ def _forbidden(request: Request, lang: str | None) -> HTMLResponse:
     return response
 
 
+def _node_states(lang: str) -> dict[str, str]:
+    """The engine's container states (`running`, `exited`…) in words, for the exam page."""
+    return {key[5:]: text for key, text in texts(lang).items() if key.startswith("node.")}
+
+
+def _node_names(catalog: Catalog, lab: LabSession) -> list[str]:
+    """The lab's machines; before it is built, the scenario's (so their terminals are there,
+    waiting, and connect as soon as the lab is ready)."""
+    if lab.nodes:
+        return list(lab.nodes)
+    try:
+        return list(catalog.get(lab.scenario).nodes)
+    except PraxisError:  # the scenario went away or broke: the page still opens
+        return []
+
+
 @router.get("/exam/{session_id}", response_class=HTMLResponse)
 def exam_page(
     session_id: str,
@@ -163,70 +193,63 @@ def exam_page(
         "exam.html",
         lang,
         lab=lab,
-        nodes=list(lab.nodes) or ["…"],
+        nodes=_node_names(catalog, lab),
+        node_states=_node_states(_lang(lang)),
         instructions=_markdown.render(render(source, lab.params)),
     )
 
 
-def _staff(db: SessionDep, token: str | None, *roles: Role) -> Principal | None:
-    who = _who(db, token)
-    if who is None or who.role is Role.candidate:
-        return None
-    try:
-        who.require(*roles)
-    except Forbidden:
-        return None
-    return who
-
-
-def _rows(request: Request, db: SessionDep) -> list[dict[str, Any]]:
+def _rows(request: Request, db: SessionDep, catalog: Catalog, lang: str) -> list[dict[str, Any]]:
     states = request.app.state.driver.all_node_states()
     labs = db.exec(
         select(LabSession)
         .where(col(LabSession.state).in_(LIVE_STATES))
         .order_by(col(LabSession.created_at).desc())
-    )
+    ).all()
+    names = titles(catalog, (lab.scenario for lab in labs), lang)
+    percents = scores(db, [lab.id for lab in labs])
     return [
         {
             "lab": lab,
             "left": seconds_left(lab),
             "health": states.get(lab.id, {}),
+            "title": names[lab.scenario],
+            "score": percents.get(lab.id),
         }
         for lab in labs
     ]
 
 
-@router.get("/staff", response_class=HTMLResponse, response_model=None)
+@router.get("/staff", response_class=HTMLResponse)
 def dashboard(
-    request: Request, db: SessionDep, token: TokenCookie = None, lang: LangCookie = None
-) -> Response:
-    if _staff(db, token, Role.examiner) is None:
-        return RedirectResponse("/login", status_code=303)
-    return _page(request, "dashboard.html", lang, rows=_rows(request, db))
+    request: Request, db: SessionDep, catalog: CatalogDep, _: Examiner, lang: LangCookie = None
+) -> HTMLResponse:
+    return _page(request, "dashboard.html", lang, rows=_rows(request, db, catalog, _lang(lang)))
 
 
-@router.get("/staff/fragments/sessions", response_class=HTMLResponse, response_model=None)
+@router.get("/staff/fragments/sessions", response_class=HTMLResponse)
 def dashboard_rows(
-    request: Request, db: SessionDep, token: TokenCookie = None, lang: LangCookie = None
-) -> Response:
+    request: Request,
+    db: SessionDep,
+    catalog: CatalogDep,
+    _: ExaminerFragment,
+    lang: LangCookie = None,
+) -> HTMLResponse:
     """The dashboard's table body, polled by htmx."""
-    if _staff(db, token, Role.examiner) is None:
-        return Response(status_code=401)
-    return _page(request, "_session_rows.html", lang, rows=_rows(request, db))
+    rows = _rows(request, db, catalog, _lang(lang))
+    return _page(request, "_session_rows.html", lang, rows=rows)
 
 
-def _grade_notes(result: Result | None, lang: str) -> dict[str, Any]:
-    """What the page says of a grade besides its scores, in the jury report's own words: an
-    incomplete grade, each node's integrity, the status and how each piece of evidence was
-    observed. A grade from before the integrity scan shows no integrity at all."""
-    stored = result.report if result else {}
-    ungraded = sum(1 for c in stored.get("criteria", []) if c.get("status") == "error")
-    return {
-        "incomplete": incomplete_notice(ungraded, lang),
-        "integrity": integrity_views(integrity_of(stored), lang),
-        "status_text": partial(status_text, lang=lang),
-        "via_label": partial(via_label, lang=lang),
-    }
+def _report_view(
+    request: Request, db: SessionDep, catalog: Catalog, lab: LabSession, lang: str
+) -> View | None:
+    """The grade as the jury report states it (app.reports.view): the page and the PDF print
+    the same words, points and number formats. None before the lab is graded."""
+    result = db.get(Result, lab.id)
+    if result is None:
+        return None
+    report = session_report(db, catalog, lab, result, lang)
+    return build_view(report, request.app.state.settings.timezone)
 
 
 @router.get("/staff/sessions/{session_id}", response_class=HTMLResponse, response_model=None)
@@ -234,26 +257,27 @@ def session_page(
     session_id: str,
     request: Request,
     db: SessionDep,
-    token: TokenCookie = None,
+    catalog: CatalogDep,
+    who: Examiner,
     lang: LangCookie = None,
 ) -> Response:
-    if _staff(db, token, Role.examiner) is None:
-        return RedirectResponse("/login", status_code=303)
     lab = db.get(LabSession, session_id)
     if lab is None:
         return _forbidden(request, lang)
-    result = db.get(Result, session_id)
-    grade = effective_grade(result, overrides_of(db, session_id)) if result else None
     recordings = request.app.state.terminals.recorded_nodes(session_id)
     return _page(
         request,
         "session.html",
         lang,
         lab=lab,
-        grade=grade,
+        report=_report_view(request, db, catalog, lab, _lang(lang)),
+        end_reason=end_reason(lab.reason or "", _lang(lang)),
         recordings=recordings,
         left=seconds_left(lab),
-        **_grade_notes(result, _lang(lang)),
+        extensions=extensions(db, session_id),
+        title=titles(catalog, [lab.scenario], _lang(lang))[lab.scenario],
+        me=who.name,
+        states={s.value: texts(_lang(lang))[f"state.{s.value}"] for s in State},
     )
 
 
@@ -266,25 +290,19 @@ def replay(
     session_id: str,
     node: str,
     request: Request,
-    db: SessionDep,
-    token: TokenCookie = None,
+    _: Examiner,
     lang: LangCookie = None,
 ) -> Response:
-    if _staff(db, token, Role.examiner) is None:
-        return RedirectResponse("/login", status_code=303)
     return _page(request, "replay.html", lang, session_id=session_id, node=node)
 
 
 @router.get("/staff/scenarios", response_class=HTMLResponse, response_model=None)
 def scenarios_page(
     request: Request,
-    db: SessionDep,
     catalog: CatalogDep,
-    token: TokenCookie = None,
+    _: Staff,
     lang: LangCookie = None,
 ) -> Response:
-    if _staff(db, token, Role.instructor, Role.examiner) is None:
-        return RedirectResponse("/login", status_code=303)
     rows = []
     for scenario_id in catalog.ids():
         scenario, problems = validate(catalog.root / scenario_id)

@@ -134,7 +134,7 @@ def test_html_shows_criteria_total_and_override() -> None:
     assert "2,75 / 4 points — 68,8\u00a0%" in html
     assert "Résultat avant modifications du jury : 50,0\u00a0%" in html
     assert "Chiffrement fait avec GPG au lieu d&#39;age" in html
-    assert "score initial 0,00 → nouveau score 0,75" in html
+    assert "score initial 0 / 1 → nouveau score 0,75 / 1" in html
     assert "par jury.martin, le 12/03/2025 16:02:00 CET" in html
     assert "Bloqué" in html and "Aucune preuve collectée" in html
     assert "BLOC4 — C3 Mise en situation professionnelle" in html and "9f2c1ab" in html
@@ -221,7 +221,7 @@ def test_pdf_survives_characters_helvetica_lacks() -> None:
     report = make_report(candidate="Zoë \u2713 \u4e2d\u202f\x1b[31mred\x1b[0m\ttab")
     text = pdf_text(render_pdf(report))
     assert "Zoë ✓ ? red tab" in text  # ✓ from ZapfDingbats, no glyph for 中, no colour codes
-    assert "score initial 0,00 → nouveau score 0,75" in text  # → from the Symbol font
+    assert "score initial 0 / 1 → nouveau score 0,75 / 1" in text  # → from the Symbol font
 
 
 def test_encrypted_pdf_needs_the_password() -> None:

@@ -1,0 +1,151 @@
+"""The grader's findings in the jury's language, for the page and the PDF alike.
+
+Graders write their findings in English (graders/checks.py, graders/runner.py, graders/host.py)
+and stored reports keep them so. They are translated when shown, one finding at a time
+("; " joins a criterion's findings): a finding no pattern knows stays as the grader wrote it,
+so an old report or a new check stays readable, only untranslated.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from typing import Final
+
+# Words the English patterns capture that French must translate too.
+_WORDS_FR: Final = {
+    "open": "ouvert",
+    "closed": "fermé",
+    "on the node": "dans la machine",
+    "from the network": "depuis le réseau",
+}
+
+# (English pattern, French template): first full match wins, so specific before general.
+_FR: Final[list[tuple[re.Pattern[str], str]]] = [
+    (re.compile(p, re.DOTALL), t)
+    for p, t in [
+        (r"exit status (\S+), expected (\S+)", "code de retour {0}, {1} attendu"),
+        (r"exit status (\S+), output as expected", "code de retour {0}, sortie conforme"),
+        (r"output does not contain (.+)", "la sortie ne contient pas {0}"),
+        (r"output does not match (/.*/)", "la sortie ne correspond pas à {0}"),
+        (r"(\S+) is active and enabled", "{0} est actif et lancé au démarrage"),
+        (r"(\S+) is active but (.+) at boot", "{0} est actif mais « {1} » au démarrage"),
+        (r"(\S+) is active", "{0} est actif"),
+        (r"(\S+) is (\S+), not active", "{0} est « {1} », pas actif"),
+        (r"(\S+) has no main process", "{0} n'a pas de processus principal"),
+        (r"(\S+)'s main process (\d+) is not running", "le processus {1} de {0} ne tourne pas"),
+        (r"(\S+) runs (\S+), not (\S+)", "{0} exécute {1}, pas {2}"),
+        (r"(\S+) is not installed", "{0} n'est pas installé"),
+        (
+            r"(\S+) (\S+) installed \(verified against Debian's package\)",
+            "{0} {1} installé (vérifié d'après le paquet Debian)",
+        ),
+        (
+            r"(\S+) (\S+) installed \(with the platform's image\)",
+            "{0} {1} installé (avec l'image de la plateforme)",
+        ),
+        (r"port (\d+) is (open|closed) (on the node|from the network)", "port {0} {1} {2}"),
+        (
+            r"port (\d+) is (open|closed) (on the node|from the network), not (open|closed)",
+            "port {0} {1} {2}, et non {3}",
+        ),
+        (r"nothing listens on (\S+) in the node", "rien n'écoute sur {0} dans la machine"),
+        (r"(\S+) is held by (\S+), not (\S+)", "{0} est tenu par {1}, pas {2}"),
+        (r"no HTTP answer on port (\d+)", "aucune réponse HTTP sur le port {0}"),
+        (r"HTTP status (\d+), expected (\d+)", "statut HTTP {0}, {1} attendu"),
+        (r"HTTP (\d+) with the expected content", "HTTP {0} avec le contenu attendu"),
+        (r"page lacks (.+)", "il manque à la page {0}"),
+        (r"page does not match (/.*/)", "la page ne correspond pas à {0}"),
+        (r"page contains (.+)", "la page contient {0}"),
+        (r"header (\S+) is present", "l'en-tête {0} est présent"),
+        (r"header (\S+) does not match (/.*/)", "l'en-tête {0} ne correspond pas à {1}"),
+        (r"(\S+) exists as expected", "{0} existe comme attendu"),
+        (r"(\S+) content as expected", "contenu de {0} conforme"),
+        (r"(\S+) is absent", "{0} est absent"),
+        (r"(\S+) does not exist", "{0} n'existe pas"),
+        (r"(\S+) exists", "{0} existe"),
+        (r"(\S+) has mode (\S+), expected (\S+)", "{0} a le mode {1}, {2} attendu"),
+        (r"(\S+) is owned by (\S+), expected (\S+)", "{0} appartient à {1}, {2} attendu"),
+        (r"(\S+) has group (\S+), expected (\S+)", "{0} a le groupe {1}, {2} attendu"),
+        (r"(\S+) does not contain (.+)", "{0} ne contient pas {1}"),
+        (r"(\S+) does not match (/.*/)", "{0} ne correspond pas à {1}"),
+        (r"(\S+) matches (/.*/), which it must not", "{0} correspond à {1}, ce qu'il ne doit pas"),
+        (r"query failed: (.*)", "échec de la requête : {0}"),
+        (r"(\d+) rows, expected (\d+)", "{0} lignes, {1} attendues"),
+        (r"result does not match (/.*/)", "le résultat ne correspond pas à {0}"),
+        (r"query result as expected", "résultat de la requête conforme"),
+        (r"node unreachable: (.*)", "machine injoignable : {0}"),
+        (r"verdict withheld: (.*)", "verdict écarté : {0}"),
+        (r"invalid check: (.*)", "vérification invalide : {0}"),
+        (r"check error: (.*)", "erreur de la vérification : {0}"),
+        (
+            r"could not be graded: took longer than its budget of (\S+)s",
+            "n'a pas pu être évalué : a dépassé son temps imparti de {0} s",
+        ),
+        (r"could not be graded: (.*)", "n'a pas pu être évalué : {0}"),
+        (
+            r"not graded: depends on (.+), not fully met",
+            "non évalué : dépend de {0}, qui n'est pas entièrement réussi",
+        ),
+    ]
+]
+
+
+def _one(finding: str) -> str:
+    for pattern, template in _FR:
+        match = pattern.fullmatch(finding)
+        if match:
+            return template.format(*(_WORDS_FR.get(g, g) for g in match.groups()))
+    return finding
+
+
+def grader_message(message: str, lang: str) -> str:
+    """The grader's finding in `lang`; English is how graders write it."""
+    if lang == "en" or not message:
+        return message
+    return "; ".join(_one(part) for part in message.split("; "))
+
+
+def _double_quoted(arg: str) -> str:
+    return '"' + re.sub(r'(["\\$`])', r"\\\1", arg) + '"'
+
+
+def as_ran(command: str) -> str:
+    """The command as the grader ran it. Reports from before the grader spoke SQL itself stored
+    `shlex.join(argv)`, where a quote inside an argument reads `'"'"'`: those arguments are
+    shown in double quotes instead, the way a person writes them. Anything else is as stored."""
+    if "'\"'\"'" not in command:
+        return command
+    try:
+        argv = shlex.split(command)
+    except ValueError:
+        return command
+    if shlex.join(argv) != command:
+        return command
+    return " ".join(_double_quoted(a) if "'" in a else shlex.quote(a) for a in argv)
+
+
+# Why a session ended, as app/api/sessions.py and app/controller.py store it (in English).
+_REASONS_FR: Final[list[tuple[re.Pattern[str], str]]] = [
+    (re.compile(p, re.DOTALL), t)
+    for p, t in [
+        (r"time is up", "temps écoulé"),
+        (r"submitted by (.+?)", "copie rendue par {0}"),
+        (r"ended by examiner (.+?)", "terminée par l'examinateur {0}"),
+        (r"provisioning failed: (.*)", "échec de la préparation du lab : {0}"),
+        (r"grading failed: (.*)", "échec de la notation : {0}"),
+    ]
+]
+
+
+def end_reason(reason: str, lang: str) -> str:
+    """Why the session ended, in `lang`; "… before the lab was ready" keeps its cause."""
+    if lang == "en":
+        return reason
+    head, early, _ = reason.partition(" before the lab was ready")
+    for pattern, template in _REASONS_FR:
+        match = pattern.fullmatch(head)
+        if match:
+            said = template.format(*match.groups())
+            return f"{said} avant que le lab soit prêt" if early else said
+    return reason

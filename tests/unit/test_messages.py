@@ -1,0 +1,63 @@
+"""The grader's findings, end reasons, commands and points as the jury reads them."""
+
+from __future__ import annotations
+
+import shlex
+
+from app.reports.messages import as_ran, end_reason, grader_message
+from app.reports.view import effective_status, points_text
+from labs.referential import load_referential
+
+
+def test_findings_in_french_one_by_one() -> None:
+    message = "exit status 1, expected 0; /root/x does not exist; port 22 is open from the network"
+    assert grader_message(message, "fr") == (
+        "code de retour 1, 0 attendu; /root/x n'existe pas; port 22 ouvert depuis le réseau"
+    )
+    assert grader_message(message, "en") == message
+
+
+def test_specific_findings_win_over_general_ones() -> None:
+    assert grader_message("apache2 is active and enabled", "fr") == (
+        "apache2 est actif et lancé au démarrage"
+    )
+    assert grader_message("/etc/x exists as expected", "fr") == "/etc/x existe comme attendu"
+    assert grader_message("port 80 is closed on the node, not open", "fr") == (
+        "port 80 fermé dans la machine, et non ouvert"
+    )
+
+
+def test_an_unknown_finding_stays_as_written() -> None:
+    assert grader_message("account app: no GRANT", "fr") == "account app: no GRANT"
+
+
+def test_end_reasons() -> None:
+    assert end_reason("time is up", "fr") == "temps écoulé"
+    assert end_reason("ended by examiner jury.martin", "fr") == (
+        "terminée par l'examinateur jury.martin"
+    )
+    assert end_reason("submitted by candidat before the lab was ready", "fr") == (
+        "copie rendue par candidat avant que le lab soit prêt"
+    )
+    assert end_reason("ended by examiner x", "en") == "ended by examiner x"
+
+
+def test_old_shell_quoted_commands_show_as_they_ran() -> None:
+    stored = shlex.join(["mysql", "--batch", "-e", "SELECT id FROM t WHERE a='x'"])
+    assert "'\"'\"'" in stored
+    assert as_ran(stored) == "mysql --batch -e \"SELECT id FROM t WHERE a='x'\""
+    assert as_ran("grep -q 'a b' /etc/x") == "grep -q 'a b' /etc/x"  # as written: untouched
+
+
+def test_points_and_the_status_an_override_means() -> None:
+    assert points_text(0.75, 2, "fr") == "1,5 / 2"
+    assert points_text(0.75, 2, "en") == "1.5 / 2"
+    assert effective_status("failed", 0.5, overridden=True) == "partial"
+    assert effective_status("failed", 1.0, overridden=True) == "passed"
+    assert effective_status("passed", 0.0, overridden=True) == "failed"
+    assert effective_status("blocked", 0.0, overridden=False) == "blocked"
+
+
+def test_referential_agreement() -> None:
+    texts = str(load_referential().model_dump())
+    assert "procédures de sécurité préalablement établies" in texts
