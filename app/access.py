@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
+from typing import Any
+
+log = logging.getLogger("praxis.access")
 
 
 class Forwarder:
@@ -72,3 +76,51 @@ def port_is_free(host: str, port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+class AccessPorts:
+    """The candidates' doors: a port on the platform per node of every running session, each
+    forwarded to the node's sshd. The controller opens them when a lab is ready and closes them
+    at the end; the node watch closes and reopens one node's when it dies and comes back."""
+
+    def __init__(self, host: str, ports: range) -> None:
+        self.host, self.ports = host, ports
+        self.open_doors: dict[str, dict[str, Forwarder]] = {}  # session -> node -> forwarder
+
+    def assign(self, rows: dict[str, dict[str, Any]], taken: set[int]) -> None:
+        """Give each node row a free `port` (None when the range is full)."""
+        free = (p for p in self.ports if p not in taken and port_is_free(self.host, p))
+        for row in rows.values():
+            row["port"] = next(free, None)
+
+    async def open(self, session_id: str, nodes: dict[str, dict[str, Any]]) -> None:
+        for node, row in nodes.items():
+            await self.open_node(session_id, node, row)
+
+    async def open_node(self, session_id: str, node: str, row: dict[str, Any]) -> None:
+        """Forward the node's port to its (current) address; a failure is logged, not raised:
+        the candidate still has the browser terminal."""
+        await self.close_node(session_id, node)
+        if row.get("port") is None:
+            return
+        forwarder = Forwarder(self.host, row["port"], row["address"], 22)
+        try:
+            await forwarder.start()
+        except OSError as exc:
+            log.error("session %s: access port %s for %s: %s", session_id, row["port"], node, exc)
+            return
+        self.open_doors.setdefault(session_id, {})[node] = forwarder
+
+    async def close_node(self, session_id: str, node: str) -> None:
+        forwarder = self.open_doors.get(session_id, {}).pop(node, None)
+        if forwarder is not None:
+            await forwarder.close()
+
+    async def close(self, session_id: str) -> None:
+        """Stop listening and cut every connection of the session; idempotent."""
+        for forwarder in self.open_doors.pop(session_id, {}).values():
+            await forwarder.close()
+
+    async def close_all(self) -> None:
+        for session_id in list(self.open_doors):
+            await self.close(session_id)

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from app.access import Forwarder, port_is_free
+from app.access import AccessPorts
 from app.catalog import Catalog
 from app.config import Settings
 from app.db import unit_of_work
@@ -49,7 +49,7 @@ class Controller:
         self.engine, self.settings, self.driver, self.catalog = engine, settings, driver, catalog
         self.terminals = terminals  # browser terminals, cut with the rest of the access
         self.tasks: dict[str, asyncio.Task[None]] = {}
-        self.forwarders: dict[str, list[Forwarder]] = {}
+        self.access = AccessPorts(settings.access_host, settings.access_port_range)
         self._wakeup = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._spare_id: str | None = None  # the next session's id, its network made ahead
@@ -94,7 +94,7 @@ class Controller:
         """After a restart, give running sessions their candidates' ports back (before the
         service says it is up, so nobody finds a closed door)."""
         for lab in self._sessions(State.ready):
-            await self._open_access(lab)
+            await self.access.open(lab.id, lab.nodes)
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -119,7 +119,8 @@ class Controller:
             if lab.state in (State.requested, State.provisioning):
                 self._spawn(lab.id, self._provision)
             elif lab.state is State.ready and lab.deadline and lab.deadline <= now:
-                if self.transition(lab.id, State.ending, "time is up", {State.ready}):
+                ended = {"reason": "time is up", "ended_at": lab.deadline}
+                if self.transition(lab.id, State.ending, "time is up", {State.ready}, **ended):
                     self._spawn(lab.id, self._end)
             elif lab.state in (State.ending, State.grading):
                 self._spawn(lab.id, self._end)
@@ -131,9 +132,7 @@ class Controller:
             task.cancel()
         if self._spare_id is not None:
             await asyncio.to_thread(self._destroy_quietly, self._spare_id)
-        for forwarders in self.forwarders.values():
-            for forwarder in forwarders:
-                await forwarder.close()
+        await self.access.close_all()
 
     def _spawn(self, session_id: str, work: Callable[[str], Coroutine[Any, Any, None]]) -> None:
         task = asyncio.create_task(work(session_id))
@@ -201,7 +200,8 @@ class Controller:
             return
         ready = utcnow()
         node_rows = {n.name: {"address": n.address, "ref": n.ref} for n in nodes.values()}
-        self._assign_ports(node_rows)
+        taken = {n.get("port") for lab in self._sessions(*LIVE_STATES) for n in lab.nodes.values()}
+        self.access.assign(node_rows, taken - {None})
         if self.transition(
             session_id,
             State.ready,
@@ -211,38 +211,13 @@ class Controller:
             deadline=ready + scenario.time_allowed,
             nodes=node_rows,
         ):
-            await self._open_access(self.load(session_id))
+            await self.access.open(session_id, node_rows)
             self._prepare_spare()  # now, not while this lab was being made: they would compete
         else:  # ended by an examiner while it was being built
             await asyncio.to_thread(self._destroy_quietly, session_id)
 
-    def _assign_ports(self, node_rows: dict[str, dict[str, Any]]) -> None:
-        taken = {n.get("port") for lab in self._sessions(*LIVE_STATES) for n in lab.nodes.values()}
-        free = (
-            p
-            for p in self.settings.access_port_range
-            if p not in taken and port_is_free(self.settings.access_host, p)
-        )
-        for row in node_rows.values():
-            row["port"] = next(free, None)
-
-    async def _open_access(self, lab: LabSession) -> None:
-        forwarders = []
-        for node in lab.nodes.values():
-            if node.get("port") is None:
-                continue
-            forwarder = Forwarder(self.settings.access_host, node["port"], node["address"], 22)
-            try:
-                await forwarder.start()
-            except OSError as exc:
-                log.error("session %s: access port %s: %s", lab.id, node["port"], exc)
-                continue
-            forwarders.append(forwarder)
-        self.forwarders[lab.id] = forwarders
-
     async def _close_access(self, session_id: str) -> None:
-        for forwarder in self.forwarders.pop(session_id, []):
-            await forwarder.close()
+        await self.access.close(session_id)
         if self.terminals is not None:
             await self.terminals.close_session(session_id)
 

@@ -12,7 +12,6 @@ import time
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
-from app.access import Forwarder
 from app.db import unit_of_work
 from app.incidents import open_incidents, record_down, record_up
 from app.models import LabSession, State
@@ -75,7 +74,7 @@ class NodeWatch:
     async def _cut(self, lab: LabSession, node: str) -> None:
         """A dead node's connections may hang instead of failing: cut them, so the candidate's
         terminal says the node is down instead of freezing."""
-        await self._close_forwarder(lab.id, lab.nodes[node].get("port"))
+        await self.c.access.close_node(lab.id, node)
         if self.c.terminals is not None:
             await self.c.terminals.close_node(lab.id, node)
 
@@ -111,26 +110,7 @@ class NodeWatch:
             record_up(db, row, node, how)
         # The dead shell was dropped when the node was found down (_cut): the browser's next
         # connection opens a new one; closing here could cut one that already works.
-        await self._open_forwarder(session_id, row.nodes[node], node)
-
-    async def _close_forwarder(self, session_id: str, port: int | None) -> None:
-        forwarders = self.c.forwarders.get(session_id, [])
-        for forwarder in [f for f in forwarders if f.listen[1] == port]:
-            forwarders.remove(forwarder)
-            await forwarder.close()
-
-    async def _open_forwarder(self, session_id: str, row: dict[str, object], node: str) -> None:
-        port = row.get("port")
-        if not isinstance(port, int):
-            return
-        await self._close_forwarder(session_id, port)
-        forwarder = Forwarder(self.c.settings.access_host, port, str(row["address"]), 22)
-        try:
-            await forwarder.start()
-        except OSError as exc:
-            log.error("session %s: access port %s for %s: %s", session_id, port, node, exc)
-            return
-        self.c.forwarders.setdefault(session_id, []).append(forwarder)
+        await self.c.access.open_node(session_id, node, row.nodes[node])
 
     def _background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)

@@ -81,7 +81,8 @@ def test_candidate_terminal_examiner_mirror_clock_and_recording(
     shot(candidate, "exam-over")
 
     # The recording holds the keys typed and what the shell answered; the replay page plays it.
-    service.wait(session["id"], "graded", "torn_down", timeout=60)
+    ended = service.wait(session["id"], "graded", "torn_down", timeout=60)
+    assert ended["reason"] == "time is up" and ended["ended_at"] == ended["deadline"]
     with service.client() as api:
         cast = api.get(f"/api/sessions/{session['id']}/recordings/web.cast").text
     header, *events = [json.loads(line) for line in cast.splitlines()]
