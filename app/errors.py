@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 log = logging.getLogger("praxis.api")
 
@@ -39,9 +39,17 @@ class Invalid(PraxisError):
     status, code = 422, "invalid"
 
 
+def navigating(request: Request) -> bool:
+    """A browser following a link or typing an address (Accept: text/html); scripts calling
+    the API (fetch, httpx) do not ask for HTML."""
+    return "text/html" in request.headers.get("accept", "")
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(PraxisError)
-    async def _handle(_: Request, exc: PraxisError) -> JSONResponse:
+    async def _handle(request: Request, exc: PraxisError) -> Response:
+        if exc.status == 401 and navigating(request):  # e.g. a PDF link after the sign-in expired
+            return RedirectResponse("/login", status_code=303)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return JSONResponse({"error": exc.code, "detail": exc.detail}, exc.status, headers=headers)
 

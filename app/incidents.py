@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from app.errors import Conflict, NotFound
 from app.models import Event, Incident, IncidentPublic, LabSession, State, utcnow
+from app.reports.incidents import cause_words
 from app.results import audit
 
 MAX_CREDIT_SECONDS = 4 * 3600
@@ -61,9 +62,8 @@ def record_down(db: Session, lab: LabSession, node: str, cause: str) -> Incident
         return None
     incident = Incident(session_id=lab.id, node=node, cause=cause)
     db.add(incident)
-    db.add(
-        Event(session_id=lab.id, state=lab.state, detail=f"incident: node {node} down ({cause})")
-    )
+    detail = f"incident: node {node} down ({cause_words(cause, 'en')})"
+    db.add(Event(session_id=lab.id, state=lab.state, detail=detail))
     return incident
 
 

@@ -140,7 +140,7 @@ class Incident(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     session_id: str = Field(index=True, foreign_key="lab_session.id")
     node: str
-    cause: str = ""  # as the engine says it: exit code, OOMKilled, removed
+    cause: str = ""  # a code worded when shown: "exit:137", "oom", "removed" (node_cause)
     down_at: datetime = Field(default_factory=utcnow)
     up_at: datetime | None = None  # None: still down (or down when the lab ended)
     credited_seconds: int = 0  # time given back to the candidate for it

@@ -239,13 +239,13 @@ class DockerDriver:
         except docker.errors.NotFound:
             return "removed"
         except DockerError as exc:
-            return f"unknown ({exc})"
-        parts = [f"{state.get('Status', 'unknown')}, exit code {state.get('ExitCode')}"]
+            log.warning("node %s of %s: no cause from the engine: %s", node, session_id, exc)
+            return "unknown"
         if state.get("OOMKilled"):
-            parts.append("out of memory (OOMKilled)")
-        if state.get("Error"):
-            parts.append(str(state["Error"]))
-        return ", ".join(parts)
+            return "oom"
+        if state.get("Status") == "exited" and isinstance(state.get("ExitCode"), int):
+            return f"exit:{state['ExitCode']}"
+        return f"state:{state.get('Status') or 'unknown'}"
 
     def start_node(self, session_id: str, node: str, restart: bool) -> NodeInfo:
         try:

@@ -59,8 +59,9 @@ class LabDriver(Protocol):
         """Session id -> node name -> state, for every session, in one call (dashboards)."""
 
     def node_cause(self, session_id: str, node: str) -> str:
-        """Why a node is not running, as the backend says it (exit code, out of memory,
-        removed), for the incident record. Never raises: unknown causes say so."""
+        """Why a node is not running, as a short code the pages word per language:
+        `exit:<code>`, `oom`, `removed`, `state:<backend state>` or `unknown`, for the incident
+        record. Never raises."""
 
     def start_node(self, session_id: str, node: str, restart: bool) -> NodeInfo:
         """Start a node that is down, its disk kept, and wait for it to boot; `restart`: also

@@ -19,6 +19,7 @@ from app.errors import PraxisError
 from app.incidents import incidents_of
 from app.models import AuditEntry, LabSession, Result, Role
 from app.reports import (
+    Credit,
     CriterionLine,
     EvidenceItem,
     NodeIntegrity,
@@ -51,6 +52,19 @@ def _title(catalog: Catalog, lab: LabSession, lang: str) -> tuple[str, str | Non
 def integrity_of(stored: Mapping[str, Any]) -> list[NodeIntegrity]:
     """The stored grade's integrity scan per node; a grade from before the scan has none."""
     return [NodeIntegrity.model_validate(n) for n in stored.get("integrity") or []]
+
+
+def _credits(db: Session, session_id: str) -> list[Credit]:
+    """Time given back for incidents, oldest first, as the audit log keeps it."""
+    query = select(AuditEntry).where(
+        AuditEntry.session_id == session_id, AuditEntry.action == "credit"
+    )
+    return [
+        Credit(
+            e.at, int(e.detail["seconds"]), str(e.detail["node"]), str(e.detail["reason"]), e.actor
+        )
+        for e in db.exec(query.order_by(col(AuditEntry.id)))
+    ]
 
 
 def session_report(
@@ -118,6 +132,7 @@ def session_report(
             IncidentLine(i.node, i.cause, i.down_at, i.up_at, i.credited_seconds)
             for i in incidents_of(db, lab.id)
         ],
+        credits=_credits(db, lab.id),
     )
 
 

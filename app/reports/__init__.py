@@ -8,6 +8,7 @@ from app.reports.cohort import cohort_csv, cohort_rows, cohort_xlsx
 from app.reports.html import render_html
 from app.reports.model import (
     DEFAULT_TZ,
+    Credit,
     CriterionLine,
     EvidenceItem,
     Finding,
@@ -19,6 +20,7 @@ from app.reports.pdf import render_pdf
 
 __all__ = [
     "DEFAULT_TZ",
+    "Credit",
     "CriterionLine",
     "EvidenceItem",
     "Finding",

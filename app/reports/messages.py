@@ -12,6 +12,14 @@ import re
 import shlex
 from typing import Final
 
+Table = list[tuple[re.Pattern[str], str]]
+
+
+def _table(pairs: list[tuple[str, str]]) -> Table:
+    """(English pattern, French template) pairs, compiled; the first full match wins."""
+    return [(re.compile(pattern, re.DOTALL), template) for pattern, template in pairs]
+
+
 # Words the English patterns capture that French must translate too.
 _WORDS_FR: Final = {
     "open": "ouvert",
@@ -21,9 +29,8 @@ _WORDS_FR: Final = {
 }
 
 # (English pattern, French template): first full match wins, so specific before general.
-_FR: Final[list[tuple[re.Pattern[str], str]]] = [
-    (re.compile(p, re.DOTALL), t)
-    for p, t in [
+_FR: Final[Table] = _table(
+    [
         (r"exit status (\S+), expected (\S+)", "code de retour {0}, {1} attendu"),
         (r"exit status (\S+), output as expected", "code de retour {0}, sortie conforme"),
         (r"output does not contain (.+)", "la sortie ne contient pas {0}"),
@@ -88,7 +95,7 @@ _FR: Final[list[tuple[re.Pattern[str], str]]] = [
             "non évalué : dépend de {0}, qui n'est pas entièrement réussi",
         ),
     ]
-]
+)
 
 
 def _one(finding: str) -> str:
@@ -126,16 +133,15 @@ def as_ran(command: str) -> str:
 
 
 # Why a session ended, as app/api/sessions.py and app/controller.py store it (in English).
-_REASONS_FR: Final[list[tuple[re.Pattern[str], str]]] = [
-    (re.compile(p, re.DOTALL), t)
-    for p, t in [
+_REASONS_FR: Final[Table] = _table(
+    [
         (r"time is up", "temps écoulé"),
         (r"submitted by (.+?)", "copie rendue par {0}"),
         (r"ended by examiner (.+?)", "terminée par l'examinateur {0}"),
         (r"provisioning failed: (.*)", "échec de la préparation du lab : {0}"),
         (r"grading failed: (.*)", "échec de la notation : {0}"),
     ]
-]
+)
 
 
 def end_reason(reason: str, lang: str) -> str:
@@ -149,3 +155,75 @@ def end_reason(reason: str, lang: str) -> str:
             said = template.format(*match.groups())
             return f"{said} avant que le lab soit prêt" if early else said
     return reason
+
+
+# What the grader observed without a shell (graders/checks.py, host.py, web.py, sql.py,
+# runner.py) is recorded as an English description, not a command: worded like a finding.
+_OBSERVED_FR: Final[Table] = _table(
+    [
+        (r"read (\S+) \(from the host\)", "lecture de {0} (depuis l'hôte)"),
+        (r"read (\S+)", "lecture de {0}"),
+        (r"tcp connect (\S+)", "connexion TCP à {0}"),
+        (r"listening on :(\d+) \(host view\)", "écoute sur le port {0} (vue de l'hôte)"),
+        (r"who listens on (\S+) \(host view\)", "qui écoute sur {0} (vue de l'hôte)"),
+        (
+            r"main process (\d+) of (\S+) \(seen from the host\)",
+            "processus principal {0} de {1} (vu depuis l'hôte)",
+        ),
+        (r"verify (\S+) (\S+)", "vérification de {0} {1} d'après le paquet Debian"),
+        (r"GET (\S+) \(from the grader to (\S+)\)", "GET {0} (du correcteur vers {1})"),
+        (r"SQL as (\S+) via (\S+) on (\S+): (.*)", "SQL en tant que {0} via {1} sur {2} : {3}"),
+        (r"SQL as (\S+) via (\S+): (.*)", "SQL en tant que {0} via {1} : {2}"),
+        (r"reach the node", "joindre la machine"),
+    ]
+)
+
+# The fixed outputs of those observations (a file's or a page's content stays as it was read).
+_OUTPUTS_FR: Final[Table] = _table(
+    [
+        (r"absent", "fichier absent"),
+        (r"connected", "connexion établie"),
+        (r"nobody", "personne n'écoute"),
+        (r"nobody listens", "personne n'écoute"),
+        (r"no such process", "aucun processus de ce numéro"),
+        (r"\[Errno \d+\] Connection refused", "connexion refusée"),
+        (r"timed out", "délai dépassé"),
+        (r"no answer: (.*)", "pas de réponse : {0}"),
+        (r"(\d+) files as Debian ships them", "{0} fichiers tels que Debian les livre"),
+        (
+            r"(\S+): (file|dir|other), mode (\S+), uid (\d+), gid (\d+)( \(first 1 MiB\))?(\n.*)?",
+            "{0} : {1}, mode {2}, uid {3}, gid {4}{5}{6}",
+        ),
+    ]
+)
+_KINDS_FR: Final = {
+    "file": "fichier",
+    "dir": "répertoire",
+    "other": "autre",
+    " (first 1 MiB)": " (premier Mio)",
+}
+
+
+def _translate(text: str, table: Table, words: dict[str, str]) -> str | None:
+    for pattern, template in table:
+        match = pattern.fullmatch(text)
+        if match:
+            return template.format(*(words.get(g or "", g or "") for g in match.groups()))
+    return None
+
+
+def evidence_command(command: str, via: str | None, lang: str) -> str:
+    """The evidence's first line: a shell command run in the node as it ran ("$ hostname"), or
+    what the platform observed from outside the node, in `lang` and with no prompt."""
+    if via in (None, "node"):
+        return f"$ {as_ran(command)}"
+    if lang == "en":
+        return command
+    return _translate(command, _OBSERVED_FR, {}) or command
+
+
+def evidence_output(output: str, via: str | None, lang: str) -> str:
+    """A platform observation's fixed output in `lang`; what a shell printed stays as printed."""
+    if via in (None, "node") or lang == "en":
+        return output
+    return _translate(output, _OUTPUTS_FR, _KINDS_FR) or output

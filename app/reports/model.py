@@ -29,6 +29,17 @@ class Override:
 
 
 @dataclass(frozen=True)
+class Credit:
+    """Time an examiner gave back to the candidate for an incident (the deadline moved)."""
+
+    at: datetime
+    seconds: int
+    node: str
+    reason: str
+    by: str
+
+
+@dataclass(frozen=True)
 class CriterionLine:
     """One graded criterion, with the score that counts and the grader's original one."""
 
@@ -74,6 +85,7 @@ class SessionReport:
     integrity: list[NodeIntegrity] = field(default_factory=list)  # empty: not scanned (old grade)
     attempts: int = 1  # how many times the platform graded the lab
     incidents: list[IncidentLine] = field(default_factory=list)  # nodes found down
+    credits: list[Credit] = field(default_factory=list)  # time given back for incidents
 
     @property
     def ungraded(self) -> int:

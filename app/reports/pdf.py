@@ -30,6 +30,7 @@ from app.reports.view import (
     EvidenceView,
     IntegrityView,
     OverrideView,
+    RowView,
     View,
     build_view,
 )
@@ -225,32 +226,36 @@ def _status_cell(label: str, note: str, style: ParagraphStyle) -> Paragraph:
     return Paragraph(f"{text}<br/>{_markup(note)}" if note else text, style)
 
 
+def _criterion_cells(row: RowView, s: Mapping[str, ParagraphStyle]) -> list[Any]:
+    status = ParagraphStyle(
+        "status", parent=s["cell"], textColor=colors.HexColor(_STATUS_COLORS[row.status_class])
+    )
+    return [
+        Paragraph(f"<b>{_markup(row.title)}</b><br/>{_markup(row.id)}", s["cell"]),
+        _p(row.weight, s["num"]),
+        _p(row.points, s["num"]),
+        _status_cell(row.status_label, row.status_note, status),
+    ]
+
+
 def _pdf_criteria(view: View, s: Mapping[str, ParagraphStyle]) -> list[Any]:
-    """A criterion's override sits on its own spanning row right under it, highlighted."""
-    t = view.t
-    heads = ["ref", "criterion", "weight", "score", "status"]
+    """A criterion's override sits on its own spanning row right under it, highlighted. The
+    reference column is left out when no criterion has one."""
+    t, ref = view.t, view.has_referential
+    heads = ["ref"] * ref + ["criterion", "weight", "score", "status"]
     rows: list[list[Any]] = [[_p(t[h], s["cell"], bold=True) for h in heads]]
     style: list[tuple[Any, ...]] = [_GRID, _HEAD_BG, ("VALIGN", (0, 0), (-1, -1), "TOP")]
     for row in view.rows:
-        status = ParagraphStyle(
-            "status", parent=s["cell"], textColor=colors.HexColor(_STATUS_COLORS[row.status_class])
-        )
-        title = Paragraph(f"<b>{_markup(row.title)}</b><br/>{_markup(row.id)}", s["cell"])
-        rows.append(
-            [
-                _p(row.referential, s["cell"]),
-                title,
-                _p(row.weight, s["num"]),
-                _p(row.points, s["num"]),
-                _status_cell(row.status_label, row.status_note, status),
-            ]
-        )
+        refs = [_p(row.referential or t["none"], s["cell"])] * ref
+        rows.append([*refs, *_criterion_cells(row, s)])
         if row.override is not None:
             index = len(rows)
-            rows.append(["", _override_cell(row.override, t, s), "", "", ""])
-            style.append(("SPAN", (1, index), (4, index)))
+            rows.append([""] * ref + [_override_cell(row.override, t, s), "", "", ""])
+            style.append(("SPAN", (int(ref), index), (-1, index)))
             style.append(("BACKGROUND", (0, index), (-1, index), colors.HexColor("#fff8e1")))
-    widths = [2.4 * cm, _FRAME_WIDTH - 8.2 * cm, 1.5 * cm, 1.7 * cm, 2.6 * cm]
+    widths = [_FRAME_WIDTH - 5.8 * cm, 1.5 * cm, 1.7 * cm, 2.6 * cm]
+    if ref:
+        widths = [2.4 * cm, widths[0] - 2.4 * cm, *widths[1:]]
     table = Table(rows, colWidths=widths, repeatRows=1)
     table.setStyle(TableStyle(style))
     return [_p(t["criteria"], s["h2"]), table]
@@ -281,7 +286,9 @@ def _code(text: str, s: Mapping[str, ParagraphStyle]) -> Preformatted:
 
 def _pdf_evidence_item(
     item: EvidenceView, t: Mapping[str, str], s: Mapping[str, ParagraphStyle]
-) -> Any:
+) -> list[Any]:
+    """Plain flowables for the caller to keep together: a KeepTogether inside another one
+    claims a page of its own."""
     c = t["colon"]
     meta = Paragraph(
         " · ".join(
@@ -294,21 +301,26 @@ def _pdf_evidence_item(
         ),
         s["small"],
     )
-    return KeepTogether([meta, _code(f"$ {item.command}", s), _code(_truncate(item.output, t), s)])
+    return [meta, _code(item.command, s), _code(_truncate(item.output, t), s)]
 
 
 def _pdf_evidence(view: View, s: Mapping[str, ParagraphStyle]) -> list[Any]:
+    """Headings never end a page: the section's with its first criterion, and each criterion's
+    with its finding and first piece of evidence."""
     t = view.t
-    story: list[Any] = [_p(t["evidence"], s["h2"])]
+    story: list[Any] = []
+    section: list[Any] = [_p(t["evidence"], s["h2"])]
     for row in view.rows:
-        story.append(_p(f"{row.id} — {row.title}", s["h3"]))
+        head: list[Any] = [*section, _p(f"{row.id} — {row.title}", s["h3"])]
+        section = []
         if row.referential_text:
-            story.append(_p(f"{row.referential}{t['colon']} {row.referential_text}", s["muted"]))
-        story.append(_labelled(t["message"], row.message, t["colon"], s["body"]))
-        story.extend(_pdf_evidence_item(item, t, s) for item in row.evidence)
-        if not row.evidence:
-            story.append(_p(t["no_evidence"], s["muted"]))
-    return story
+            ref = row.referential or t["referential"]
+            head.append(_p(f"{ref}{t['colon']} {row.referential_text}", s["muted"]))
+        head.append(_labelled(t["message"], row.message, t["colon"], s["body"]))
+        items = [_pdf_evidence_item(item, t, s) for item in row.evidence]
+        items = items or [[_p(t["no_evidence"], s["muted"])]]
+        story += [KeepTogether([*head, *items[0]]), *(KeepTogether(i) for i in items[1:])]
+    return section + story
 
 
 def _pdf_signature(view: View, s: Mapping[str, ParagraphStyle]) -> list[Any]:

@@ -10,8 +10,9 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from app.reports.incidents import incident_texts, incident_words
-from app.reports.messages import as_ran, end_reason, grader_message
+from app.reports.messages import evidence_command, evidence_output, grader_message
 from app.reports.model import CriterionLine, EvidenceItem, NodeIntegrity, SessionReport
+from app.reports.timeline import Step, timeline
 from app.reports.words import (
     LABELS,
     STATUSES,
@@ -40,13 +41,6 @@ class HeaderField:
 
 
 @dataclass(frozen=True)
-class Step:
-    label: str
-    when: str
-    detail: str
-
-
-@dataclass(frozen=True)
 class OverrideView:
     change: str  # "score initial 0 / 2 → nouveau score 1,5 / 2"
     justification: str
@@ -57,7 +51,7 @@ class OverrideView:
 class EvidenceView:
     node: str
     via: str  # "depuis l'hôte"
-    command: str
+    command: str  # "$ hostname", or what the platform observed: "lecture de /x (depuis l'hôte)"
     status: str
     output: str
     duration: str
@@ -66,7 +60,7 @@ class EvidenceView:
 @dataclass(frozen=True)
 class RowView:
     id: str
-    referential: str
+    referential: str  # "" when the criterion has none
     referential_text: str
     title: str
     weight: str
@@ -118,6 +112,11 @@ class View:
     incidents: list[str] = field(default_factory=list)  # nodes found down, in words
     incidents_heading: str = ""
 
+    @property
+    def has_referential(self) -> bool:
+        """A column of dashes says nothing: it is shown when some criterion has a reference."""
+        return any(row.referential for row in self.rows)
+
 
 def _header(report: SessionReport, t: Mapping[str, str]) -> list[HeaderField]:
     return [
@@ -127,25 +126,6 @@ def _header(report: SessionReport, t: Mapping[str, str]) -> list[HeaderField]:
         HeaderField(t["referential"], report.referential or t["none"]),
         HeaderField(t["session"], report.session_id),
     ]
-
-
-def _timeline(report: SessionReport, zone: ZoneInfo, lang: str) -> list[Step]:
-    """Fixed order rather than sorted by time: the deadline is a limit, not an event, and the
-    jury looks for each step at the same place in every report."""
-    t = LABELS[lang]
-    steps = [
-        Step(t["created"], when(report.created_at, zone, lang), ""),
-        Step(t["ready"], when(report.ready_at, zone, lang), ""),
-        Step(t["deadline"], when(report.deadline, zone, lang), ""),
-    ]
-    for at, minutes, reason, by in report.extensions:
-        detail = f"+{minutes} min — {reason} ({t['by']} {by})"
-        steps.append(Step(t["extension"], when(at, zone, lang), detail))
-    reason = end_reason(report.end_reason, lang)
-    steps.append(Step(t["ended"], when(report.ended_at, zone, lang), reason))
-    attempts = t["attempts"].format(n=report.attempts) if report.attempts > 1 else ""
-    steps.append(Step(t["graded"], when(report.graded_at, zone, lang), attempts))
-    return steps
 
 
 def _checked(count: int, t: Mapping[str, str]) -> str:
@@ -189,11 +169,11 @@ def _override_view(line: CriterionLine, zone: ZoneInfo, lang: str) -> OverrideVi
 def _evidence_view(item: EvidenceItem, lang: str) -> EvidenceView:
     t = LABELS[lang]
     status = t["no_status"] if item.status is None else str(item.status)
-    output = clean(item.output)
+    output = clean(evidence_output(item.output, item.via, lang))
     return EvidenceView(
         item.node,
         via_label(item.via, lang),
-        clean(as_ran(item.command)),
+        clean(evidence_command(item.command, item.via, lang)),
         status,
         output if output.strip() else t["empty_output"],
         duration(item.duration_ms, lang),
@@ -218,7 +198,7 @@ def _row_view(line: CriterionLine, zone: ZoneInfo, lang: str) -> RowView:
     known = status in STATUSES[lang]
     return RowView(
         id=line.id,
-        referential=line.referential or t["none"],
+        referential=line.referential or "",
         referential_text=line.referential_text or "",
         title=line.title,
         weight=compact(line.weight, lang),
@@ -254,7 +234,7 @@ def build_view(report: SessionReport, tz: str) -> View:
         session_id=report.session_id,
         incomplete=incomplete_notice(report.ungraded, lang),
         header=_header(report, t),
-        timeline=_timeline(report, zone, lang),
+        timeline=timeline(report, zone, lang),
         integrity=integrity_views(report.integrity, lang),
         rows=[_row_view(line, zone, lang) for line in report.criteria],
         total=total,

@@ -10,16 +10,20 @@
   let left = null;  // seconds left at `seenAt`, from the server
   let seenAt = 0;
   let finished = false;
+  let refusedAt = -Infinity;  // when a hand-in failed: its notice stays a while
 
   function show(text) { notice.textContent = text; notice.hidden = false; }
+  function refused() { refusedAt = performance.now(); show(texts.submit_failed); }
 
-  function finish() {
+  // Over: no clock, no hand-in; the machines are frozen for grading, whatever the engine says.
+  function finish(text) {
     if (finished) return;
     finished = true;
-    countdown.textContent = "00:00";
+    countdown.closest(".clock").hidden = true;
     submit.hidden = true;
-    show(texts.over);
+    show(text);
     exam.classList.add("over");
+    document.querySelectorAll("#nodes .state").forEach((item) => { item.textContent = texts.frozen; });
   }
 
   function tick() {
@@ -36,28 +40,37 @@
       if (!reply.ok) return;
       const body = await reply.json();
       document.dispatchEvent(new CustomEvent("session-poll", {detail: body}));  // incidents.js
-      for (const node of body.nodes) {
+      for (const node of finished ? [] : body.nodes) {
         const item = document.querySelector(`#nodes li[data-node="${node.name}"] .state`);
         if (item) item.textContent = texts.states[node.state] || node.state;
       }
+      submit.disabled = body.state !== "ready";  // the server refuses it before and after
       if (body.state === "ready") {
         left = body.seconds_left;
         seenAt = performance.now();
-        notice.hidden = true;
+        if (seenAt - refusedAt > 10000) notice.hidden = true;
       } else if (body.state === "requested" || body.state === "provisioning") {
         show(texts.not_ready);
-      } else if (body.state === "failed" && !body.ended_at) {
-        show(texts.failed);
+      } else if (body.state === "failed") {
+        if (body.ended_at) finish(texts.failed_after);  // after the hand-in: grading failed
+        else show(texts.failed);
       } else {
-        finish();
+        finish(texts.over);
       }
     } catch (error) { /* the server is restarting: keep counting, ask again */ }
   }
 
   submit.addEventListener("click", async () => {
     if (!confirm(submit.dataset.confirm)) return;
-    const reply = await fetch(`${api}/submit`, {method: "POST", credentials: "same-origin"});
-    if (reply.ok) finish();
+    submit.disabled = true;
+    try {
+      const reply = await fetch(`${api}/submit`, {method: "POST", credentials: "same-origin"});
+      if (reply.ok) finish(texts.over);
+      else refused();
+    } catch (error) {
+      refused();
+    }
+    poll();  // the state as it is now: ready again, or over after all
   });
   // Signing out costs the candidate their exam code again: ask first.
   const signOut = document.getElementById("sign-out");

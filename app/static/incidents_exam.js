@@ -6,7 +6,11 @@
   const texts = JSON.parse(box.dataset.texts);
   const told = new Set();  // incidents already written into their terminal
 
-  function clock(iso) { return new Date(iso).toLocaleTimeString(document.documentElement.lang || "fr"); }
+  // The exam centre's clock, as on the staff pages, whatever the browser's own zone.
+  const zone = box.dataset.zone || undefined;
+  function clock(iso) {
+    return new Date(iso).toLocaleTimeString(document.documentElement.lang || "fr", {timeZone: zone});
+  }
   function span(s) {
     const m = Math.floor(s / 60), r = s % 60;
     return m ? `${m} min ${String(r).padStart(2, "0")} s` : `${r} s`;

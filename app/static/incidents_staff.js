@@ -14,7 +14,20 @@
         section.innerHTML = html;
         section.dataset.shown = html;
       }
+      tellMirrors();
     } catch (error) { /* the server is restarting: ask again */ }
+  }
+
+  // A dead node's mirror would stay black: say why in it, once per incident.
+  const told = new Set();
+  function tellMirrors() {
+    section.querySelectorAll(".incident-down[data-node]").forEach((item) => {
+      const term = document.querySelector(`.terminal[data-node="${item.dataset.node}"]`);
+      if (!term || !term.terminal || told.has(item.dataset.incident)) return;
+      told.add(item.dataset.incident);
+      const text = section.dataset.mirrorDown.replace("{node}", item.dataset.node);
+      term.terminal.write(`\r\n\x1b[1;33m${text}\x1b[0m\r\n`);
+    });
   }
 
   async function call(url, body) {

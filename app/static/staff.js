@@ -9,7 +9,8 @@
   const api = `/api/sessions/${root.dataset.session}`;
   const stateLabel = document.getElementById("session-state");
   const rendered = stateLabel.dataset.state;
-  const when = new Intl.DateTimeFormat("fr-FR", {
+  // The report's format per language (app/web/formats.py): 29/11/2026 14:05:00, 2026-11-29 14:05:00.
+  const when = new Intl.DateTimeFormat(document.documentElement.lang === "en" ? "sv-SE" : "fr-FR", {
     timeZone: root.dataset.zone, year: "numeric", month: "2-digit", day: "2-digit",
     hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false});
 
@@ -30,7 +31,8 @@
   function showClock(body) {
     const wrap = document.getElementById("time-left");
     const countdown = wrap && wrap.querySelector(".countdown");
-    document.getElementById("deadline").textContent = local(body.deadline);
+    const deadline = document.getElementById("deadline");  // absent once the session ended
+    if (deadline) deadline.textContent = local(body.deadline);
     if (!countdown) return;
     wrap.hidden = body.seconds_left === null;
     if (body.seconds_left !== null) {
@@ -57,14 +59,14 @@
     showClock(body);
     const now = sections(body.state), before = sections(rendered);
     if (now === before) return;
-    if (now === "wait" && before === "live") {  // ending, grading: keep the terminals' last words
-      for (const id of ["extend-form", "end", "exam-code-box"]) {
+    if (before === "live") {  // no longer running: its controls go at once, reload or not
+      for (const id of ["extend-form", "end", "exam-code-box", "watching"]) {
         const el = document.getElementById(id);
         if (el) el.hidden = true;
       }
-    } else if (!typing()) {
-      location.reload();
     }
+    // ending, grading: keep the terminals' last words; otherwise reload unless typing
+    if (!(now === "wait" && before === "live") && !typing()) location.reload();
   }
 
   const extend = document.getElementById("extend-form");

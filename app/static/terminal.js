@@ -18,6 +18,8 @@
     const fit = new FitAddon.FitAddon();
     term.loadAddon(fit);
     term.open(el);
+    // xterm names its input "Terminal input", in English: name the node, in the page's language.
+    if (el.dataset.label && term.textarea) term.textarea.setAttribute("aria-label", el.dataset.label);
     fit.fit();
     let socket = null;
     let over = false;

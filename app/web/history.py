@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func
 from sqlmodel import col, select
 
@@ -24,7 +24,7 @@ STATES = "|".join(s.value for s in State)
 Page = Annotated[int, Query(ge=1, le=100_000)]
 
 
-@router.get("/staff/history", response_class=HTMLResponse)
+@router.get("/staff/history", response_class=HTMLResponse, response_model=None)
 def history_page(
     request: Request,
     db: SessionDep,
@@ -39,7 +39,7 @@ def history_page(
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
     page: Page = 1,
     lang: LangCookie = None,
-) -> HTMLResponse:
+) -> Response:
     query = HistoryQuery(q.strip(), scenario, state, since, until, sort, order, page)
     labs, total = history(db, query, ZoneInfo(request.app.state.settings.timezone))
     subjects = scenario_ids(db)
@@ -50,6 +50,9 @@ def history_page(
         """This page's address with the same filters and `change` applied."""
         return "?" + urlencode({**filters, "sort": sort, "order": order, **change})
 
+    pages = max(1, -(-total // PAGE_SIZE))
+    if page > pages:  # past the end (an old link, a typed number): the last page
+        return RedirectResponse(link(page=pages), status_code=303)
     return _page(
         request,
         "history.html",
@@ -57,7 +60,7 @@ def history_page(
         query=query,
         labs=labs,
         total=total,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        pages=pages,
         scores=scores(db, [lab.id for lab in labs]),
         titles=titles(catalog, subjects, _lang(lang)),
         subjects=subjects,
@@ -68,7 +71,7 @@ def history_page(
     )
 
 
-@router.get("/staff/audit", response_class=HTMLResponse)
+@router.get("/staff/audit", response_class=HTMLResponse, response_model=None)
 def audit_page(
     request: Request,
     db: SessionDep,
@@ -76,10 +79,13 @@ def audit_page(
     session: Annotated[str, Query(max_length=200)] = "",
     page: Page = 1,
     lang: LangCookie = None,
-) -> HTMLResponse:
+) -> Response:
     """Newest first; one session's entries with `?session=`."""
     where = [col(AuditEntry.session_id) == session] if session else []
     total = db.exec(select(func.count()).select_from(AuditEntry).where(*where)).one()
+    pages = max(1, -(-int(total) // PAGE_SIZE))
+    if page > pages:
+        return RedirectResponse("?" + urlencode({"session": session, "page": pages}), 303)
     entries = db.exec(
         select(AuditEntry)
         .where(*where)
@@ -94,5 +100,5 @@ def audit_page(
         entries=entries,
         session=session,
         page=page,
-        pages=max(1, -(-int(total) // PAGE_SIZE)),
+        pages=pages,
     )

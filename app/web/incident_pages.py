@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,7 @@ from sqlmodel import col, select
 from app.api.deps import SessionDep
 from app.incidents import aware, incidents_of, lost_seconds, open_incidents
 from app.models import Incident, LabSession, State
+from app.reports.incidents import cause_words
 from app.web.deps import ExaminerFragment
 from app.web.i18n import LANGS, texts
 from app.web.templates import templates
@@ -38,10 +40,9 @@ def _fragment(request: Request, name: str, lang: str | None, **context: Any) -> 
         return aware(moment).astimezone(zone).strftime("%H:%M:%S") if moment else "—"
 
     chosen = lang if lang in LANGS else "fr"
+    words = {"clock": clock, "span": span, "cause": partial(cause_words, lang=chosen)}
     return templates.TemplateResponse(
-        request,
-        name,
-        {"t": texts(chosen), "lang": chosen, "clock": clock, "span": span, **context},
+        request, name, {"t": texts(chosen), "lang": chosen, **words, **context}
     )
 
 

@@ -1,21 +1,35 @@
-"""Unknown addresses: a browser gets a page in the site's layout and language, an API client
-the JSON it always had."""
+"""Unknown addresses and bad query parameters: a browser gets a page in the site's layout and
+language, an API client the JSON it always had."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
+from app.errors import navigating
 from app.web.i18n import LANGS, texts
 from app.web.templates import templates
 
 
 def wants_html(request: Request) -> bool:
     """A browser navigating (Accept: text/html), not a script calling the API."""
-    accept = request.headers.get("accept", "")
-    return "text/html" in accept and not request.url.path.startswith("/api/")
+    return navigating(request) and not request.url.path.startswith("/api/")
+
+
+def _page(request: Request, name: str, status: int, **context: Any) -> Response:
+    cookie = request.cookies.get("lang")
+    lang = cookie if cookie in LANGS else "fr"
+    return templates.TemplateResponse(
+        request, name, {"t": texts(lang), "lang": lang, **context}, status_code=status
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -23,8 +37,12 @@ def install(app: FastAPI) -> None:
     async def _not_found(request: Request, exc: HTTPException) -> Response:
         if exc.status_code != 404 or not wants_html(request):
             return await http_exception_handler(request, exc)
-        cookie = request.cookies.get("lang")
-        lang = cookie if cookie in LANGS else "fr"
-        return templates.TemplateResponse(
-            request, "not_found.html", {"t": texts(lang), "lang": lang}, status_code=404
-        )
+        return _page(request, "not_found.html", 404)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_query(request: Request, exc: RequestValidationError) -> Response:
+        """A mistyped `?page=` is the reader's slip, not a crash: name the parameter."""
+        if not wants_html(request):
+            return await request_validation_exception_handler(request, exc)
+        names = sorted({str(e["loc"][-1]) for e in exc.errors() if e.get("loc")})
+        return _page(request, "bad_request.html", 400, names=names)

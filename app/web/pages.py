@@ -3,12 +3,11 @@ session view, the instructors' scenario list. Actions go through the JSON API (s
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import partial
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Cookie, Form, Request
+from fastapi import APIRouter, Cookie, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markdown_it import MarkdownIt
 from sqlmodel import col, select
@@ -22,8 +21,9 @@ from app.errors import PraxisError, Unauthorized
 from app.models import LIVE_STATES, LabSession, Result, Role, State
 from app.reports.messages import end_reason
 from app.reports.view import View, build_view
-from app.reports.words import as_utc, percent
+from app.reports.words import percent
 from app.web.deps import Examiner, ExaminerFragment, Staff
+from app.web.formats import audit_details, local, span
 from app.web.i18n import LANGS, texts
 from app.web.listing import clock, extensions, scores, titles
 from app.web.templates import templates
@@ -48,18 +48,16 @@ def _who(db: SessionDep, token: str | None) -> Principal | None:
 
 def _page(request: Request, name: str, lang: str | None, **context: Any) -> HTMLResponse:
     settings = request.app.state.settings
-    zone = ZoneInfo(settings.timezone)
-
-    def local(moment: datetime | None) -> str:
-        return as_utc(moment).astimezone(zone).strftime("%d/%m/%Y %H:%M:%S") if moment else "—"
-
+    zone, said = ZoneInfo(settings.timezone), _lang(lang)
     return templates.TemplateResponse(
         request,
         name,
         {
-            "t": texts(_lang(lang)),
-            "lang": _lang(lang),
-            "local": local,
+            "t": texts(said),
+            "lang": said,
+            "local": partial(local, zone=zone, lang=said),
+            "span": partial(span, lang=said),
+            "details": partial(audit_details, zone=zone, lang=said),
             "clock": clock,
             "percent": partial(percent, lang=_lang(lang)),  # the report's number format
             "zone": settings.timezone,
@@ -144,7 +142,8 @@ def exam_code(
     try:
         token, session_id = sign_in_candidate(db, code)
     except Unauthorized:
-        return _page(request, "exam_code.html", lang, error=texts(_lang(lang))["unknown_code"])
+        error = texts(_lang(lang))["unknown_code"]
+        return _page(request, "exam_code.html", lang, error=error, code=code)  # kept, to fix
     return _signed_in(f"/exam/{session_id}", token, settings)
 
 
@@ -263,7 +262,7 @@ def session_page(
 ) -> Response:
     lab = db.get(LabSession, session_id)
     if lab is None:
-        return _forbidden(request, lang)
+        raise HTTPException(404, "no such session")  # the 404 page, in the reader's language
     recordings = request.app.state.terminals.recorded_nodes(session_id)
     return _page(
         request,
@@ -290,10 +289,14 @@ def replay(
     session_id: str,
     node: str,
     request: Request,
+    db: SessionDep,
     _: Examiner,
     lang: LangCookie = None,
 ) -> Response:
-    return _page(request, "replay.html", lang, session_id=session_id, node=node)
+    lab = db.get(LabSession, session_id)
+    if lab is None or node not in request.app.state.terminals.recorded_nodes(session_id):
+        raise HTTPException(404, "no such recording")
+    return _page(request, "replay.html", lang, lab=lab, session_id=session_id, node=node)
 
 
 @router.get("/staff/scenarios", response_class=HTMLResponse, response_model=None)

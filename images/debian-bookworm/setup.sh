@@ -16,5 +16,8 @@ for f in /etc/pam.d/sudo /etc/pam.d/sudo-i; do
     echo "session    required   pam_env.so readenv=1 envfile=/etc/default/locale" >> "$f"
 done
 chmod 440 /etc/sudoers.d/praxis-locale
+# No banner before the prompt (kernel line, Debian's licence text) in every terminal and replay.
+sed -i '/pam_motd\.so/s/^/#/' /etc/pam.d/sshd /etc/pam.d/login
+: > /etc/motd
 apt-get clean
 rm -rf /var/lib/apt/lists/*

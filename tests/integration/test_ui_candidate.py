@@ -64,12 +64,39 @@ def _check_keyboard(p: Page) -> None:
     expect(p.locator("#submit")).to_be_focused()
 
 
+def _check_terminal_box(p: Page) -> None:
+    """The terminal's rows end inside its frame: no strip hanging out under it; and its input
+    is named after the node, in the page's language."""
+    terminal = p.locator('.terminal[data-node="web"]')
+    expect(terminal.get_by_role("textbox", name="Terminal de la machine web")).to_be_attached()
+    frame = terminal.bounding_box()
+    assert frame
+    for part in (".xterm", ".xterm-screen"):  # xterm's element, and the rows drawn in it
+        box = terminal.locator(part).bounding_box()
+        assert box
+        assert box["y"] + box["height"] <= frame["y"] + frame["height"] - 3, (part, frame, box)
+        assert box["x"] + box["width"] <= frame["x"] + frame["width"] - 3, (part, frame, box)
+
+
+def _check_refused_hand_in(p: Page) -> None:
+    """A hand-in the server refuses says so, instead of nothing happening."""
+    p.route("**/api/sessions/*/submit", lambda route: route.fulfill(status=409, body="{}"))
+    p.once("dialog", lambda dialog: dialog.accept())
+    p.click("#submit")
+    expect(p.locator("#exam-state")).to_have_text(re.compile("n'a pas pu être rendue"))
+    expect(p.locator("#submit")).to_be_enabled(timeout=10_000)  # the exam goes on: try again
+    p.unroute("**/api/sessions/*/submit")
+
+
 def test_candidate_page_at_exam_scale(browser: Browser, service: Service) -> None:
     session = start(service, "amp-stack", "Léa Martin")
-    service.wait(session["id"], "ready")
     p = page(browser, width=800, height=700)
-    enter_exam(p, service, session)
+    enter_exam(p, service, session)  # while the lab is built: no hand-in yet
+    expect(p.locator("#exam-state")).to_have_text(re.compile("en cours de préparation"))
+    expect(p.locator("#submit")).to_be_disabled()
+    service.wait(session["id"], "ready")
     expect(p.locator('#nodes li[data-node="web"] .state')).to_have_text("en marche", timeout=10_000)
+    expect(p.locator("#submit")).to_be_enabled()
     expect(p.locator("#countdown")).to_have_text(re.compile(r"^1:\d\d:\d\d$"), timeout=30_000)
     _check_layout(p)
     _check_keyboard(p)
@@ -80,11 +107,19 @@ def test_candidate_page_at_exam_scale(browser: Browser, service: Service) -> Non
     expect(p).to_have_url(re.compile(f"/exam/{session['id']}(#main)?$"))  # still signed in
     p.set_viewport_size({"width": 1280, "height": 800})
     expect(p.locator('.terminal[data-node="web"]')).to_contain_text("@web", timeout=30_000)
+    _check_terminal_box(p)
     doc_shot(p, "candidate-page")
+    _check_refused_hand_in(p)
 
 
-def test_unknown_page_and_wrong_password(browser: Browser, service: Service) -> None:
+def test_unknown_page_wrong_code_and_wrong_password(browser: Browser, service: Service) -> None:
     p = page(browser)
+    p.goto(f"{service.url}/exam")
+    p.fill("#code", "ABCD-EFGH")
+    p.click("#start")
+    expect(p.locator("p.error")).to_have_text("Code d'examen inconnu.")
+    expect(p.locator("#code")).to_have_value("ABCD-EFGH")  # kept, to correct a typo
+
     reply = p.goto(f"{service.url}/staff/nowhere")
     assert reply is not None and reply.status == 404
     expect(p.locator("#not-found h1")).to_have_text("404 — Page introuvable")

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import docker
 import pytest
@@ -65,7 +66,10 @@ def test_a_killed_node_is_an_incident_restarted_with_its_disk_and_its_time(
         api.post(f"/api/sessions/{sid}/extend", json={"minutes": 10, "reason": "test"})
     name, password = examiner_password(service)
 
-    candidate = page(browser)
+    # The candidate's browser is in another zone than the exam centre (Europe/Paris).
+    candidate = browser.new_context(
+        viewport={"width": 1400, "height": 900}, locale="fr-FR", timezone_id="America/Sao_Paulo"
+    ).new_page()
     enter_exam(candidate, service, session)
     terminal = candidate.locator('.terminal[data-node="web"]')
     expect(terminal).to_contain_text("candidat@web", timeout=20_000)
@@ -76,18 +80,28 @@ def test_a_killed_node_is_an_incident_restarted_with_its_disk_and_its_time(
     expect(notice).to_contain_text("La machine web s'est arrêtée", timeout=15_000)
     expect(notice).to_contain_text("l'examinateur est prévenu")
     expect(terminal).to_contain_text("La machine web est arrêtée", timeout=5_000)
+    down_at = datetime.fromisoformat(str(incidents(service, sid)[0]["down_at"]))
+    paris = down_at.astimezone(ZoneInfo("Europe/Paris")).strftime("%H:%M:%S")
+    expect(notice).to_contain_text(f"s'est arrêtée à {paris}")  # the centre's clock, as staff see
 
     examiner = page(browser)
     sign_in(examiner, service, name, password)
     alert = examiner.locator("#incident-alert")
     expect(alert).to_contain_text("Inès Moreau", timeout=10_000)
     expect(alert).to_contain_text("Machine web arrêtée depuis")
+    expect(alert).to_contain_text("(cause : arrêtée (code de sortie 137 : processus tué))")
     expect(examiner.locator(f'tr[data-session="{sid}"] td.health')).to_contain_text("arrêtée")
     doc_shot(examiner, "incident-dashboard")
 
     alert.get_by_role("link").click()
     section = examiner.locator("#incidents")
-    expect(section).to_contain_text("exit code 137", timeout=10_000)
+    # The engine's cause in words (docker kill: SIGKILL, 128 + 9), not its English.
+    expect(section).to_contain_text(
+        "cause : arrêtée (code de sortie 137 : processus tué)", timeout=10_000
+    )
+    # The mirror of the dead node says why it shows nothing.
+    mirror = examiner.locator('.terminal[data-node="web"]')
+    expect(mirror).to_contain_text("La machine web est arrêtée : rien à observer", timeout=10_000)
     doc_shot(examiner, "incident-session")
     section.get_by_role("button", name="Redémarrer la machine web").click()
     expect(section).to_contain_text("revenue à", timeout=150_000)
@@ -102,6 +116,8 @@ def test_a_killed_node_is_an_incident_restarted_with_its_disk_and_its_time(
     before = deadline(service, sid)
     outage = incidents(service, sid)[0]["lost_seconds"]
     assert isinstance(outage, int) and outage >= 1
+    given = section.get_by_label("Temps perdu à rendre au candidat")
+    expect(given).to_have_value(str(outage))
     section.get_by_role("button", name="Rendre le temps perdu").click()
     expect(examiner.locator("#incidents")).to_contain_text(
         re.compile(r"rendues au candidat par juliette"), timeout=10_000
@@ -128,3 +144,4 @@ def test_a_killed_node_is_an_incident_restarted_with_its_disk_and_its_time(
     text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).split())
     assert "Incident : machine web arrêtée depuis" in text
     assert "toujours arrêtée à la fin de l'épreuve" in text
+    assert "code de sortie 137 : processus tué" in text and "exit code" not in text

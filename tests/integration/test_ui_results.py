@@ -15,10 +15,13 @@ from tests.integration.ui import doc_shot, examiner_password, page, sign_in, sta
 
 
 def _graded(service: Service) -> str:
-    """A `quick` session ended by an examiner before any work: the answer file is missing."""
+    """A `quick` session extended once, then ended by an examiner before any work: the answer
+    file is missing."""
     session = start(service, "quick", "Zoé Durand")
     service.wait(session["id"], "ready")
     with service.client() as api:
+        extend = {"minutes": 5, "reason": "coupure réseau"}
+        assert api.post(f"/api/sessions/{session['id']}/extend", json=extend).status_code == 200
         assert api.post(f"/api/sessions/{session['id']}/end").status_code == 200
     service.wait(session["id"], "graded")
     return session["id"]
@@ -39,8 +42,38 @@ def _check_grade(p: Page) -> None:
     expect(host.locator(".message")).to_have_text("code de retour 0, sortie conforme")
     host.locator("summary").click()
     expect(host.locator("code.command")).to_have_text("$ hostname")
+    _check_evidence_words(p)
     expect(p.locator("#total")).to_have_text(re.compile(r"^2 / 4 points — 50,0\s%$"))
     expect(p.locator("body")).not_to_contain_text(re.compile(r"\b(passed|failed|partial)\b"))
+
+
+def _check_evidence_words(p: Page) -> None:
+    """What the platform observed from outside the node is worded, not shown as a command; the
+    id stands alone without a referential; the summary and the score buttons say what they are."""
+    answer = p.locator('#result tr[data-criterion="answer-file"]')
+    expect(answer.locator(".criterion-id")).to_have_text("answer-file")
+    expect(answer.locator("summary")).to_have_text("Preuves (1)")
+    answer.locator("summary").click()
+    expect(answer.locator("code.command")).to_have_text(
+        "lecture de /root/answer.txt (depuis l'hôte)"
+    )
+    expect(answer.locator(".evidence pre")).to_have_text("fichier absent")
+    ssh = p.locator('#result tr[data-criterion="sshd-listens"]')
+    ssh.locator("summary").click()
+    expect(ssh.locator("code.command")).to_have_text(re.compile(r"^connexion TCP à \S+:22$"))
+    expect(ssh.locator(".evidence pre")).to_have_text("connexion établie")
+    edit = p.get_by_role("button", name="Modifier la note — SSH écoute", exact=True)
+    expect(edit).to_have_count(1)
+
+
+def _check_pdf(text: str) -> None:
+    for words in ("3 / 4 points — 75,0 %", "Poids", "Partiel", "1 / 2", "n'existe pas"):
+        assert words in text, words
+    assert "lecture de /root/answer.txt (depuis l'hôte)" in text and "fichier absent" in text
+    assert "from the host" not in text and "Réf." not in text  # no criterion has a referential
+    steps = ["Échéance initiale", "Prolongation", "+5 min — coupure réseau", "Échéance finale"]
+    places = [text.index(step) for step in steps]
+    assert places == sorted(places), places
 
 
 def _override(p: Page) -> None:
@@ -75,6 +108,4 @@ def test_results_a_jury_can_read(browser: Browser, service: Service) -> None:
     with service.client() as api:
         pdf = api.get(f"/api/sessions/{session_id}/report.pdf", params={"lang": "fr"})
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
-    text = re.sub(r"\s+", " ", text)
-    for words in ("3 / 4 points — 75,0 %", "Poids", "Partiel", "1 / 2", "n'existe pas"):
-        assert words in text, words
+    _check_pdf(re.sub(r"\s+", " ", text))

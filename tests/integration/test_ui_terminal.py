@@ -76,6 +76,9 @@ def test_terminal_focus_accents_underscores_and_ended_contrast(
     # terminal waits for it and connects by itself
     terminal = candidate.locator('.terminal[data-node="web"]')
     expect(terminal).to_contain_text("candidat@web", timeout=60_000)
+    # The shell opens on its prompt: no kernel line, licence text or last login (in UTC).
+    for banner in ("ABSOLUTELY NO WARRANTY", "Last login", "Linux web"):
+        expect(terminal).not_to_contain_text(banner)
 
     # Focus: the keys reach the shell without a click into the terminal.
     _type(candidate, terminal, "echo focus-$((6*7))", "focus-42")
@@ -119,6 +122,10 @@ def test_terminal_focus_accents_underscores_and_ended_contrast(
     candidate.once("dialog", lambda dialog: dialog.accept())
     candidate.click("#submit")
     expect(terminal).to_contain_text("terminée", timeout=30_000)
+    # Over, the page says so everywhere: no countdown at 00:00, no machine "en marche".
+    expect(candidate.locator('#nodes li[data-node="web"] .state')).to_have_text("figée")
+    expect(candidate.locator("#countdown")).to_be_hidden()
+    expect(candidate.locator("#submit")).to_be_hidden()
     shot(candidate, "terminal-ended")
     row = terminal.locator(".xterm-rows > div", has_text="colibri_app").last
     pixels = [px for line in _pixels(candidate, row) for px in line]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from datetime import datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from sqlmodel import select
@@ -14,6 +15,7 @@ from app.auth import create_user
 from app.db import unit_of_work
 from app.incidents import aware, incidents_of, record_down, record_up
 from app.models import AuditEntry, Event, Incident, LabSession, Role, State, utcnow
+from app.reports.incidents import cause_words
 from tests.unit.test_api_roles import client as client
 from tests.unit.test_overrides import graded_session
 
@@ -99,11 +101,34 @@ def test_restart_is_refused_outside_a_running_exam(client: TestClient) -> None:
 def test_the_report_says_a_node_was_down_when_the_lab_ended(client: TestClient) -> None:
     sid, auth = graded_session(client)
     with unit_of_work(client.app.state.engine) as db:  # type: ignore[attr-defined]
-        db.add(Incident(session_id=sid, node="web", cause="exited, exit code 137"))
+        db.add(Incident(session_id=sid, node="web", cause="exit:137"))
     pdf = client.get(f"/api/sessions/{sid}/report.pdf", headers=auth)
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
     text = " ".join(text.split())
     assert "Incident : machine web arrêtée depuis" in text
+    assert "(arrêtée (code de sortie 137 : processus tué))" in text
     assert "toujours arrêtée à la fin de l'épreuve" in text
     html = client.get(f"/api/sessions/{sid}/report.html?lang=en", headers=auth).text
     assert "Incident: node web down since" in html and "still down when the exam ended" in html
+    assert "stopped (exit code 137: process killed)" in html
+    assert "exit:137" not in html
+
+
+@pytest.mark.parametrize(
+    ("cause", "lang", "words"),
+    [
+        ("exit:137", "fr", "arrêtée (code de sortie 137 : processus tué)"),
+        ("exit:143", "en", "stopped (exit code 143: asked to stop)"),
+        ("exit:139", "fr", "arrêtée (code de sortie 139 : tuée par le signal 11)"),
+        ("exit:3", "en", "stopped (exit code 3)"),
+        ("oom", "fr", "mémoire saturée (OOM)"),
+        ("removed", "en", "removed"),
+        ("state:paused", "fr", "état « en pause »"),
+        ("state:weird", "en", "state “weird”"),
+        ("unknown", "de", "cause inconnue"),  # an unknown language: French, the default
+        ("exited, exit code 137", "en", "exited, exit code 137"),  # recorded before the codes
+        ("exit:x", "fr", "exit:x"),
+    ],
+)
+def test_a_cause_is_worded_in_the_readers_language(cause: str, lang: str, words: str) -> None:
+    assert cause_words(cause, lang) == words

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import shlex
 
-from app.reports.messages import as_ran, end_reason, grader_message
+from app.reports.messages import (
+    as_ran,
+    end_reason,
+    evidence_command,
+    evidence_output,
+    grader_message,
+)
 from app.reports.view import effective_status, points_text
 from labs.referential import load_referential
 
@@ -61,3 +67,23 @@ def test_points_and_the_status_an_override_means() -> None:
 def test_referential_agreement() -> None:
     texts = str(load_referential().model_dump())
     assert "procédures de sécurité préalablement établies" in texts
+
+
+def test_what_the_platform_observed_is_worded_not_prompted() -> None:
+    read = "read /root/answer.txt (from the host)"
+    assert evidence_command(read, "host", "fr") == "lecture de /root/answer.txt (depuis l'hôte)"
+    assert evidence_output("absent", "host", "fr") == "fichier absent"
+    assert evidence_command("tcp connect 10.213.1.2:22", "outside", "fr") == (
+        "connexion TCP à 10.213.1.2:22"
+    )
+    assert evidence_output("connected", "outside", "fr") == "connexion établie"
+    assert evidence_command(read, "host", "en") == read  # English as graders write it, no "$ "
+    assert evidence_output("/etc/x: file, mode 644, uid 0, gid 0\nab", "host", "fr") == (
+        "/etc/x : fichier, mode 644, uid 0, gid 0\nab"
+    )
+
+
+def test_shell_commands_keep_their_prompt_and_output_as_they_ran() -> None:
+    assert evidence_command("cat absent", "node", "fr") == "$ cat absent"
+    assert evidence_command("hostname", None, "fr") == "$ hostname"  # old reports: no `via`
+    assert evidence_output("connected", "node", "fr") == "connected"  # what a shell printed

@@ -15,6 +15,7 @@ from pypdf.generic import DictionaryObject
 
 from app.api.reports import integrity_of
 from app.reports import (
+    Credit,
     CriterionLine,
     EvidenceItem,
     Finding,
@@ -27,6 +28,7 @@ from app.reports import (
     render_html,
     render_pdf,
 )
+from app.reports.incidents import IncidentLine
 
 HOSTILE = "<script>alert('pwned')</script>\nAuteur : Émile Zola & fils"
 MESSAGE = "nginx répond « 200 » <b>ok</b> & vite"  # PDF paragraphs parse markup too
@@ -512,3 +514,85 @@ def test_stored_integrity_is_read_and_missing_is_empty() -> None:
         NodeIntegrity(node="db1", error="not scanned: down"),
     ]
     assert integrity_of({"criteria": []}) == []
+
+
+# --- Words and layout the jury reads (review of the result page and the PDF) ---------------
+
+
+def _host_evidence() -> EvidenceItem:
+    return EvidenceItem(
+        node="web1",
+        command="read /root/answer.txt (from the host)",
+        status=1,
+        output="absent",
+        duration_ms=3,
+        via="host",
+    )
+
+
+def test_pdf_words_what_the_host_observed() -> None:
+    report = make_report()
+    line = replace(report.criteria[2], evidence=[_host_evidence()])
+    text = pdf_text(render_pdf(replace(report, criteria=[*report.criteria[:2], line])))
+    assert "lecture de /root/answer.txt (depuis l'hôte)" in text and "fichier absent" in text
+    assert "from the host" not in text and "$ read" not in text
+    assert "$ curl -s http://localhost/" in text  # a shell command keeps its prompt
+
+
+def test_no_reference_column_when_no_criterion_has_one() -> None:
+    report = make_report()
+    plain = [replace(c, referential=None, referential_text=None) for c in report.criteria]
+    text = pdf_text(render_pdf(replace(report, criteria=plain)))
+    assert "Réf." not in text and "Critère" in text
+    assert "Réf." not in render_html(replace(report, criteria=plain))
+    assert "Réf." in pdf_text(render_pdf(report))  # some have one: the column stays
+
+
+def test_pdf_timeline_moves_the_deadline_in_order() -> None:
+    down = IncidentLine("web1", "exit:137", utc(3, 12, 13, 30), utc(3, 12, 13, 31), 60)
+    credit = Credit(utc(3, 12, 13, 35), 60, "web1", "redémarrage", "surveillant.dupont")
+    text = pdf_text(render_pdf(make_report(incidents=[down], credits=[credit])))
+    steps = [
+        "Échéance initiale 12/03/2025 15:59:00 CET",  # 15:15 UTC - 15 min - 60 s
+        "Machine en panne 12/03/2025 14:30:00 CET web1 : arrêtée (code de sortie 137",
+        "Machine revenue 12/03/2025 14:31:00 CET",
+        "Temps rendu 12/03/2025 14:35:00 CET +60 s pour l'incident sur web1 — redémarrage",
+        "Prolongation 12/03/2025 15:00:00 CET +15 min",
+        "Échéance finale 12/03/2025 16:15:00 CET",
+        "Fin de l'épreuve",
+    ]
+    places = [text.index(step) for step in steps]
+    assert places == sorted(places)
+
+
+def test_pdf_timeline_has_one_deadline_when_nothing_moved_it() -> None:
+    text = pdf_text(render_pdf(make_report(extensions=[])))
+    assert "Échéance 12/03/2025 16:15:00 CET" in text and "Échéance initiale" not in text
+
+
+def test_pdf_keeps_a_criterion_heading_with_its_first_evidence() -> None:
+    """Criteria of many sizes: without the block kept together, some heading ends a page."""
+    report = make_report()
+    lines = [
+        replace(
+            report.criteria[0],
+            id=f"c{i:02d}",
+            message="ok",
+            evidence=[
+                EvidenceItem(
+                    node="web1",
+                    command=f"check-{i:02d}",
+                    status=0,
+                    output="\n".join(f"line {n}" for n in range(5 + 7 * i % 23)),
+                    duration_ms=1,
+                )
+            ],
+        )
+        for i in range(30)
+    ]
+    reader = PdfReader(io.BytesIO(render_pdf(replace(report, criteria=lines))))
+    pages = [" ".join(page.extract_text().split()) for page in reader.pages]
+    assert len(pages) <= 16  # kept together, yet sharing pages: not one page per criterion
+    for i in range(30):
+        heading = next(n for n, page in enumerate(pages) if f"c{i:02d} — Serveur" in page)
+        assert f"$ check-{i:02d}" in pages[heading], f"c{i:02d} split from its evidence"
