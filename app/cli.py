@@ -61,13 +61,19 @@ def images_build(
 
 @cli.command()
 def reap() -> None:
-    """Remove lab objects (containers, networks, firewall rules) that no live session owns."""
+    """Remove this platform's lab objects (containers, networks, firewall rules) that no live
+    session owns, and its scenario trials' labs; another platform's are left alone."""
+    from app.backends import lab_driver, trials_of
     from app.controller import Controller
-    from labs.docker_driver import DockerDriver
+    from app.db import instance_id
 
-    settings = get_settings()
-    driver = DockerDriver(settings.docker_url, settings.lab_pool, settings.cache_port)
-    reaped = Controller(_engine(), settings, driver, Catalog(settings.scenarios_dir)).reap()
+    settings, engine = get_settings(), _engine()
+    driver = lab_driver(settings, instance_id(engine))
+    reaped = Controller(engine, settings, driver, Catalog(settings.scenarios_dir)).reap()
+    trials = lab_driver(settings, trials_of(instance_id(engine)))
+    for session_id in trials.sessions():  # trial labs kept with --keep: never a live session
+        trials.destroy(session_id)
+        reaped.add(session_id)
     out.print(f"reaped {len(reaped)} lab(s){': ' + ', '.join(sorted(reaped)) if reaped else ''}")
 
 

@@ -98,8 +98,10 @@ def scenario_schema(
 
 def _run(target: str, blank: bool, keep: bool) -> GradeReport:
     """Raises typer.Exit(1) with the problems of an invalid scenario; other errors propagate."""
+    from app.backends import lab_driver, trials_of
+    from app.cli import _engine
+    from app.db import instance_id
     from app.scenario_test import test_scenario
-    from labs.docker_driver import DockerDriver
 
     settings = get_settings()
     scenario, problems = validate(_folder(target))
@@ -107,7 +109,9 @@ def _run(target: str, blank: bool, keep: bool) -> GradeReport:
         for problem in problems:
             out.print(str(problem), soft_wrap=True, markup=False)
         raise typer.Exit(1)
-    driver = DockerDriver(settings.docker_url, settings.lab_pool, settings.cache_port)
+    # A trial lab is no session of the service's: labelled apart, the service's reaper leaves it
+    # alone; the trial removes it when done (`praxis reap` removes kept ones).
+    driver = lab_driver(settings, trials_of(instance_id(_engine())))
     with out.status("working...") as status:
 
         def say(line: str) -> None:

@@ -55,3 +55,13 @@ def unit_of_work(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def instance_id(engine: Engine) -> str:
+    """This platform's id (made by the migrations, kept in the database)."""
+    from app.models import Platform
+
+    with Session(engine) as session:
+        row = session.get(Platform, "instance")
+        assert row is not None, "the database is not migrated"
+        return row.value

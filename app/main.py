@@ -11,15 +11,14 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app import errors
+from app import backends, errors
 from app.api import exam_codes, grades, incidents, reports, scenarios, sessions
 from app.catalog import Catalog
 from app.config import Settings, get_settings
 from app.controller import Controller
-from app.db import make_engine, migrate
+from app.db import instance_id, make_engine, migrate
 from app.terminals import TerminalHub
 from app.web import history, incident_pages, not_found, pages, terminal_ws
-from labs.docker_driver import DockerDriver
 from labs.driver import LabDriver
 
 
@@ -32,9 +31,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.db_url)
         migrate(engine)
-        lab_driver = driver or DockerDriver(
-            settings.docker_url, settings.lab_pool, settings.cache_port
-        )
+        lab_driver = driver or backends.lab_driver(settings, instance_id(engine))
         catalog = Catalog(settings.scenarios_dir)
         app.state.engine, app.state.driver, app.state.catalog = engine, lab_driver, catalog
         app.state.settings = settings

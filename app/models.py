@@ -123,6 +123,14 @@ class AuditEntry(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
 
 
+class Platform(SQLModel, table=True):
+    """Facts about this platform instance, e.g. `instance`: the id every lab object it creates
+    carries, so that two platforms on one engine never reap each other's labs."""
+
+    key: str = Field(primary_key=True)
+    value: str
+
+
 class Event(SQLModel, table=True):
     """Every state change of a session, in order: the session's history for the jury."""
 

@@ -22,7 +22,7 @@ from docker.models.containers import Container
 from docker.models.networks import Network
 
 from labs import firewall
-from labs.driver import NODE_LABEL, SESSION_LABEL, Access, LabError, NodeInfo
+from labs.driver import INSTANCE_LABEL, NODE_LABEL, SESSION_LABEL, Access, LabError, NodeInfo
 from labs.images import image_tag
 from labs.scenario import Node, Scenario
 
@@ -51,8 +51,13 @@ BOOT_TIMEOUT = 90  # services that take longer are graded as they are
 
 class DockerDriver:
     def __init__(
-        self, base_url: str | None = None, pool: str = "10.213.0.0/16", cache_port: int = 3142
+        self,
+        base_url: str | None = None,
+        pool: str = "10.213.0.0/16",
+        cache_port: int = 3142,
+        instance: str = "",
     ) -> None:
+        self.instance = instance  # the owning platform's id, on every object (see `sessions`)
         self.client = docker.DockerClient(base_url=base_url) if base_url else docker.from_env()
         self.base_url = base_url
         self.pool = ipaddress.ip_network(pool)
@@ -71,7 +76,7 @@ class DockerDriver:
                 container = self._container(session_id, name, node, network, access, gateway)
                 address = container.attrs["NetworkSettings"]["Networks"][network.name]["IPAddress"]
                 if node.internet == "packages":
-                    firewall.allow_cache(session_id, address, self.cache_port)
+                    firewall.allow_cache(session_id, self.instance, address, self.cache_port)
                 nodes[name] = NodeInfo(name, address, container.id or "")
             return nodes
         except DockerError as exc:
@@ -85,7 +90,8 @@ class DockerDriver:
             raise LabError(f"docker: {exc}") from exc
 
     def _labels(self, session_id: str, node: str | None = None) -> dict[str, str]:
-        return {SESSION_LABEL: session_id, **({NODE_LABEL: node} if node else {})}
+        labels = {SESSION_LABEL: session_id, INSTANCE_LABEL: self.instance}
+        return labels | ({NODE_LABEL: node} if node else {})
 
     def _network(self, session_id: str) -> Network:
         name = f"praxis-{session_id}"
@@ -93,22 +99,27 @@ class DockerDriver:
             existing = self.client.networks.list(names=[name])
             if existing:
                 return existing[0]
-            subnet = self._free_subnet()
-            ipam = docker.types.IPAMConfig(
-                pool_configs=[
-                    docker.types.IPAMPool(subnet=str(subnet), gateway=str(next(subnet.hosts())))
-                ]
-            )
-            return self.client.networks.create(
-                name,
-                driver="bridge",
-                internal=True,
-                ipam=ipam,
-                labels=self._labels(session_id),
-                options={
-                    "com.docker.network.bridge.name": f"{firewall.BRIDGE_PREFIX}{session_id[:12]}"
-                },
-            )
+            attempts = 0
+            while True:  # another platform on this engine may take the subnet first: pick again
+                attempts += 1
+                subnet = self._free_subnet()
+                ipam = docker.types.IPAMConfig(
+                    pool_configs=[
+                        docker.types.IPAMPool(subnet=str(subnet), gateway=str(next(subnet.hosts())))
+                    ]
+                )
+                try:
+                    return self.client.networks.create(
+                        name,
+                        driver="bridge",
+                        internal=True,
+                        ipam=ipam,
+                        labels=self._labels(session_id),
+                        options={"com.docker.network.bridge.name": _bridge(session_id)},
+                    )
+                except docker.errors.APIError as exc:
+                    if "overlap" not in str(exc) or attempts == 3:
+                        raise
 
     def _free_subnet(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
         used = set()
@@ -299,12 +310,19 @@ class DockerDriver:
         firewall.forget(session_id)
 
     def sessions(self) -> set[str]:
-        found = set(self._states(SESSION_LABEL))
+        """Sessions with objects of this platform instance only: another platform on the same
+        engine (a test run, a staging copy) owns its own, and reaping must not see them."""
+        mine = f"{INSTANCE_LABEL}={self.instance}"
+        found = set(self._states(mine))
         found |= {
             n.attrs["Labels"][SESSION_LABEL]
-            for n in self.client.networks.list(filters={"label": SESSION_LABEL})
+            for n in self.client.networks.list(filters={"label": [SESSION_LABEL, mine]})
         }
-        return found | firewall.sessions()
+        return found | firewall.sessions(self.instance)
+
+
+def _bridge(session_id: str) -> str:
+    return f"{firewall.BRIDGE_PREFIX}{session_id[:12]}"
 
 
 def _candidate_processes(container: Container) -> list[int]:

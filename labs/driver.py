@@ -9,6 +9,7 @@ from labs.scenario import Scenario
 
 SESSION_LABEL = "praxis.session"
 NODE_LABEL = "praxis.node"
+INSTANCE_LABEL = "praxis.instance"  # which platform owns the object (its database's id)
 
 
 @dataclass(frozen=True)

@@ -50,11 +50,12 @@ def ensure_chain() -> None:
         _ensured = True
 
 
-def _tag(session_id: str) -> str:
-    return f"praxis:{session_id}"
+def _tag(session_id: str, instance: str) -> str:
+    """The rule's comment: its session and the platform instance that owns it."""
+    return f"praxis:{session_id}@{instance}"
 
 
-def allow_cache(session_id: str, address: str, port: int) -> None:
+def allow_cache(session_id: str, instance: str, address: str, port: int) -> None:
     with _lock:
         rule = (
             "-s",
@@ -66,7 +67,7 @@ def allow_cache(session_id: str, address: str, port: int) -> None:
             "-m",
             "comment",
             "--comment",
-            _tag(session_id),
+            _tag(session_id, instance),
             "-j",
             "ACCEPT",
         )
@@ -80,13 +81,20 @@ def forget(session_id: str) -> None:
         if _iptables("-n", "-L", CHAIN, check=False).returncode != 0:
             return
         for line in _iptables("-S", CHAIN).stdout.splitlines():
-            if f'"{_tag(session_id)}"' in line or f" {_tag(session_id)} " in f"{line} ":
+            words = [w.strip('"') for w in shlex.split(line)]
+            legacy = f"praxis:{session_id}"  # rules made before instances had ids
+            if any(w == legacy or w.startswith(f"{legacy}@") for w in words):
                 _iptables("-D", *shlex.split(line)[1:])
 
 
-def sessions() -> set[str]:
-    """Session ids that still have rules."""
+def sessions(instance: str) -> set[str]:
+    """Session ids of this platform instance that still have rules."""
     if shutil.which("iptables") is None or _iptables("-n", "-L", CHAIN, check=False).returncode:
         return set()
     out = _iptables("-S", CHAIN).stdout
-    return {word.strip('"').removeprefix("praxis:") for word in out.split() if "praxis:" in word}
+    tags = (word.strip('"') for word in out.split() if word.strip('"').startswith("praxis:"))
+    return {
+        tag.removeprefix("praxis:").rpartition("@")[0]
+        for tag in tags
+        if tag.endswith(f"@{instance}")
+    }

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import docker
 import pytest
 
 from app.catalog import validate
+from app.db import instance_id, make_engine, unit_of_work
+from app.models import LabSession, State
 from graders.transport import load_key, wait_ready
 from labs import firewall
 from labs.docker_driver import DockerDriver
-from labs.driver import SESSION_LABEL, Access, NodeInfo
+from labs.driver import INSTANCE_LABEL, SESSION_LABEL, Access, NodeInfo
 from labs.keys import new_keypair
 from labs.scenario import Scenario
 from tests.integration.conftest import PRAXIS, TEST_SCENARIOS
@@ -97,22 +101,59 @@ def test_nodes_are_capped_unprivileged_and_labelled(driver: DockerDriver, quick:
     assert keys.startswith("ssh-ed25519 ") and "PRIVATE" not in keys
 
 
-def test_create_is_idempotent_and_reap_leaves_nothing_after_20_cycles(
-    driver: DockerDriver, quick: Scenario
-) -> None:
-    first = driver.create("idem00000001", quick, access())
-    assert driver.create("idem00000001", quick, access()) == first
-    for i in range(20):
-        session_id = f"reap{i:08d}"
-        driver.create(session_id, quick, access())
-        if i % 2:
-            driver.destroy(session_id)
-            driver.destroy(session_id)  # twice: destroy is idempotent
-    subprocess.run([PRAXIS, "reap"], check=True, capture_output=True)
-    engine = docker.from_env()
-    assert engine.containers.list(all=True, filters={"label": SESSION_LABEL}) == []
-    assert engine.networks.list(filters={"label": SESSION_LABEL}) == []
-    assert firewall.sessions() == set()
+class Platform:
+    """A platform instance as `praxis reap` sees it: its own database (hence instance id)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.env = {**os.environ, "PRAXIS_DATA_DIR": str(folder)}
+        self.reap()  # makes and migrates the database
+        self.engine = make_engine(f"sqlite:///{folder}/praxis.db")
+        self.instance = instance_id(self.engine)
+        self.driver = DockerDriver(instance=self.instance)
+
+    def reap(self) -> None:
+        subprocess.run([PRAXIS, "reap"], env=self.env, check=True, capture_output=True)
+
+    def live(self, session_id: str, scenario: Scenario) -> None:
+        """A running session of this platform, with its lab."""
+        self.driver.create(session_id, scenario, access())
+        with unit_of_work(self.engine) as db:
+            db.add(LabSession(id=session_id, scenario="quick", candidate="x", state=State.ready))
+
+    def containers(self) -> set[str]:
+        mine = {"label": f"{INSTANCE_LABEL}={self.instance}"}
+        return {c.name for c in docker.from_env().containers.list(all=True, filters=mine)}
+
+
+def test_two_platforms_on_one_engine_reap_only_their_own(tmp_path: Path, quick: Scenario) -> None:
+    ours, theirs = Platform(tmp_path / "ours"), Platform(tmp_path / "theirs")
+    assert ours.instance != theirs.instance
+    try:
+        ours.live("ourslive0001", quick)
+        theirs.live("theirslive01", quick)
+        firewall.allow_cache("theirslive01", theirs.instance, "10.213.250.2", 3142)
+        first = ours.driver.create("idem00000001", quick, access())
+        assert ours.driver.create("idem00000001", quick, access()) == first  # idempotent
+        for i in range(20):  # orphans of ours: made, some destroyed twice, none in its database
+            session_id = f"reap{i:08d}"
+            ours.driver.create(session_id, quick, access())
+            if i % 2:
+                ours.driver.destroy(session_id)
+                ours.driver.destroy(session_id)
+        firewall.allow_cache("reap00000000", ours.instance, "10.213.250.3", 3142)
+        ours.reap()
+        theirs.reap()
+        assert ours.containers() == {"praxis-ourslive0001-web"}
+        assert theirs.containers() == {"praxis-theirslive01-web"}
+        assert ours.driver.sessions() == {"ourslive0001"}
+        assert firewall.sessions(theirs.instance) == {"theirslive01"}
+        assert firewall.sessions(ours.instance) == set()
+    finally:
+        for platform, session_id in ((ours, "ourslive0001"), (theirs, "theirslive01")):
+            platform.driver.destroy(session_id)
+    assert ours.containers() == theirs.containers() == set()
+    mine = {"label": f"{INSTANCE_LABEL}={ours.instance}"}
+    assert docker.from_env().networks.list(filters=mine) == []
 
 
 @pytest.mark.parametrize("restart", [True, False])

@@ -6,6 +6,12 @@ import os
 import subprocess
 from pathlib import Path
 
+import docker
+
+from app.backends import trials_of
+from app.db import instance_id, make_engine
+from labs.docker_driver import DockerDriver
+from labs.driver import INSTANCE_LABEL
 from tests.integration.conftest import PRAXIS, TEST_SCENARIOS
 
 
@@ -62,3 +68,23 @@ def test_all_tests_every_scenario_and_summarises(tmp_path: Path) -> None:
     rows = {line.split("│")[1].strip(): line for line in done.stdout.splitlines() if "│" in line}
     assert "100.0%" in rows["demo"] and "0.0%" in rows["demo"] and "ok" in rows["demo"]
     assert "50.0%" in rows["quick"] and "FAILED" in rows["quick"]
+
+
+def test_a_kept_trial_is_not_the_service_s_to_reap_but_praxis_reap_removes_it(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "PRAXIS_DATA_DIR": str(tmp_path / "data")}
+    assert praxis("reap", env=env).returncode == 0  # the platform's database, its instance id
+    instance = instance_id(make_engine(f"sqlite:///{tmp_path}/data/praxis.db"))
+    trial = {"label": f"{INSTANCE_LABEL}={trials_of(instance)}"}
+    engine = docker.from_env()
+    try:
+        kept = praxis("scenario", "test", str(TEST_SCENARIOS / "quick"), "--keep", env=env)
+        assert "score:" in kept.stdout, kept.stdout + kept.stderr
+        assert len(engine.containers.list(all=True, filters=trial)) == 1
+        assert DockerDriver(instance=instance).sessions() == set()  # what the service reaps
+        assert praxis("reap", env=env).returncode == 0
+        assert engine.containers.list(all=True, filters=trial) == []
+    finally:
+        for container in engine.containers.list(all=True, filters=trial):
+            container.remove(force=True)
