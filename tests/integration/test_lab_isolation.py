@@ -56,8 +56,12 @@ def reach(container: str, host: str, port: int) -> bool:
 def test_sessions_cannot_reach_each_other_nor_host_services(
     driver: DockerDriver, quick: Scenario
 ) -> None:
-    a: dict[str, NodeInfo] = driver.create("isoa00000001", quick, access())
-    b: dict[str, NodeInfo] = driver.create("isob00000001", quick, access())
+    keys = new_keypair()
+    lab_access = Access(keys.public, "candidat", "pw")
+    a: dict[str, NodeInfo] = driver.create("isoa00000001", quick, lab_access)
+    b: dict[str, NodeInfo] = driver.create("isob00000001", quick, lab_access)
+    for lab in (a, b):  # booted, as the platform waits before a session is ready
+        wait_ready(lab["web"].address, load_key(keys.private), 90)
     gateway = a["web"].address.rsplit(".", 1)[0] + ".1"
     listener = socket.create_server(("0.0.0.0", 0))  # a host service on every address
     port = listener.getsockname()[1]
