@@ -6,27 +6,23 @@ A dead node is the platform's failure, not the candidate's: the jury report stat
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
 from app.errors import Conflict, NotFound
 from app.models import Event, Incident, IncidentPublic, LabSession, State, utcnow
 from app.reports.incidents import cause_words
+from app.reports.words import as_utc
 from app.results import audit
 
 MAX_CREDIT_SECONDS = 4 * 3600
 
 
-def aware(moment: datetime) -> datetime:
-    """SQLite hands datetimes back naive; they are UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-
-
 def lost_seconds(incident: Incident, now: datetime | None = None) -> int:
     """The outage's length as the platform measured it (so far, when the node is still down)."""
-    end = aware(incident.up_at) if incident.up_at else (now or utcnow())
-    return max(0, round((end - aware(incident.down_at)).total_seconds()))
+    end = as_utc(incident.up_at) if incident.up_at else (now or utcnow())
+    return max(0, round((end - as_utc(incident.down_at)).total_seconds()))
 
 
 def incidents_of(db: Session, session_id: str) -> list[Incident]:
@@ -46,8 +42,8 @@ def public(incident: Incident) -> IncidentPublic:
         id=incident.id,
         node=incident.node,
         cause=incident.cause,
-        down_at=aware(incident.down_at),
-        up_at=aware(incident.up_at) if incident.up_at else None,
+        down_at=as_utc(incident.down_at),
+        up_at=as_utc(incident.up_at) if incident.up_at else None,
         credited_seconds=incident.credited_seconds,
         lost_seconds=lost_seconds(incident),
     )
@@ -98,7 +94,7 @@ def credit(
     amount = seconds if seconds is not None else lost_seconds(incident)
     if not 1 <= amount <= MAX_CREDIT_SECONDS:
         raise Conflict(f"nothing to give back: {amount} s (1 to {MAX_CREDIT_SECONDS} s)")
-    lab.deadline = aware(lab.deadline) + timedelta(seconds=amount)
+    lab.deadline = as_utc(lab.deadline) + timedelta(seconds=amount)
     incident.credited_seconds, incident.credited_by = amount, actor
     db.add(lab)
     db.add(incident)

@@ -12,6 +12,8 @@ from app.auth import Principal, authenticate
 from app.catalog import Catalog
 from app.config import Settings
 from app.db import unit_of_work
+from app.errors import NotFound
+from app.models import LabSession
 
 
 def get_db(request: Request) -> Iterator[Session]:
@@ -48,3 +50,11 @@ def get_settings(request: Request) -> Settings:
 CurrentUser = Annotated[Principal, Depends(get_principal)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def find_lab(db: Session, session_id: str) -> LabSession:
+    """The session, or NotFound (404) naming it."""
+    lab = db.get(LabSession, session_id)
+    if lab is None:
+        raise NotFound(f"no session {session_id!r}")
+    return lab

@@ -7,9 +7,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlmodel import col, select
 
-from app.api.deps import CurrentUser, SessionDep
+from app.api.deps import CurrentUser, SessionDep, find_lab
 from app.auth import exam_code_hash, new_exam_code
-from app.errors import Conflict, NotFound
+from app.errors import Conflict
 from app.models import LabSession, Login, Role, State
 from app.results import audit
 
@@ -23,9 +23,7 @@ class ExamCodePublic(BaseModel):
 
 
 def _usable(db: SessionDep, session_id: str) -> LabSession:
-    lab = db.get(LabSession, session_id)
-    if lab is None:
-        raise NotFound(f"no session {session_id!r}")
+    lab = find_lab(db, session_id)
     if lab.state not in USABLE or not lab.exam_code:
         raise Conflict(f"the session is {lab.state.value}: its exam code no longer opens anything")
     return lab

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 from sqlmodel import col, select
 
-from app.api.deps import CurrentUser, SessionDep
+from app.api.deps import CurrentUser, SessionDep, find_lab
 from app.errors import Conflict, Invalid, NotFound
 from app.models import (
     AuditEntry,
@@ -30,9 +30,7 @@ router = APIRouter(tags=["grades"])
 
 
 def graded(db: SessionDep, session_id: str) -> tuple[LabSession, Result]:
-    lab = db.get(LabSession, session_id)
-    if lab is None:
-        raise NotFound(f"no session {session_id!r}")
+    lab = find_lab(db, session_id)
     result = db.get(Result, session_id)
     if result is None:
         raise Conflict(f"not graded yet: the session is {lab.state.value}")

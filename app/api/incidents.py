@@ -6,10 +6,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from app.api.deps import CurrentUser, SessionDep
+from app.api.deps import CurrentUser, SessionDep, find_lab
 from app.errors import Conflict, NotFound
 from app.incidents import MAX_CREDIT_SECONDS, credit, incidents_of, public
-from app.models import Event, IncidentPublic, LabSession, Role, State
+from app.models import Event, IncidentPublic, Role, State
 from app.results import audit
 
 router = APIRouter(prefix="/api/sessions", tags=["incidents"])
@@ -25,18 +25,11 @@ class RestartAccepted(BaseModel):
     restarting: bool
 
 
-def _lab(db: SessionDep, session_id: str) -> LabSession:
-    lab = db.get(LabSession, session_id)
-    if lab is None:
-        raise NotFound(f"no session {session_id!r}")
-    return lab
-
-
 @router.get("/{session_id}/incidents", response_model=list[IncidentPublic])
 def list_incidents(session_id: str, db: SessionDep, user: CurrentUser) -> list[IncidentPublic]:
     """Every node outage of the session, past and present (the candidate sees theirs)."""
     user.require_session(session_id)
-    _lab(db, session_id)
+    find_lab(db, session_id)
     return [public(i) for i in incidents_of(db, session_id)]
 
 
@@ -47,7 +40,7 @@ def restart_node(
     """Start a node again, its disk kept; the candidate's access follows (202: it boots in the
     background, the incident closes when it answers)."""
     user.require(Role.examiner)
-    lab = _lab(db, session_id)
+    lab = find_lab(db, session_id)
     if lab.state is not State.ready:
         raise Conflict(f"a node can be restarted only while the exam runs; it is {lab.state.value}")
     if node not in lab.nodes:
@@ -70,7 +63,7 @@ def credit_time(
 ) -> IncidentPublic:
     """Give the candidate the time an incident cost them: the deadline moves (audited)."""
     user.require(Role.examiner)
-    lab = _lab(db, session_id)
+    lab = find_lab(db, session_id)
     incident = credit(db, lab, incident_id, body.seconds, body.reason, user.name)
     request.app.state.controller.wake()
     return public(incident)

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 from sqlmodel import Session, col, select
 
-from app.api.deps import CatalogDep, CurrentUser, SessionDep, SettingsDep
+from app.api.deps import CatalogDep, CurrentUser, SessionDep, SettingsDep, find_lab
 from app.auth import exam_code_hash, new_exam_code, new_token, token_hash
 from app.config import Settings
 from app.controller import seconds_left
-from app.errors import Conflict, NotFound
+from app.errors import Conflict
 from app.incidents import incidents_of
 from app.incidents import public as incident_view
 from app.models import (
@@ -33,13 +33,6 @@ from graders.runner import render
 from labs.keys import new_keypair, new_password
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
-
-
-def _get(db: Session, session_id: str) -> LabSession:
-    lab = db.get(LabSession, session_id)
-    if lab is None:
-        raise NotFound(f"no session {session_id!r}")
-    return lab
 
 
 def _public(
@@ -141,7 +134,7 @@ def get_session(
     session_id: str, request: Request, db: SessionDep, user: CurrentUser, settings: SettingsDep
 ) -> SessionPublic:
     user.require_session(session_id)
-    lab = _get(db, session_id)
+    lab = find_lab(db, session_id)
     found = _public(lab, settings, _states(request, lab))
     found.incidents = [incident_view(i) for i in incidents_of(db, session_id)]
     return found
@@ -157,7 +150,7 @@ def instructions(
 ) -> str:
     """The exam subject in Markdown, with this session's parameters filled in."""
     user.require_session(session_id)
-    lab = _get(db, session_id)
+    lab = find_lab(db, session_id)
     folder = catalog.root / lab.scenario
     path = folder / f"instructions.{lang}.md"
     if not path.is_file():
@@ -187,7 +180,7 @@ def submit(
 ) -> SessionPublic:
     """The candidate hands in early: access is cut and grading starts."""
     user.require_session(session_id)
-    lab = _get(db, session_id)
+    lab = find_lab(db, session_id)
     if lab.state is not State.ready:
         raise Conflict(f"only a running session can be submitted; this one is {lab.state.value}")
     _end(request, db, lab, f"submitted by {user.name}", user.name)
@@ -200,7 +193,7 @@ def end(
 ) -> SessionPublic:
     """An examiner ends the session now."""
     user.require(Role.examiner)
-    lab = _get(db, session_id)
+    lab = find_lab(db, session_id)
     _end(request, db, lab, f"ended by examiner {user.name}", user.name)
     return _public(lab, settings, _states(request, lab))
 
@@ -209,7 +202,7 @@ def end(
 def events(session_id: str, db: SessionDep, user: CurrentUser) -> list[dict[str, str]]:
     """The session's history, transition by transition."""
     user.require(Role.examiner)
-    _get(db, session_id)
+    find_lab(db, session_id)
     rows = db.exec(select(Event).where(Event.session_id == session_id).order_by(col(Event.id)))
     return [{"state": e.state.value, "detail": e.detail, "at": e.at.isoformat()} for e in rows]
 
@@ -225,7 +218,7 @@ def extend(
 ) -> SessionPublic:
     """Give a running session more time (a reason is required and audited)."""
     user.require(Role.examiner)
-    lab = _get(db, session_id)
+    lab = find_lab(db, session_id)
     if lab.state is not State.ready or lab.deadline is None:
         raise Conflict(f"only a running session can be extended; this one is {lab.state.value}")
     lab.deadline += timedelta(minutes=body.minutes)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
 from zoneinfo import ZoneInfo
+
+from app.reports.words import when
 
 
 @dataclass(frozen=True)
@@ -107,9 +109,7 @@ def incident_texts(lines: list[IncidentLine], zone: ZoneInfo, lang: str) -> list
     w = incident_words(lang)
 
     def at(moment: datetime) -> str:
-        local = (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment).astimezone(zone)
-        pattern = "%Y-%m-%d %H:%M:%S" if lang == "en" else "%d/%m/%Y %H:%M:%S"
-        return f"{local.strftime(pattern)} {local.tzname() or ''}".strip()
+        return when(moment, zone, lang)
 
     texts = []
     for line in lines:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
 
-from app.reports.model import SessionReport
+if TYPE_CHECKING:  # the model's incident lines are worded here: no import cycle at run time
+    from app.reports.model import SessionReport
 
 # --- Labels --------------------------------------------------------------------------------
 

@@ -13,9 +13,10 @@ from fastapi.responses import HTMLResponse
 from sqlmodel import col, select
 
 from app.api.deps import SessionDep
-from app.incidents import aware, incidents_of, lost_seconds, open_incidents
+from app.incidents import incidents_of, lost_seconds, open_incidents
 from app.models import Incident, LabSession, State
 from app.reports.incidents import cause_words
+from app.reports.words import as_utc
 from app.web.deps import ExaminerFragment
 from app.web.i18n import LANGS, texts
 from app.web.templates import templates
@@ -37,7 +38,7 @@ def _fragment(request: Request, name: str, lang: str | None, **context: Any) -> 
     zone = ZoneInfo(request.app.state.settings.timezone)
 
     def clock(moment: datetime | None) -> str:
-        return aware(moment).astimezone(zone).strftime("%H:%M:%S") if moment else "—"
+        return as_utc(moment).astimezone(zone).strftime("%H:%M:%S") if moment else "—"
 
     chosen = lang if lang in LANGS else "fr"
     words = {"clock": clock, "span": span, "cause": partial(cause_words, lang=chosen)}

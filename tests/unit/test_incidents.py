@@ -13,9 +13,10 @@ from sqlmodel import select
 
 from app.auth import create_user
 from app.db import unit_of_work
-from app.incidents import aware, incidents_of, record_down, record_up
+from app.incidents import incidents_of, record_down, record_up
 from app.models import AuditEntry, Event, Incident, LabSession, Role, State, utcnow
 from app.reports.incidents import cause_words
+from app.reports.words import as_utc
 from tests.unit.test_api_roles import client as client
 from tests.unit.test_overrides import graded_session
 
@@ -79,7 +80,7 @@ def test_time_lost_is_given_back_once_and_audited(client: TestClient) -> None:
     assert missing.status_code == 404
 
     deadline = client.get(f"/api/sessions/{lab.id}", headers=auth).json()["deadline"]
-    moved = aware(datetime.fromisoformat(deadline)) - aware(lab.deadline)
+    moved = as_utc(datetime.fromisoformat(deadline)) - as_utc(lab.deadline)
     assert timedelta(seconds=130) <= moved <= timedelta(seconds=140)
     with unit_of_work(client.app.state.engine) as db:  # type: ignore[attr-defined]
         audits = list(db.exec(select(AuditEntry).where(AuditEntry.action == "credit")))
