@@ -1,17 +1,34 @@
 """The lab backends, built from settings in one place (the service, the CLI and the instructor's
-scenario test all take their driver from here)."""
+scenario test all take their driver and image stores from here)."""
 
 from __future__ import annotations
 
+import docker
+
 from app.config import Settings
+from labs.composite import CompositeDriver
 from labs.docker_driver import DockerDriver
 from labs.driver import LabDriver
+from labs.images import Stores
+from labs.libvirt_driver import LibvirtDriver
+
+
+def docker_client(settings: Settings) -> docker.DockerClient:
+    url = settings.docker_url
+    return docker.DockerClient(base_url=url) if url else docker.from_env()
 
 
 def lab_driver(settings: Settings, instance: str) -> LabDriver:
     """The driver for this host's labs, labelling what it makes with `instance`: the owning
-    platform's id (app.db.instance_id), so that reaping never touches another platform's."""
-    return DockerDriver(settings.docker_url, settings.lab_pool, settings.cache_port, instance)
+    platform's id (app.db.instance_id), so that reaping never touches another platform's.
+    Containers go to the Docker engine, VMs to libvirt, on the session's one network."""
+    containers = DockerDriver(settings.docker_url, settings.lab_pool, settings.cache_port, instance)
+    vms = LibvirtDriver(settings.libvirt_url, settings.vm_dir, instance, settings.cache_port)
+    return CompositeDriver(containers, vms)
+
+
+def image_stores(settings: Settings) -> Stores:
+    return Stores(docker_client(settings), settings.vm_dir / "images")
 
 
 def trials_of(instance: str) -> str:

@@ -37,23 +37,18 @@ def images_build(
     force: bool = typer.Option(False, help="Rebuild even when current."),
 ) -> None:
     """Build node images from images/<name>/ (skips those whose recipe did not change)."""
-    import docker
-
+    from app.backends import image_stores
     from labs.images import ImageBuildError, build, recipes
 
     settings = get_settings()
-    client = (
-        docker.DockerClient(base_url=settings.docker_url)
-        if settings.docker_url
-        else docker.from_env()
-    )
+    stores = image_stores(settings)
     available = recipes(settings.images_dir)
     for name in names or list(available):
         if name not in available:
             err.print(f"no recipe images/{name}/image.yaml; known: {', '.join(available)}")
             raise typer.Exit(1)
         try:
-            build(client, available[name], out.print, force)
+            build(stores, available[name], out.print, force)
         except ImageBuildError as exc:
             err.print(f"[red]{exc}[/red]")
             raise typer.Exit(1) from exc

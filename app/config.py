@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     scenarios_dir: Path = ROOT / "scenarios"
     images_dir: Path = ROOT / "images"
     docker_url: str | None = None  # None: DOCKER_HOST or the local socket
+    libvirt_url: str = "qemu:///system"
+    # VM base images and session disks, outside the checkout: QEMU runs as its own user and
+    # must reach them (images/ and disks/<instance>/<session>/ below it).
+    vm_dir: Path = Path("/var/lib/praxis")
     lab_pool: str = "10.213.0.0/16"
     cache_port: int = 3142  # apt-cacher-ng on the host, for `internet: packages` nodes
     access_host: str = "127.0.0.1"  # where candidate SSH access ports listen

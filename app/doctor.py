@@ -13,7 +13,7 @@ import docker
 import docker.errors
 
 from app.config import Settings
-from labs.images import is_current, recipes
+from labs.images import Stores, is_current, recipes
 
 
 @dataclass
@@ -111,7 +111,9 @@ def diagnose(settings: Settings) -> list[Finding]:
     finding, client = _docker(settings)
     found = [finding]
     for name, folder in recipes(settings.images_dir).items():
-        current = client is not None and is_current(client, folder)
+        current = client is not None and is_current(
+            Stores(client, settings.vm_dir / "images"), folder
+        )
         found.append(
             Finding(
                 f"image {name}",

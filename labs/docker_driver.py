@@ -22,7 +22,15 @@ from docker.models.containers import Container
 from docker.models.networks import Network
 
 from labs import firewall
-from labs.driver import INSTANCE_LABEL, NODE_LABEL, SESSION_LABEL, Access, LabError, NodeInfo
+from labs.driver import (
+    INSTANCE_LABEL,
+    NODE_LABEL,
+    SESSION_LABEL,
+    Access,
+    LabError,
+    LabNetwork,
+    NodeInfo,
+)
 from labs.images import image_tag
 from labs.scenario import Node, Scenario
 
@@ -89,6 +97,16 @@ class DockerDriver:
         except DockerError as exc:
             raise LabError(f"docker: {exc}") from exc
 
+    def lab_network(self, session_id: str) -> LabNetwork:
+        """The session's network (made if missing), for VMs to join its bridge."""
+        try:
+            config = self._network(session_id).attrs["IPAM"]["Config"][0]
+        except DockerError as exc:
+            raise LabError(f"docker: {exc}") from exc
+        subnet = ipaddress.ip_network(config["Subnet"])
+        assert isinstance(subnet, ipaddress.IPv4Network)
+        return LabNetwork(_bridge(session_id), subnet, config["Gateway"])
+
     def _labels(self, session_id: str, node: str | None = None) -> dict[str, str]:
         labels = {SESSION_LABEL: session_id, INSTANCE_LABEL: self.instance}
         return labels | ({NODE_LABEL: node} if node else {})
@@ -105,7 +123,12 @@ class DockerDriver:
                 subnet = self._free_subnet()
                 ipam = docker.types.IPAMConfig(
                     pool_configs=[
-                        docker.types.IPAMPool(subnet=str(subnet), gateway=str(next(subnet.hosts())))
+                        docker.types.IPAMPool(
+                            subnet=str(subnet),
+                            gateway=str(next(subnet.hosts())),
+                            # The lower half: VMs on the same network take the upper one.
+                            iprange=str(next(subnet.subnets(prefixlen_diff=1))),
+                        )
                     ]
                 )
                 try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -29,6 +30,15 @@ class NodeInfo:
     name: str
     address: str  # reachable from the platform host (grader, candidate access proxy)
     ref: str  # backend id (container id, domain uuid)
+
+
+@dataclass(frozen=True)
+class LabNetwork:
+    """A session's network: its Linux bridge, where containers and VMs meet."""
+
+    bridge: str
+    subnet: ipaddress.IPv4Network
+    gateway: str
 
 
 class LabError(Exception):

@@ -1,7 +1,9 @@
-"""Build node images locally from `images/<name>/` recipes: debootstrap + `docker import`.
+"""Build node images locally from `images/<name>/` recipes: debootstrap, then `docker import`
+(containers) or a qcow2 base disk with its kernel (VMs, see labs.vm_images).
 
-There is no registry. An image is tagged `praxis/<name>:latest` and labelled with the hash
-of its recipe folder, so building again when nothing changed does nothing.
+There is no registry. A container image is tagged `praxis/<name>:latest` and labelled with
+the hash of its recipe folder, a VM image keeps that hash in its manifest, so building again
+when nothing changed does nothing.
 """
 
 from __future__ import annotations
@@ -10,14 +12,17 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import docker
 import docker.errors
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from labs.scenario import tree_hash
+from labs import vm_images
+from labs.scenario import parse_memory, tree_hash
 
 RECIPE = "image.yaml"
 HASH_LABEL = "praxis.recipe"
@@ -27,11 +32,21 @@ Progress = Callable[[str], None]
 class Recipe(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
+    kind: Literal["container", "vm"] = "container"
     suite: str
     mirror: str
     packages: list[str] = []
-    cmd: list[str]
+    cmd: list[str] = []
     env: dict[str, str] = {}
+    disk: str = "2G"  # VMs: the base disk's file system size
+
+
+@dataclass(frozen=True)
+class Stores:
+    """Where built images go: the Docker engine (containers) and the VM store (a folder)."""
+
+    docker: docker.DockerClient
+    vms: Path
 
 
 class ImageBuildError(Exception):
@@ -46,9 +61,19 @@ def recipes(root: Path) -> dict[str, Path]:
     return {p.parent.name: p.parent for p in sorted(root.glob(f"*/{RECIPE}"))}
 
 
-def is_current(client: docker.DockerClient, folder: Path) -> bool:
+def _kind(folder: Path) -> str:
     try:
-        image = client.images.get(image_tag(folder.name))
+        return str((yaml.safe_load((folder / RECIPE).read_text()) or {}).get("kind", "container"))
+    except (OSError, yaml.YAMLError, AttributeError):
+        return "container"
+
+
+def is_current(stores: Stores, folder: Path) -> bool:
+    if _kind(folder) == "vm":
+        image = vm_images.load(stores.vms, folder.name)
+        return image is not None and image.recipe == tree_hash(folder)
+    try:
+        image = stores.docker.images.get(image_tag(folder.name))
     except docker.errors.ImageNotFound:
         return False
     return bool(image.labels.get(HASH_LABEL) == tree_hash(folder))
@@ -61,11 +86,9 @@ def _run(argv: list[str], what: str) -> None:
         raise ImageBuildError(f"{what} failed ({done.returncode}):\n" + "\n".join(tail))
 
 
-def build(
-    client: docker.DockerClient, folder: Path, progress: Progress = print, force: bool = False
-) -> bool:
+def build(stores: Stores, folder: Path, progress: Progress = print, force: bool = False) -> bool:
     """Build one image unless it is current. Returns True when it built. Raises ImageBuildError."""
-    if not force and is_current(client, folder):
+    if not force and is_current(stores, folder):
         progress(f"{folder.name}: up to date")
         return False
     try:
@@ -94,6 +117,9 @@ def build(
             shutil.copy(folder / "setup.sh", root / "praxis-setup.sh")
             _run(["chroot", str(root), "/bin/sh", "/praxis-setup.sh"], "setup.sh")
             (root / "praxis-setup.sh").unlink()
+        if recipe.kind == "vm":
+            _store_vm(stores.vms, folder, recipe, root, Path(tmp), progress)
+            return True
         progress(f"{folder.name}: importing into docker")
         archive = Path(tmp) / "root.tar"
         _run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(archive), "."], "tar")
@@ -103,8 +129,30 @@ def build(
         ]
         changes += [f"ENV {k}={v}" for k, v in recipe.env.items()]
         with archive.open("rb") as stream:
-            client.api.import_image(
+            stores.docker.api.import_image(
                 src=stream, repository=f"praxis/{folder.name}", tag="latest", changes=changes
             )
     progress(f"{folder.name}: built {image_tag(folder.name)}")
     return True
+
+
+def _store_vm(
+    store: Path, folder: Path, recipe: Recipe, root: Path, tmp: Path, progress: Progress
+) -> None:
+    """The root file system as a whole-disk ext4 (no partition table: QEMU boots the kernel
+    kept beside it with root=/dev/vda), converted into the VM store."""
+    kernels = sorted((root / "boot").glob("vmlinuz-*"))
+    initrds = sorted((root / "boot").glob("initrd.img-*"))
+    if not kernels or not initrds:
+        raise ImageBuildError(
+            f"{folder / RECIPE}: a VM recipe must install a kernel (linux-image-*)"
+        )
+    raw = tmp / "disk.raw"
+    progress(f"{folder.name}: making the {recipe.disk} disk")
+    size_mib = parse_memory(recipe.disk) >> 20
+    _run(["mkfs.ext4", "-q", "-L", "root", "-d", str(root), str(raw), f"{size_mib}M"], "mkfs.ext4")
+    try:
+        vm_images.store_built(store, folder.name, raw, kernels[-1], initrds[-1], tree_hash(folder))
+    except vm_images.VMImageError as exc:
+        raise ImageBuildError(str(exc)) from exc
+    progress(f"{folder.name}: built {store / folder.name}")

@@ -63,14 +63,18 @@ def parse_memory(value: str) -> int:
 
 
 class Node(Strict):
-    kind: Literal["container"] = "container"
+    kind: Literal["container", "vm"] = "container"
     image: str
     cpus: float = Field(default=1.0, gt=0, le=8)
     memory: str = "512M"
     pids: int = Field(default=512, ge=32, le=16384)
     internet: Literal["none", "packages"] = "none"
-    # Extra Linux capabilities the candidate may need beyond the default set.
+    # Extra Linux capabilities the candidate may need beyond the default set (containers).
     capabilities: list[str] = []
+    # VMs: the system disk's size (never below the image's), extra empty disks, a screen.
+    disk: str = "4G"
+    disks: list[str] = []
+    display: bool = False
 
     @field_validator("memory")
     @classmethod
@@ -78,6 +82,31 @@ class Node(Strict):
         if parse_memory(value) < 64 << 20:
             raise ValueError("memory must be at least 64M")
         return value
+
+    @field_validator("disk")
+    @classmethod
+    def _disk(cls, value: str) -> str:
+        if parse_memory(value) < 1 << 30:
+            raise ValueError("disk must be at least 1G")
+        return value
+
+    @field_validator("disks")
+    @classmethod
+    def _disks(cls, value: list[str]) -> list[str]:
+        for size in value:
+            parse_memory(size)
+        if len(value) > 8:
+            raise ValueError("at most 8 extra disks")
+        return value
+
+    @model_validator(mode="after")
+    def _fields_of_kind(self) -> Node:
+        given = self.model_fields_set
+        if self.kind == "container" and given & {"disk", "disks", "display"}:
+            raise ValueError("disk, disks and display are for VM nodes (kind: vm)")
+        if self.kind == "vm" and given & {"capabilities", "pids"}:
+            raise ValueError("capabilities and pids are for container nodes (a VM is whole)")
+        return self
 
     @property
     def memory_bytes(self) -> int:

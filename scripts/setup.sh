@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(docker.io iptables debootstrap apt-cacher-ng openssh-client ca-certificates procps
           gpgv debian-archive-keyring  # the grader checks lab packages against Debian's signatures
-          chromium fonts-dejavu-core gnupg)  # the browser drives the web UI tests; gpg signs test archives
+          chromium fonts-dejavu-core gnupg  # the browser drives the web UI tests; gpg signs test archives
+          libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils libvirt-clients
+          dnsmasq-base libvirt-dev pkg-config e2fsprogs)  # VM nodes (libvirt-python builds against libvirt-dev)
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 missing=()
@@ -37,6 +39,19 @@ if ! $DOCKER info >/dev/null 2>&1; then
     fi
     for _ in $(seq 60); do $DOCKER info >/dev/null 2>&1 && break; sleep 0.5; done
     $DOCKER info >/dev/null 2>&1 || { echo "dockerd did not start: see /var/log/dockerd.log" >&2; exit 1; }
+fi
+
+# libvirt for VM nodes. QEMU runs as libvirt-qemu: it must be able to open /dev/kvm to even
+# try KVM (the driver probes whether KVM works and falls back to TCG when it does not).
+[ -e /dev/kvm ] && chmod 666 /dev/kvm
+if ! virsh -c qemu:///system version >/dev/null 2>&1; then
+    say "starting libvirtd"
+    if have_systemd; then systemctl start libvirtd; else
+        pgrep -x virtlogd >/dev/null || virtlogd -d
+        pgrep -x libvirtd >/dev/null || libvirtd -d
+    fi
+    for _ in $(seq 60); do virsh -c qemu:///system version >/dev/null 2>&1 && break; sleep 0.5; done
+    virsh -c qemu:///system version >/dev/null 2>&1 || { echo "libvirtd did not start" >&2; exit 1; }
 fi
 
 # Package cache for `internet: packages` nodes: labs have no NAT, they reach this only.

@@ -22,7 +22,7 @@ from sqlmodel import select
 from app.db import make_engine, unit_of_work
 from app.models import LabSession
 from labs.docker_driver import DockerDriver
-from labs.images import is_current, recipes
+from labs.images import Stores, is_current, recipes
 
 ROOT = Path(__file__).resolve().parents[2]
 PRAXIS = str(ROOT / ".venv" / "bin" / "praxis")
@@ -47,7 +47,8 @@ def engine_ready() -> None:
         client.ping()
     except docker.errors.DockerException as exc:
         pytest.fail(f"dockerd is not reachable ({exc}): run the tests with `make test`")
-    stale = [n for n, f in recipes(ROOT / "images").items() if not is_current(client, f)]
+    stores = Stores(client, Path("/var/lib/praxis/images"))
+    stale = [n for n, f in recipes(ROOT / "images").items() if not is_current(stores, f)]
     if stale:
         pytest.fail(f"images not built: {stale}: run the tests with `make test`")
 
