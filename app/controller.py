@@ -247,7 +247,11 @@ class Controller:
         restart = scenario.grading.restart
         nodes = await asyncio.to_thread(self.driver.freeze, lab.id, _access(lab), restart)
         rows = {
-            name: {**row, "address": nodes[name].address or row["address"]}
+            name: {
+                **row,
+                "address": nodes[name].address or row["address"],
+                **({"disk": nodes[name].disk} if nodes[name].disk else {}),
+            }
             for name, row in lab.nodes.items()
             if name in nodes
         }
@@ -263,7 +267,7 @@ class Controller:
                 f"grading again in {self.settings.grading_retry_seconds:g}s",
             )
 
-        job = grading_job(self.settings, scenario, lab.nodes, lab.params)
+        job = grading_job(self.settings, scenario, lab.nodes, lab.params, lab.grader_key)
         return grade_until_complete(job, self.settings, retrying)
 
     def _note(self, session_id: str, detail: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -11,7 +10,9 @@ from pathlib import Path
 
 import docker
 import docker.errors
+import libvirt
 
+from app.backends import docker_client
 from app.config import Settings
 from labs.images import Stores, is_current, recipes
 
@@ -25,34 +26,15 @@ class Finding:
 
 
 def _docker(settings: Settings) -> tuple[Finding, docker.DockerClient | None]:
+    name = "container backend (dockerd)"
     try:
-        client = (
-            docker.DockerClient(base_url=settings.docker_url)
-            if settings.docker_url
-            else docker.from_env()
-        )
+        client = docker_client(settings)
         version = client.version()["Version"]
-        return Finding("dockerd", True, f"Docker Engine {version}"), client
+        return Finding(name, True, f"Docker Engine {version}"), client
     except docker.errors.DockerException as exc:
         return Finding(
-            "dockerd", False, str(exc), "run `make setup` (installs and starts dockerd)"
+            name, False, str(exc), "run `make setup` (installs and starts dockerd)"
         ), None
-
-
-def _kvm() -> Finding:
-    if not os.path.exists("/dev/kvm"):
-        return Finding(
-            "kvm",
-            False,
-            "no /dev/kvm: VMs would run under QEMU TCG (slow)",
-            "use a host with hardware virtualisation for VM scenarios",
-        )
-    return Finding(
-        "kvm",
-        os.access("/dev/kvm", os.R_OK | os.W_OK),
-        "/dev/kvm present",
-        "chmod 666 /dev/kvm; some hosts expose it but QEMU still aborts: VM drivers probe it",
-    )
 
 
 def _vlan() -> Finding:
@@ -89,13 +71,29 @@ def _inotify() -> Finding:
     )
 
 
-def _libvirt() -> Finding:
-    sock = Path("/var/run/libvirt/libvirt-sock")
+def _libvirt(settings: Settings) -> Finding:
+    """The VM backend: libvirtd answers, and under which accelerator VMs would run."""
+    try:
+        conn = libvirt.open(settings.libvirt_url)
+    except libvirt.libvirtError as exc:
+        return Finding(
+            "VM backend (libvirt)",
+            False,
+            f"{settings.libvirt_url}: {exc}",
+            "VM scenarios only: run `make setup` (installs and starts libvirtd)",
+        )
+    try:
+        version = conn.getLibVersion()
+    finally:
+        conn.close()
+    probed = settings.vm_dir / "accel"  # labs.libvirt_driver keeps its probe's answer there
+    accel = probed.read_text().split()[-1] if probed.exists() else ""
+    how = {"kvm": "KVM", "qemu": "QEMU TCG: /dev/kvm missing or unusable here, VMs are slow"}
+    how_here = how.get(accel, "KVM if it works here (probed at the first VM), else TCG")
     return Finding(
-        "libvirtd",
-        sock.exists(),
-        "libvirtd socket present" if sock.exists() else "libvirtd is not running",
-        "VM scenarios only: install and start libvirtd",
+        "VM backend (libvirt)",
+        True,
+        f"libvirt {version // 1000000}.{version // 1000 % 1000}; VMs run under {how_here}",
     )
 
 
@@ -137,5 +135,5 @@ def diagnose(settings: Settings) -> list[Finding]:
             "run `make setup` (starts apt-cacher-ng) for `internet: packages` nodes",
         )
     )
-    found += [_inotify(), _libvirt(), _kvm(), _vlan()]
+    found += [_inotify(), _libvirt(settings), _vlan()]
     return found

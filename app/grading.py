@@ -21,15 +21,21 @@ def grading_job(
     scenario: Scenario,
     nodes: Mapping[str, Mapping[str, Any]],
     params: Mapping[str, str],
+    grader_key: str,
 ) -> GradingJob:
-    """`nodes`: node name -> {"ref": container id, "address": lab address} (the session's row)."""
+    """`nodes`: node name -> {"ref": container id or domain uuid, "address": lab address,
+    "disk": a VM's frozen disk} (the session's row); `grader_key`: the session's private key."""
     return GradingJob(
         scenario=scenario,
-        nodes={name: NodeRef(str(n["ref"]), str(n["address"])) for name, n in nodes.items()},
+        nodes={
+            name: NodeRef(str(n["ref"]), str(n["address"]), str(n.get("disk", "")))
+            for name, n in nodes.items()
+        },
         params=dict(params),
         docker_url=settings.docker_url,
         package_cache=settings.package_cache_dir,
         state_dir=settings.data_dir,
+        grader_key=grader_key,
     )
 
 

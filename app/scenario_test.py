@@ -81,8 +81,10 @@ def test_scenario(
         start = time.monotonic()
         nodes = driver.freeze(session_id, access, scenario.grading.restart)
         say(f"lab frozen in {time.monotonic() - start:.1f}s")
-        rows = {n.name: {"ref": n.ref, "address": n.address} for n in nodes.values()}
-        job = grading_job(settings, scenario, rows, params)
+        rows = {
+            n.name: {"ref": n.ref, "address": n.address, "disk": n.disk} for n in nodes.values()
+        }
+        job = grading_job(settings, scenario, rows, params, keys.private)
         report = grade_until_complete(job, settings)
         say(f"graded in {report.duration_ms} ms; grading again to check it is stable")
         differences = _differences(report, grade_until_complete(job, settings))

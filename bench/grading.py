@@ -53,6 +53,7 @@ class SolvedLab:
         keys = new_keypair()
         self.access = Access(keys.public, "candidat", new_password())
         self.params = {**SCENARIO.parameters, **{s: new_password() for s in SCENARIO.secrets}}
+        self.private_key = keys.private
         self.nodes = driver.create(self.id, SCENARIO, self.access)
         wait_ready(self.nodes["web"].address, load_key(keys.private), 120)
         run_solution(SCENARIO, self.nodes, keys.private, self.params, lambda _: None)
@@ -65,7 +66,7 @@ class SolvedLab:
     def job(self) -> GradingJob:
         assert SCENARIO is not None
         rows = {n.name: {"ref": n.ref, "address": n.address} for n in self.nodes.values()}
-        return grading_job(get_settings(), SCENARIO, rows, self.params)
+        return grading_job(get_settings(), SCENARIO, rows, self.params, self.private_key)
 
     def memory(self) -> int:
         stats = docker.from_env().containers.get(f"praxis-{self.id}-web").stats(stream=False)

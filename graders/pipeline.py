@@ -24,11 +24,13 @@ from typing import Any
 import docker
 
 import graders
-from graders import integrity
+from graders import integrity, vm_disk
 from graders.debs import PackageIndex
 from graders.docker_node import DockerNode
 from graders.report import GradeReport, NodeIntegrity
 from graders.runner import criterion_result, grade
+from graders.transport import load_key
+from graders.vm_node import VMNode
 from labs.scenario import Scenario
 
 log = logging.getLogger("praxis.grading")
@@ -42,8 +44,9 @@ _forkserver.set_forkserver_preload(
 
 @dataclass(frozen=True)
 class NodeRef:
-    ref: str  # the container's id
-    address: str  # on the lab network, for checks from outside
+    ref: str  # the container's id, the VM's domain uuid
+    address: str  # on the lab network, for checks from outside (and SSH to a VM)
+    disk: str = ""  # a VM's disk as frozen at the cut-off (graders.vm_disk)
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,14 @@ class GradingJob:
     docker_url: str | None
     package_cache: Path
     state_dir: Path
+    grader_key: str = ""  # the session's private key: VMs are reached over SSH
+
+    def node(self, name: str, client: docker.DockerClient) -> DockerNode | VMNode:
+        """The node as the grader reaches it, by its kind in the scenario."""
+        ref = self.nodes[name]
+        if self.scenario.nodes[name].kind == "vm":
+            return VMNode(ref.address, load_key(self.grader_key), Path(ref.disk))
+        return DockerNode(client, ref.ref)
 
 
 class Scans(Mapping[str, str]):
@@ -78,13 +89,18 @@ class Scans(Mapping[str, str]):
         return sum(1 for _ in self)
 
 
-def _scan(name: str, node: DockerNode, index: PackageIndex) -> tuple[NodeIntegrity, str | None]:
+def _scan(
+    name: str, node: DockerNode | VMNode, index: PackageIndex
+) -> tuple[NodeIntegrity, str | None]:
     """The node's integrity, and why its own tools are not to be believed (None if they are)."""
     try:
-        upper = node.upper_dir()
-        if upper is None:
-            raise OSError("the engine's storage driver shows no upper layer")
-        found = integrity.scan(upper, f"/proc/{node.pid1()}/root", index)
+        if isinstance(node, VMNode):
+            found = vm_disk.scan(node.disk(), index)
+        else:
+            upper = node.upper_dir()
+            if upper is None:
+                raise OSError("the engine's storage driver shows no upper layer")
+            found = integrity.scan(upper, f"/proc/{node.pid1()}/root", index)
     except Exception as exc:  # a node that is down is graded as it is: its checks say so
         node.judge.set_result(None)
         return NodeIntegrity(node=name, error=f"not scanned: {exc}"), None
@@ -102,9 +118,9 @@ def grade_lab(job: GradingJob) -> GradeReport:
     start = time.monotonic()
     client = docker.DockerClient(base_url=job.docker_url) if job.docker_url else docker.from_env()
     pool = ThreadPoolExecutor(max_workers=max(1, len(job.nodes)))
+    nodes = {name: job.node(name, client) for name in job.nodes}
     try:
         index = PackageIndex.load(job.package_cache, job.state_dir)
-        nodes = {name: DockerNode(client, ref.ref) for name, ref in job.nodes.items()}
         scans = {name: pool.submit(_scan, name, node, index) for name, node in nodes.items()}
         report = grade(
             job.scenario,
@@ -118,6 +134,9 @@ def grade_lab(job: GradingJob) -> GradeReport:
         report.integrity = [scan.result()[0] for scan in scans.values()]
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+        for node in nodes.values():
+            if isinstance(node, VMNode):
+                node.close()
         client.close()
     report.duration_ms = int((time.monotonic() - start) * 1000)
     return report

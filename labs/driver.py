@@ -30,6 +30,7 @@ class NodeInfo:
     name: str
     address: str  # reachable from the platform host (grader, candidate access proxy)
     ref: str  # backend id (container id, domain uuid)
+    disk: str = ""  # a VM's disk as frozen at the cut-off, for the grader (labs.libvirt_driver)
 
 
 @dataclass(frozen=True)

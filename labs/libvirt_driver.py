@@ -294,28 +294,60 @@ class LibvirtDriver:
 
     # -- during and after the exam ----------------------------------------------------------
     def freeze(self, session_id: str, user: str) -> dict[str, NodeInfo]:
-        """Power every VM off (cleanly, then by force) and boot it again with the candidate's
-        account locked from the kernel command line: nothing they started survives, what is
-        graded is what survives a reboot. Waits until each one's SSH answers."""
+        """Power every running VM off (cleanly, then by force), keep its disk as it is then
+        for the grader, and boot it again with the candidate's account locked from the kernel
+        command line: nothing they started survives, what is graded live is what survives a
+        reboot. Waits until each one's SSH answers. A VM that is down is left down, to be
+        graded as such (no frozen disk: its criteria say the node is down)."""
         domains = self.domains(session_id)
-        threads = [threading.Thread(target=self._cycle, args=(d, user)) for d in domains]
+        running = {d.node for d in domains if _active(d.dom)}
+        threads = [
+            threading.Thread(target=self._cycle, args=(d, user))
+            for d in domains
+            if d.node in running
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        return {d.node: NodeInfo(d.node, d.owner.address, d.dom.UUIDString()) for d in domains}
+        return {
+            d.node: NodeInfo(
+                d.node,
+                d.owner.address,
+                d.dom.UUIDString(),
+                str(self._frozen(d.session, d.node)) if d.node in running else "",
+            )
+            for d in domains
+        }
+
+    def _frozen(self, session_id: str, node: str) -> Path:
+        return self.disks / session_id / f"{node}.frozen.qcow2"
+
+    def _freeze_disk(self, session_id: str, node: str) -> None:
+        """The powered-off VM's disk becomes a read-only layer, the grader's (graders.vm_disk),
+        under a fresh one the VM boots on, at the same path (its definition does not change).
+        Once per session; each step can be done again after a crash between two."""
+        overlay, frozen = self.disks / session_id / f"{node}.qcow2", self._frozen(session_id, node)
+        if not frozen.exists():
+            overlay.rename(frozen)
+        if not overlay.exists():
+            argv = ["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(frozen), "-F", "qcow2"]
+            done = subprocess.run([*argv, str(overlay)], capture_output=True, text=True)
+            if done.returncode != 0:
+                raise LabError(f"node {node}: could not freeze its disk: {done.stderr.strip()}")
 
     def _cycle(self, domain: Domain, lock_user: str) -> None:
         dom, address = domain.dom, domain.owner.address
         try:
             self._power_off(dom)
+            self._freeze_disk(domain.session, domain.node)
             xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
             if "praxis.lock=" not in xml:
                 xml = xml.replace("</cmdline>", f" praxis.lock={lock_user}</cmdline>")
                 dom = self.conn().defineXML(xml)
             dom.create()
             _wait_port(address, 22, BOOT_TIMEOUT)
-        except (libvirt.libvirtError, LabError) as exc:  # a broken node is graded as it is
+        except (libvirt.libvirtError, LabError, OSError) as exc:  # graded as it is
             log.warning("freezing %s/%s: %s", domain.session, domain.node, exc)
 
     def _power_off(self, dom: libvirt.virDomain) -> None:
@@ -409,6 +441,13 @@ _SHUTOFF = {
     libvirt.VIR_DOMAIN_SHUTOFF_CRASHED: "crashed",
     libvirt.VIR_DOMAIN_SHUTOFF_FAILED: "failed",
 }
+
+
+def _active(dom: libvirt.virDomain) -> bool:
+    try:
+        return bool(dom.isActive())
+    except libvirt.libvirtError:
+        return False
 
 
 def _domain_name(session_id: str, node: str) -> str:

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -49,8 +50,9 @@ class VMImage:
 
 
 def load(store: Path, name: str) -> VMImage | None:
-    """The image `name`, or None when it was never built or imported (or is incomplete)."""
-    folder = store / name
+    """The image `name`, or None when it was never built or imported (or is incomplete).
+    Its folder is the current version's real path (see `_publish`)."""
+    folder = (store / name).resolve()
     try:
         data = json.loads((folder / MANIFEST).read_text())
         image = VMImage(folder=folder, **data)
@@ -89,17 +91,22 @@ def _write(folder: Path, image: VMImage) -> VMImage:
 
 
 def _publish(store: Path, name: str, staging: Path) -> None:
-    """Replace the image folder in one rename: a session starting meanwhile sees the old or
-    the new image, never half of one (its overlay keeps the old disk open)."""
-    store.mkdir(parents=True, exist_ok=True)
-    store.chmod(0o755)
+    """Make a new version of the image the current one: `store/name` is a link to it, swapped
+    in one rename. Earlier versions stay: the overlays of sessions made from them name their
+    base by its real path, and a VM restarted at the cut-off reopens it."""
+    versions = store / "versions"
+    versions.mkdir(parents=True, exist_ok=True)
+    for folder in (store, versions):
+        folder.chmod(0o755)
+    version = versions / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    os.rename(staging, version)
+    link = store / f".{name}.link"
+    link.unlink(missing_ok=True)
+    link.symlink_to(version.relative_to(store))
     target = store / name
-    old = store / f".{name}.old"
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        os.rename(target, old)
-    os.rename(staging, target)
-    shutil.rmtree(old, ignore_errors=True)
+    if target.is_dir() and not target.is_symlink():  # a folder from before versions
+        os.rename(target, versions / f"{name}-unversioned-{os.getpid()}")
+    os.replace(link, target)
 
 
 def store_built(

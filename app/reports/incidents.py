@@ -64,6 +64,11 @@ _CAUSES: Final[dict[str, dict[str, str]]] = {
         "state.created": "créée, jamais démarrée",
         "state.restarting": "redémarre",
         "state.removing": "en cours de suppression",
+        "vm:poweroff": "machine éteinte depuis l'intérieur",
+        "vm:destroyed": "machine coupée depuis l'hôte",
+        "vm:crashed": "machine plantée",
+        "vm:failed": "machine qui n'a pas pu démarrer",
+        "vm:off": "machine éteinte",
     },
     "en": {
         "exit": "stopped (exit code {code})",
@@ -82,6 +87,11 @@ _CAUSES: Final[dict[str, dict[str, str]]] = {
         "state.created": "created, never started",
         "state.restarting": "restarting",
         "state.removing": "being removed",
+        "vm:poweroff": "machine powered off from inside",
+        "vm:destroyed": "machine cut off from the host",
+        "vm:crashed": "machine crashed",
+        "vm:failed": "machine failed to start",
+        "vm:off": "machine off",
     },
 }
 
@@ -99,7 +109,7 @@ def cause_words(cause: str, lang: str) -> str:
         return w["exit_why"].format(code=code, why=why) if why else w["exit"].format(code=code)
     if kind == "state" and value:
         return w["state"].format(state=w.get(f"state.{value}", value))
-    if cause in ("oom", "removed", "unknown"):
+    if cause in ("oom", "removed", "unknown") or (cause in w and kind == "vm"):
         return w[cause]
     return cause
 

@@ -19,9 +19,10 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 from sqlmodel import select
 
-from app.db import make_engine, unit_of_work
+from app.backends import lab_driver
+from app.config import Settings
+from app.db import instance_id, make_engine, unit_of_work
 from app.models import LabSession
-from labs.docker_driver import DockerDriver
 from labs.images import Stores, is_current, recipes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,7 +116,7 @@ class Service:
         engine = make_engine(f"sqlite:///{self.env['PRAXIS_DATA_DIR']}/praxis.db")
         with unit_of_work(engine) as db:
             ids = [lab.id for lab in db.exec(select(LabSession))]
-        driver = DockerDriver()
+        driver = lab_driver(Settings(), instance_id(engine))
         for session_id in ids:
             driver.destroy(session_id)
 

@@ -129,6 +129,8 @@ def test_the_report_says_a_node_was_down_when_the_lab_ended(client: TestClient) 
         ("unknown", "de", "cause inconnue"),  # an unknown language: French, the default
         ("exited, exit code 137", "en", "exited, exit code 137"),  # recorded before the codes
         ("exit:x", "fr", "exit:x"),
+        ("vm:destroyed", "fr", "machine coupée depuis l'hôte"),
+        ("vm:poweroff", "en", "machine powered off from inside"),
     ],
 )
 def test_a_cause_is_worded_in_the_readers_language(cause: str, lang: str, words: str) -> None:

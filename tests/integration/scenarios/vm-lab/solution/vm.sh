@@ -1,0 +1,3 @@
+#!/bin/sh
+set -eu
+echo "$ANSWER" > /root/answer.txt
