@@ -25,6 +25,7 @@ bench: setup
 	.venv/bin/python bench/run.py
 	.venv/bin/python bench/grading.py
 	.venv/bin/python bench/web.py
+	.venv/bin/python bench/vm.py
 
 clean:
 	.venv/bin/praxis reap || true

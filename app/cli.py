@@ -1,11 +1,14 @@
-"""The `praxis` command: serve, build images, check and test scenarios, operate."""
+"""The `praxis` command: serve, build or import images, check and test scenarios, operate."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from app.catalog import Catalog
@@ -13,8 +16,15 @@ from app.cli_scenario import scenario_cli
 from app.config import get_settings
 from app.models import Role
 
+if TYPE_CHECKING:
+    import paramiko
+
+    from labs.images import Stores
+
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Praxis: hands-on IT exams.")
-images_cli = typer.Typer(no_args_is_help=True, help="Node images, built locally.")
+images_cli = typer.Typer(
+    no_args_is_help=True, help="Node images: built here from images/, or VM images imported."
+)
 user_cli = typer.Typer(no_args_is_help=True, help="Staff accounts.")
 cli.add_typer(images_cli, name="images")
 cli.add_typer(scenario_cli, name="scenario")
@@ -52,6 +62,180 @@ def images_build(
         except ImageBuildError as exc:
             err.print(f"[red]{exc}[/red]")
             raise typer.Exit(1) from exc
+
+
+class ImageOS(StrEnum):
+    windows = "windows"
+    linux = "linux"
+    other = "other"
+
+
+@images_cli.command("import")
+def images_import(
+    name: Annotated[str, typer.Argument(help="The name scenarios give as a VM node's image.")],
+    qcow2: Annotated[Path, typer.Option(help="The disk: a standalone qcow2 file.")],
+    os_kind: Annotated[ImageOS, typer.Option("--os", help="Its system.")] = ImageOS.other,
+    check: Annotated[
+        bool,
+        typer.Option(help="Then boot it in a throwaway lab: root must log in with its key."),
+    ] = False,
+    timeout: Annotated[float, typer.Option(help="With --check: seconds it may take.")] = 600,
+) -> None:
+    """Import a VM image an instructor prepared (Windows Server, a firewall...): it boots
+    from its own disk, takes its address by DHCP and its session's key from SMBIOS (see
+    README: VM images: importing Windows Server)."""
+    from labs.images import recipes
+    from labs.vm_images import VMImageError, import_image
+
+    settings = get_settings()
+    if name in recipes(settings.images_dir):
+        _fail(f"{name} is built from images/{name}/: import under another name")
+    try:
+        image = import_image(settings.vm_dir / "images", name, qcow2, os_kind.value)
+    except (VMImageError, OSError) as exc:
+        _fail(str(exc))
+    out.print(
+        f"imported {name}: {os_kind.value}, {_size(image.virtual_size)} disk, {image.folder}",
+        soft_wrap=True,
+    )
+    if check:
+        try:
+            _boot_check(name, image.os, timeout)
+        except Exception as exc:  # LabError, a lab that never answered
+            _fail(f"{name}: imported, but the check failed: {exc}")
+
+
+def _fail(message: str) -> NoReturn:
+    err.print(message, style="red", markup=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def _boot_check(name: str, os_kind: str, timeout: float) -> None:
+    """What a session needs of the image, once, in a one-VM trial lab: an SSH banner, then
+    root logged in with the session's key (which the image must take from SMBIOS). The lab is
+    removed whatever happens. Raises with the reason."""
+    import secrets
+    import time
+
+    from app.backends import lab_driver, trials_of
+    from app.db import instance_id
+    from graders.transport import load_key
+    from labs.driver import Access
+    from labs.keys import new_keypair, new_password
+    from labs.scenario import Node, Scenario, Text
+
+    memory = "4G" if os_kind == "windows" else "1G"
+    node = Node(kind="vm", image=name, cpus=2, memory=memory, display=True)
+    title = Text(fr=f"Essai de l'image {name}", en=f"Trial of image {name}")
+    scenario = Scenario(
+        id="image-check", title=title, duration="1h", nodes={"vm": node}, criteria=[]
+    )
+    driver = lab_driver(get_settings(), trials_of(instance_id(_engine())))
+    session_id, deadline = "i" + secrets.token_hex(5), time.monotonic() + timeout
+    keys = new_keypair()
+    out.print(f"lab {session_id}: booting {name} (at most {timeout:g}s)")
+    try:
+        access = Access(keys.public, "candidat", new_password())
+        address = driver.create(session_id, scenario, access)["vm"].address
+        _wait_banner(address, deadline)
+        out.print(f"{address}: sshd answers")
+        _wait_login(address, load_key(keys.private), deadline)
+        out.print(f"root@{address}: logged in with the session's key")
+    finally:
+        driver.destroy(session_id)
+        out.print(f"lab {session_id}: removed")
+
+
+def _wait_login(address: str, key: paramiko.PKey, deadline: float) -> None:
+    import time
+
+    from graders.transport import SSHTransport
+
+    while True:
+        transport = SSHTransport(address, key)
+        try:  # `exit 0` means the same to sh, cmd.exe and PowerShell
+            status = transport.run("exit 0", timeout=20).status
+            why = f"`exit 0` returned {status}"
+            if status == 0:
+                return
+        except Exception as exc:  # NodeUnreachable while its services still start
+            why = str(exc)
+        finally:
+            transport.close()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"sshd answers, but root did not log in with the key: {why}")
+        time.sleep(2)
+
+
+def _wait_banner(address: str, deadline: float) -> None:
+    import socket
+    import time
+
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((address, 22), timeout=3) as conn:
+                conn.settimeout(5)
+                if conn.recv(64).startswith(b"SSH-"):
+                    return
+        except OSError:
+            pass
+        time.sleep(1)
+    raise TimeoutError(
+        f"{address}:22 gave no SSH banner in time (an imported system must take its address "
+        "by DHCP and start sshd at boot)"
+    )
+
+
+@images_cli.command("list")
+def images_list() -> None:
+    """Container and VM images on this host, built or imported."""
+    import docker.errors
+
+    from app.backends import image_stores
+    from labs.images import HASH_LABEL, recipes
+    from labs.vm_images import images
+
+    settings = get_settings()
+    stores = image_stores(settings)
+    available = recipes(settings.images_dir)
+    table = Table("name", "kind", "source", "size", "os")
+    for image in images(stores.vms):
+        source = (
+            "imported"
+            if image.recipe == "imported"
+            else _recipe_state(stores, available, image.name)
+        )
+        size = sum(p.stat().st_size for p in image.folder.iterdir() if p.is_file())
+        table.add_row(
+            image.name, "vm", source, f"{_size(size)} (disk {_size(image.virtual_size)})", image.os
+        )
+    try:
+        containers = stores.docker.images.list(filters={"reference": "praxis/*:latest"})
+    except docker.errors.DockerException as exc:
+        containers = []
+        err.print(f"container images not listed: {exc}", markup=False)
+    for container in containers:
+        name = container.tags[0].removeprefix("praxis/").removesuffix(":latest")
+        source = _recipe_state(stores, available, name) if container.labels.get(HASH_LABEL) else "?"
+        table.add_row(name, "container", source, _size(container.attrs.get("Size", 0)), "linux")
+    out.print(table)
+
+
+def _recipe_state(stores: Stores, available: dict[str, Path], name: str) -> str:
+    from labs.images import is_current
+
+    if name not in available:
+        return "built (recipe gone)"
+    return "built" if is_current(stores, available[name]) else "built (recipe changed)"
+
+
+def _size(count: int) -> str:
+    value, unit = float(count), "B"
+    for bigger in ("KiB", "MiB", "GiB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    return f"{value:.1f} {unit}"
 
 
 @cli.command()

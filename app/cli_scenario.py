@@ -145,7 +145,8 @@ def scenario_test(
     except typer.Exit:
         raise
     except Exception as exc:
-        err.print(f"scenario test failed: {exc}", style="red", markup=False)
+        # One line, never wrapped: a missing VM image says which and how to get it.
+        err.print(f"scenario test failed: {exc}", style="red", markup=False, soft_wrap=True)
         raise typer.Exit(1) from exc
     table = Table("criterion", "weight", "score", "status", "message", "ms")
     for c in report.criteria:

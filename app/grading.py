@@ -11,6 +11,7 @@ from typing import Any
 from app.config import Settings
 from graders.pipeline import GradingJob, NodeRef, grade_in_worker
 from graders.report import GradeReport
+from labs import vm_images
 from labs.scenario import Scenario
 
 log = logging.getLogger("praxis.grading")
@@ -25,10 +26,18 @@ def grading_job(
 ) -> GradingJob:
     """`nodes`: node name -> {"ref": container id or domain uuid, "address": lab address,
     "disk": a VM's frozen disk} (the session's row); `grader_key`: the session's private key."""
+
+    def _os(name: str) -> str:
+        node = scenario.nodes[name]
+        image = (
+            vm_images.load(settings.vm_dir / "images", node.image) if node.kind == "vm" else None
+        )
+        return image.os if image is not None else "linux"
+
     return GradingJob(
         scenario=scenario,
         nodes={
-            name: NodeRef(str(n["ref"]), str(n["address"]), str(n.get("disk", "")))
+            name: NodeRef(str(n["ref"]), str(n["address"]), str(n.get("disk", "")), _os(name))
             for name, n in nodes.items()
         },
         params=dict(params),
@@ -36,6 +45,7 @@ def grading_job(
         package_cache=settings.package_cache_dir,
         state_dir=settings.data_dir,
         grader_key=grader_key,
+        libvirt_url=settings.libvirt_url,
     )
 
 

@@ -12,6 +12,7 @@ from app.config import Settings
 from app.grading import grade_until_complete, grading_job
 from graders.report import CriterionResult, GradeReport
 from graders.transport import SSHTransport, load_key, wait_ready
+from graders.windows import encoded, ps_literal
 from labs.driver import Access, LabDriver, NodeInfo
 from labs.keys import new_keypair, new_password
 from labs.scenario import Scenario
@@ -27,20 +28,29 @@ def run_solution(
     scenario: Scenario, nodes: dict[str, NodeInfo], key: str, params: dict[str, str], say: Say
 ) -> None:
     """Run each node's solution script as root over SSH, as a candidate would, parameters as
-    upper-case environment variables."""
-    env = " ".join(f"{k.upper()}={shlex.quote(v)}" for k, v in params.items())
+    upper-case environment variables; a `.ps1` script in Windows PowerShell."""
     for node, script in scenario.solution.items():
         start = time.monotonic()
         text = (scenario.folder / script).read_text(encoding="utf-8")
         transport = SSHTransport(nodes[node].address, load_key(key))
         try:
-            result = transport.run(f"env {env} bash -s", timeout=900, stdin=text)
+            result = transport.run(_interpreter(script, params), timeout=900, stdin=text)
         finally:
             transport.close()
         if not result.ok:
             tail = "\n".join((result.stdout + result.stderr).splitlines()[-20:])
             raise RuntimeError(f"solution {script} on {node} exited {result.status}:\n{tail}")
         say(f"solution {script} on {node}: done in {time.monotonic() - start:.1f}s")
+
+
+def _interpreter(script: str, params: dict[str, str]) -> str:
+    """The command that runs a script read from its standard input."""
+    if script.endswith(".ps1"):
+        sets = "".join(f"$env:{k.upper()} = {ps_literal(v)}\n" for k, v in params.items())
+        return encoded(sets + "& ([scriptblock]::Create([Console]::In.ReadToEnd()))\n")
+    return (
+        "env " + " ".join(f"{k.upper()}={shlex.quote(v)}" for k, v in params.items()) + " bash -s"
+    )
 
 
 def _differences(first: GradeReport, second: GradeReport) -> list[str]:

@@ -47,6 +47,7 @@ class NodeRef:
     ref: str  # the container's id, the VM's domain uuid
     address: str  # on the lab network, for checks from outside (and SSH to a VM)
     disk: str = ""  # a VM's disk as frozen at the cut-off (graders.vm_disk)
+    os: str = "linux"  # a VM's system, from its image
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,15 @@ class GradingJob:
     package_cache: Path
     state_dir: Path
     grader_key: str = ""  # the session's private key: VMs are reached over SSH
+    libvirt_url: str = "qemu:///system"
 
     def node(self, name: str, client: docker.DockerClient) -> DockerNode | VMNode:
         """The node as the grader reaches it, by its kind in the scenario."""
         ref = self.nodes[name]
         if self.scenario.nodes[name].kind == "vm":
-            return VMNode(ref.address, load_key(self.grader_key), Path(ref.disk))
+            key = load_key(self.grader_key)
+            windows = ref.os == "windows"
+            return VMNode(ref.address, key, Path(ref.disk), ref.ref, self.libvirt_url, windows)
         return DockerNode(client, ref.ref)
 
 

@@ -119,7 +119,7 @@ def wait_ready(host: str, key: paramiko.PKey, timeout: float, user: str = "root"
     while time.monotonic() - start < timeout:
         transport = SSHTransport(host, key, user)
         try:
-            if transport.run("true", timeout=10).ok:
+            if transport.run("exit 0", timeout=10).ok:  # sh, cmd and PowerShell alike
                 return time.monotonic() - start
         except NodeUnreachable as exc:  # refused while sshd starts: cheap to ask again
             last = str(exc)

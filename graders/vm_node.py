@@ -10,6 +10,7 @@ found the programs as Debian ships them (CheckContext.untrusted).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import shlex
@@ -20,6 +21,7 @@ import time
 from concurrent.futures import Future
 from pathlib import Path
 
+import libvirt
 import paramiko
 
 from graders.contract import (
@@ -33,6 +35,7 @@ from graders.integrity import MAX_HASHED, Integrity
 from graders.transport import CONNECT_TIMEOUT
 from graders.vm_disk import Ext4Image, FrozenDisk, Written, raw_copy
 
+libvirt.registerErrorHandler(lambda _ctx, _err: None, None)  # answered here, not printed
 MAX_STDOUT = 1 << 20
 MAX_STDERR = 64 << 10
 BOOT_WAIT = 120.0  # after the cut-off's reboot, services may still be starting
@@ -42,8 +45,19 @@ CLEAN = "env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 LC_ALL=C.UTF-8 H
 class VMNode:
     """One VM, for one grading: a Transport (SSH) and a NodeView (its frozen disk)."""
 
-    def __init__(self, address: str, key: paramiko.PKey, frozen: Path) -> None:
+    def __init__(
+        self,
+        address: str,
+        key: paramiko.PKey,
+        frozen: Path,
+        domain: str,
+        libvirt_url: str,
+        windows: bool = False,
+    ) -> None:
         self.address, self.key, self.frozen = address, key, frozen
+        # Windows: sshd's shell takes the command as it is (graders.windows encodes its own).
+        self.windows = windows
+        self.domain, self.libvirt_url = domain, libvirt_url  # the host's word on its state
         self.judge: Future[Integrity | None] = Future()
         self._client: paramiko.SSHClient | None = None
         self._lock = threading.Lock()
@@ -55,7 +69,10 @@ class VMNode:
         with self._lock:
             if self._disk is None:
                 if not self.frozen.name or not self.frozen.is_file():
-                    raise NodeUnreachable("the VM was down at the cut-off: no disk to read")
+                    raise NodeUnreachable(
+                        "no view of the VM's disk: it was down at the cut-off, or its system "
+                        "is not one the host reads (an imported image)"
+                    )
                 base = _backing(self.frozen)
                 image = Ext4Image(raw_copy(self.frozen, self.frozen.with_suffix(".raw")))
                 self._disk = FrozenDisk(
@@ -117,8 +134,22 @@ class VMNode:
         """Once: until systemd says the boot is over, at most BOOT_WAIT seconds (then the
         node is graded as it is)."""
         if not self._booted:
-            self._run("systemctl is-system-running --wait", BOOT_WAIT)
+            self._run("exit 0" if self.windows else "systemctl is-system-running --wait", BOOT_WAIT)
             self._booted = True
+
+    def running(self) -> bool:
+        """Does libvirt say the VM runs? (Asked when SSH gives no answer: a VM that is down
+        is a fact of the lab, a time-out on a running one is not.)"""
+        try:
+            conn = libvirt.open(self.libvirt_url)
+        except libvirt.libvirtError:
+            return True  # no word from the host: not a fact against the candidate
+        try:
+            return bool(conn.lookupByUUIDString(self.domain).isActive())
+        except libvirt.libvirtError:
+            return False  # the domain is gone
+        finally:
+            conn.close()
 
     def _connect(self) -> paramiko.SSHClient:
         with self._lock:
@@ -141,12 +172,16 @@ class VMNode:
                         look_for_keys=False,
                     )
                     break
-                except paramiko.AuthenticationException as exc:
+                except paramiko.AuthenticationException as exc:  # the key was removed in it
                     raise NodeUnreachable(f"ssh root@{self.address}: {exc}") from exc
                 except (OSError, paramiko.SSHException) as exc:
-                    if attempt == 2:
-                        raise NodeUnreachable(f"ssh root@{self.address}: {exc}") from exc
-                    time.sleep(1 + attempt)
+                    if attempt < 2:
+                        time.sleep(1 + attempt)
+                        continue
+                    why = f"ssh root@{self.address}: {exc or type(exc).__name__}"
+                    if _refused(exc) or not self.running():  # sshd stopped, network broken
+                        raise NodeUnreachable(why) from exc
+                    raise GraderError(why) from exc  # a time-out on a busy host: ask again
             self._client = client
             return client
 
@@ -157,7 +192,8 @@ class VMNode:
             raise GraderError(f"ssh {self.address}: the connection closed")
         try:
             channel = transport.open_session(timeout=CONNECT_TIMEOUT)
-            channel.exec_command(f"{CLEAN} /bin/sh -c {shlex.quote(command)}")
+            clean = command if self.windows else f"{CLEAN} /bin/sh -c {shlex.quote(command)}"
+            channel.exec_command(clean)
         except (OSError, paramiko.SSHException) as exc:
             raise GraderError(f"ssh {self.address}: {exc}") from exc
         try:
@@ -195,6 +231,17 @@ def _collect(channel: paramiko.Channel, deadline: float, timeout: float) -> Comm
         time.sleep(0.005)
     status = channel.recv_exit_status()
     return CommandResult(status, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
+
+
+def _refused(exc: Exception) -> bool:
+    """Connection refused or no route: the VM answers that nothing is there."""
+    if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError):
+        return all(isinstance(e, ConnectionRefusedError) for e in exc.errors.values())
+    return isinstance(exc, ConnectionRefusedError | OSError) and getattr(exc, "errno", None) in (
+        errno.ECONNREFUSED,
+        errno.EHOSTUNREACH,
+        errno.ENETUNREACH,
+    )
 
 
 def _pids_in(ss_output: str) -> list[str]:

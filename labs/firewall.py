@@ -75,6 +75,27 @@ def allow_cache(session_id: str, instance: str, address: str, port: int) -> None
             _iptables("-I", CHAIN, "1", *rule)
 
 
+def allow_dhcp(session_id: str, instance: str, bridge: str) -> None:
+    """Let DHCP requests from the session's bridge reach its dnsmasq (labs.vm_dhcp)."""
+    with _lock:
+        rule = (
+            "-i",
+            bridge,
+            "-p",
+            "udp",
+            "--dport",
+            "67",
+            "-m",
+            "comment",
+            "--comment",
+            _tag(session_id, instance),
+            "-j",
+            "ACCEPT",
+        )
+        if _iptables("-C", CHAIN, *rule, check=False).returncode != 0:
+            _iptables("-I", CHAIN, "1", *rule)
+
+
 def forget(session_id: str) -> None:
     """Remove the session's rules; idempotent."""
     with _lock:

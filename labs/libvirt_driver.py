@@ -31,7 +31,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import libvirt
 
-from labs import firewall
+from labs import firewall, vm_dhcp
 from labs.driver import Access, LabError, LabNetwork, NodeInfo
 from labs.scenario import Node, parse_memory
 from labs.vm_images import VMImage, load, missing_reason
@@ -125,8 +125,17 @@ class LibvirtDriver:
         folder.mkdir(parents=True, exist_ok=True)
         folder.chmod(0o755)
         found = {}
-        for index, (name, node) in enumerate(sorted(nodes.items())):
-            address = str(network.subnet.network_address + FIRST_VM_HOST + index)
+        addresses = {
+            name: str(network.subnet.network_address + FIRST_VM_HOST + index)
+            for index, name in enumerate(sorted(nodes))
+        }
+        # Imported systems cannot read the kernel command line: they ask DHCP for theirs.
+        leases = {_mac(session_id, n): addresses[n] for n in nodes if images[n].boot == "firmware"}
+        if leases:
+            firewall.allow_dhcp(session_id, self.instance, network.bridge)
+            vm_dhcp.start(folder, network.bridge, network.gateway, leases)
+        for name, node in sorted(nodes.items()):
+            address = addresses[name]
             if node.internet == "packages":
                 firewall.allow_cache(session_id, self.instance, address, self.cache_port)
             dom = self._domain(session_id, name)
@@ -181,21 +190,37 @@ class LibvirtDriver:
         network: LabNetwork,
     ) -> str:
         accel = self.accel(image)
-        boot = '<boot dev="hd"/>'
+        # What the machine must know of its session: on the kernel command line for images
+        # whose kernel QEMU boots (read by praxis-firstboot), else in SMBIOS OEM strings
+        # (type 11; Windows reads them as Win32_ComputerSystem.OEMStringArray).
+        facts = [
+            f"praxis.net={address}/{network.subnet.prefixlen},{network.gateway}",
+            f"praxis.key={_b64(access.grader_public_key)}",
+            f"praxis.candidate={_b64(f'{access.candidate_user}:{access.candidate_password}')}",
+        ]
+        if node.internet == "packages":
+            facts.append(f"praxis.proxy=http://{network.gateway}:{self.cache_port}")
+        boot, sysinfo = (
+            "<boot dev='hd'/><smbios mode='sysinfo'/>",
+            (
+                "<sysinfo type='smbios'><oemStrings>"
+                + "".join(f"<entry>{escape(fact)}</entry>" for fact in facts)
+                + "</oemStrings></sysinfo>"
+            ),
+        )
         if image.boot == "kernel":
             args = [
                 "root=/dev/vda rw console=tty0 console=ttyS0 net.ifnames=0 quiet",
                 f"systemd.hostname={name}",
-                f"praxis.net={address}/{network.subnet.prefixlen},{network.gateway}",
-                f"praxis.key={_b64(access.grader_public_key)}",
-                f"praxis.candidate={_b64(f'{access.candidate_user}:{access.candidate_password}')}",
+                *facts,
             ]
-            if node.internet == "packages":
-                args.append(f"praxis.proxy=http://{network.gateway}:{self.cache_port}")
-            boot = (
-                f"<kernel>{escape(str(image.kernel))}</kernel>"
-                f"<initrd>{escape(str(image.initrd))}</initrd>"
-                f"<cmdline>{escape(' '.join(args))}</cmdline>"
+            boot, sysinfo = (
+                (
+                    f"<kernel>{escape(str(image.kernel))}</kernel>"
+                    f"<initrd>{escape(str(image.initrd))}</initrd>"
+                    f"<cmdline>{escape(' '.join(args))}</cmdline>"
+                ),
+                "",
             )
         disks = [
             _disk(overlay, "vda"),
@@ -221,7 +246,7 @@ class LibvirtDriver:
     node={quoteattr(name)} instance={quoteattr(self.instance)} address='{address}'/></metadata>
   <memory unit='b'>{node.memory_bytes}</memory>
   <vcpu>{max(1, round(node.cpus))}</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type>{boot}</os>
+  <os><type arch='x86_64' machine='pc'>hvm</type>{boot}</os>{sysinfo}
   <features><acpi/><apic/>{tcg}</features>{cpu}
   <clock offset='{clock}'/>
   <on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>
@@ -310,12 +335,15 @@ class LibvirtDriver:
             thread.start()
         for thread in threads:
             thread.join()
+        # The host reads the frozen disk of the Linux images it built (ext4, kernel booted
+        # directly); an imported system's disk is kept frozen too, but graded over SSH only.
+        readable = {d.node for d in domains if d.node in running and _boots_kernel(d.dom)}
         return {
             d.node: NodeInfo(
                 d.node,
                 d.owner.address,
                 d.dom.UUIDString(),
-                str(self._frozen(d.session, d.node)) if d.node in running else "",
+                str(self._frozen(d.session, d.node)) if d.node in readable else "",
             )
             for d in domains
         }
@@ -342,8 +370,14 @@ class LibvirtDriver:
             self._power_off(dom)
             self._freeze_disk(domain.session, domain.node)
             xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
-            if "praxis.lock=" not in xml:
-                xml = xml.replace("</cmdline>", f" praxis.lock={lock_user}</cmdline>")
+            if "praxis.lock=" not in xml:  # where the image reads its session's facts
+                lock = f"praxis.lock={lock_user}"
+                if "</cmdline>" in xml:
+                    xml = xml.replace("</cmdline>", f" {lock}</cmdline>")
+                else:
+                    xml = xml.replace(
+                        "</oemStrings>", f"<entry>{escape(lock)}</entry></oemStrings>"
+                    )
                 dom = self.conn().defineXML(xml)
             dom.create()
             _wait_port(address, 22, BOOT_TIMEOUT)
@@ -412,6 +446,7 @@ class LibvirtDriver:
             with contextlib.suppress(libvirt.libvirtError):
                 d.dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM)
             self._owners.pop(d.dom.UUIDString(), None)
+        vm_dhcp.stop(self.disks / session_id)
         shutil.rmtree(self.disks / session_id, ignore_errors=True)
 
     def sessions(self) -> set[str]:
@@ -441,6 +476,13 @@ _SHUTOFF = {
     libvirt.VIR_DOMAIN_SHUTOFF_CRASHED: "crashed",
     libvirt.VIR_DOMAIN_SHUTOFF_FAILED: "failed",
 }
+
+
+def _boots_kernel(dom: libvirt.virDomain) -> bool:
+    try:
+        return "<kernel>" in dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    except libvirt.libvirtError:
+        return False
 
 
 def _active(dom: libvirt.virDomain) -> bool:

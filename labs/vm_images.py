@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import secrets
 import shutil
 import subprocess
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
+
+from labs.scenario import NAME
 
 OS = Literal["linux", "windows", "other"]
 MANIFEST = "image.json"
@@ -61,6 +65,12 @@ def load(store: Path, name: str) -> VMImage | None:
     return image if image.disk.is_file() else None
 
 
+def images(store: Path) -> list[VMImage]:
+    """Every complete image in the store, by name."""
+    found = (load(store, p.name) for p in sorted(store.iterdir())) if store.is_dir() else ()
+    return [image for image in found if image is not None]
+
+
 def missing_reason(name: str) -> str:
     """One line for an operator: which image is missing and how to get it."""
     return (
@@ -75,7 +85,8 @@ def qemu_img_info(path: Path) -> dict[str, object]:
         ["qemu-img", "info", "--output=json", str(path)], capture_output=True, text=True
     )
     if done.returncode != 0:
-        raise VMImageError(f"{path}: not a disk image qemu can read: {done.stderr.strip()}")
+        reason = " ".join(done.stderr.split())  # one line, for a one-line error
+        raise VMImageError(f"{path}: not a disk image qemu can read: {reason}")
     info: dict[str, object] = json.loads(done.stdout)
     return info
 
@@ -98,7 +109,8 @@ def _publish(store: Path, name: str, staging: Path) -> None:
     versions.mkdir(parents=True, exist_ok=True)
     for folder in (store, versions):
         folder.chmod(0o755)
-    version = versions / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    # Unique even for two versions made within one second by one process.
+    version = versions / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
     os.rename(staging, version)
     link = store / f".{name}.link"
     link.unlink(missing_ok=True)
@@ -129,6 +141,10 @@ def store_built(
 
 def import_image(store: Path, name: str, source: Path, os_kind: OS) -> VMImage:
     """Copy an instructor's qcow2 disk into the store, checked first. Raises VMImageError."""
+    if not re.match(NAME, name):  # a folder of the store: nothing like ../x
+        raise VMImageError(f"{name!r}: use lowercase letters, digits and dashes, from a letter")
+    if not source.is_file():
+        raise VMImageError(f"{source}: no such file")
     info = qemu_img_info(source)
     if info.get("format") != "qcow2":
         raise VMImageError(
@@ -136,13 +152,21 @@ def import_image(store: Path, name: str, source: Path, os_kind: OS) -> VMImage:
             f"(convert it: qemu-img convert -O qcow2 {source} disk.qcow2)"
         )
     if info.get("backing-filename"):
-        raise VMImageError(f"{source}: has a backing file; import a standalone disk")
+        raise VMImageError(
+            f"{source}: has a backing file; import a standalone disk "
+            f"(qemu-img convert -O qcow2 {source} disk.qcow2)"
+        )
+    specific = info.get("format-specific")
+    data = specific.get("data") if isinstance(specific, dict) else None
+    if isinstance(data, dict) and data.get("data-file"):  # its clusters live in another file
+        raise VMImageError(f"{source}: keeps its data in an external file; import a whole disk")
     size = int(info.get("virtual-size") or 0)  # type: ignore[call-overload]
     if not 0 < size <= MAX_VIRTUAL_SIZE:
         raise VMImageError(f"{source}: virtual size {size} bytes is not a plausible disk")
     check = subprocess.run(["qemu-img", "check", str(source)], capture_output=True, text=True)
     if check.returncode not in (0, 3):  # 3: leaked clusters only, harmless
-        raise VMImageError(f"{source}: the qcow2 is damaged: {check.stdout.strip()[-300:]}")
+        reason = " ".join((check.stdout.strip() or check.stderr).split())[-300:]  # the summary
+        raise VMImageError(f"{source}: the qcow2 is damaged: {reason}")
     staging = store / f".{name}.new"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)

@@ -8,7 +8,8 @@ PACKAGES=(docker.io iptables debootstrap apt-cacher-ng openssh-client ca-certifi
           gpgv debian-archive-keyring  # the grader checks lab packages against Debian's signatures
           chromium fonts-dejavu-core gnupg  # the browser drives the web UI tests; gpg signs test archives
           libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils libvirt-clients
-          dnsmasq-base libvirt-dev pkg-config e2fsprogs)  # VM nodes (libvirt-python builds against libvirt-dev)
+          dnsmasq-base libvirt-dev pkg-config e2fsprogs  # VM nodes (libvirt-python builds against libvirt-dev)
+          isc-dhcp-client)  # the DHCP client of the tests of imported VMs' addresses (dnsmasq per session)
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 missing=()
