@@ -32,12 +32,13 @@ from graders.contract import (
     Process,
 )
 from graders.integrity import MAX_HASHED, Integrity
-from graders.transport import CONNECT_TIMEOUT
+from graders.transport import CONNECT_TIMEOUT, MAX_CHANNELS
 from graders.vm_disk import Ext4Image, FrozenDisk, Written, raw_copy
 
 libvirt.registerErrorHandler(lambda _ctx, _err: None, None)  # answered here, not printed
 MAX_STDOUT = 1 << 20
 MAX_STDERR = 64 << 10
+CHANNEL_ATTEMPTS = 3
 BOOT_WAIT = 120.0  # after the cut-off's reboot, services may still be starting
 CLEAN = "env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 LC_ALL=C.UTF-8 HOME=/root"
 
@@ -63,6 +64,7 @@ class VMNode:
         self._lock = threading.Lock()
         self._disk: FrozenDisk | None = None
         self._booted = False
+        self._channels = threading.BoundedSemaphore(MAX_CHANNELS)
 
     # -- the frozen disk ------------------------------------------------------------------
     def disk(self) -> FrozenDisk:
@@ -190,16 +192,21 @@ class VMNode:
         transport = client.get_transport()
         if transport is None:
             raise GraderError(f"ssh {self.address}: the connection closed")
-        try:
-            channel = transport.open_session(timeout=CONNECT_TIMEOUT)
-            clean = command if self.windows else f"{CLEAN} /bin/sh -c {shlex.quote(command)}"
-            channel.exec_command(clean)
-        except (OSError, paramiko.SSHException) as exc:
-            raise GraderError(f"ssh {self.address}: {exc}") from exc
-        try:
-            return _collect(channel, time.monotonic() + timeout, timeout)
-        finally:
-            channel.close()
+        clean = command if self.windows else f"{CLEAN} /bin/sh -c {shlex.quote(command)}"
+        with self._channels:  # sshd opens 10 sessions per connection (MaxSessions)
+            for attempt in range(CHANNEL_ATTEMPTS):
+                try:
+                    channel = transport.open_session(timeout=CONNECT_TIMEOUT)
+                    channel.exec_command(clean)
+                    break
+                except (OSError, paramiko.SSHException) as exc:  # refused while busy
+                    if attempt == CHANNEL_ATTEMPTS - 1:
+                        raise GraderError(f"ssh {self.address}: {exc}") from exc
+                    time.sleep(0.2 * (attempt + 1))
+            try:
+                return _collect(channel, time.monotonic() + timeout, timeout)
+            finally:
+                channel.close()
 
     def close(self) -> None:
         with self._lock:
