@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from graders import hypervisor as hv
+from graders import libvirt_objects as lo
 from graders.contract import (
     CheckContext,
     CheckResult,
@@ -495,7 +496,7 @@ def test_hostile_definitions_are_refused_quickly(content: bytes, why: str) -> No
 
 
 def test_a_huge_virsh_answer_is_refused() -> None:
-    huge = CommandResult(0, "<domain>" + " " * (hv.MAX_XML + 1) + "</domain>")
+    huge = CommandResult(0, "<domain>" + " " * (lo.MAX_XML + 1) + "</domain>")
     ctx = context(host=False, virsh=answers(dumpxml=huge))
     result = hv.vm_defined(ctx, NODE, "srv-intranet")
     assert result.score == 0 and "more than libvirt ever writes" in result.message
@@ -508,14 +509,14 @@ def test_unusable_names_never_reach_a_path_or_a_command() -> None:
 
 
 def test_sizes_headers_and_masks() -> None:
-    assert hv.to_bytes("524288", None) == 512 << 20
-    assert hv.to_bytes("4", "G") == hv.to_bytes("4", "GiB") == 4 << 30
-    assert hv.to_bytes("4", "GB") == 4 * 10**9
-    assert hv.to_bytes("-1", "KiB") is None and hv.to_bytes("1", "parsecs") is None
-    assert hv.to_bytes("9" * 30, "b") is None
+    assert lo.to_bytes("524288", None) == 512 << 20
+    assert lo.to_bytes("4", "G") == lo.to_bytes("4", "GiB") == 4 << 30
+    assert lo.to_bytes("4", "GB") == 4 * 10**9
+    assert lo.to_bytes("-1", "KiB") is None and lo.to_bytes("1", "parsecs") is None
+    assert lo.to_bytes("9" * 30, "b") is None
     assert hv.qcow2_size(qcow2(4 << 30, 2)) == 4 << 30
     assert hv.qcow2_size(qcow2(4 << 30, 9)) is None and hv.qcow2_size(b"QFI") is None
-    parsed = hv.parse_info("State:  running\nbogus\nName: a:b\n")
+    parsed = lo.parse_info("State:  running\nbogus\nName: a:b\n")
     assert parsed == {"State": "running", "Name": "a:b"}
 
 
