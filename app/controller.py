@@ -24,6 +24,7 @@ from sqlmodel import col, select
 from app.access import AccessPorts
 from app.catalog import Catalog
 from app.config import Settings
+from app.consoles import ConsoleHub
 from app.db import unit_of_work
 from app.grading import grade_until_complete, grading_job
 from app.models import LIVE_STATES, Event, LabSession, Result, State, utcnow
@@ -45,9 +46,11 @@ class Controller:
         driver: LabDriver,
         catalog: Catalog,
         terminals: TerminalHub | None = None,
+        consoles: ConsoleHub | None = None,
     ) -> None:
         self.engine, self.settings, self.driver, self.catalog = engine, settings, driver, catalog
         self.terminals = terminals  # browser terminals, cut with the rest of the access
+        self.consoles = consoles  # VMs' serial consoles and screens, cut likewise
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.access = AccessPorts(settings.access_host, settings.access_port_range)
         self._wakeup = asyncio.Event()
@@ -220,6 +223,8 @@ class Controller:
         await self.access.close(session_id)
         if self.terminals is not None:
             await self.terminals.close_session(session_id)
+        if self.consoles is not None:
+            await self.consoles.close_session(session_id)
 
     # -- the end: cut access, grade the frozen lab --------------------------------------------
     async def _end(self, session_id: str) -> None:

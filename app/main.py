@@ -15,10 +15,11 @@ from app import backends, errors
 from app.api import exam_codes, grades, incidents, reports, scenarios, sessions
 from app.catalog import Catalog
 from app.config import Settings, get_settings
+from app.consoles import ConsoleHub, ConsoleSource
 from app.controller import Controller
 from app.db import instance_id, make_engine, migrate
 from app.terminals import TerminalHub
-from app.web import history, incident_pages, not_found, pages, terminal_ws
+from app.web import console_ws, history, incident_pages, not_found, pages, terminal_ws
 from labs.driver import LabDriver
 
 
@@ -37,7 +38,10 @@ def create_app(
         app.state.settings = settings
         terminals = TerminalHub(settings.data_dir / "recordings")
         app.state.terminals = terminals
-        controller = Controller(engine, settings, lab_driver, catalog, terminals)
+        source = lab_driver if isinstance(lab_driver, ConsoleSource) else None  # VMs' consoles
+        consoles = ConsoleHub(settings.data_dir / "recordings", source)
+        app.state.consoles = consoles
+        controller = Controller(engine, settings, lab_driver, catalog, terminals, consoles)
         app.state.controller = controller
         loop_task = None
         if run_controller:
@@ -67,6 +71,7 @@ def create_app(
     app.include_router(incident_pages.router)
     app.include_router(history.router)
     app.include_router(terminal_ws.router)
+    app.include_router(console_ws.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.get("/api/health", tags=["health"])

@@ -18,6 +18,7 @@ from pathlib import Path
 import paramiko
 
 SCROLLBACK = 256 * 1024  # characters kept for a reconnecting browser
+BACKLOG = 1024  # messages a slow browser may fall behind before it is made to reconnect
 COLS, ROWS = 120, 32
 Subscriber = asyncio.Queue[str | None]  # None: the shell is gone
 
@@ -54,7 +55,73 @@ class Recorder:
             self.file.close()
 
 
-class Terminal:
+class SharedStream:
+    """A byte stream from a node shared by every browser that shows it (the candidate's tabs,
+    examiners): a reader thread records it and hands it to each subscriber; a reconnecting
+    browser gets the scroll-back first. Subclasses say how to receive and send."""
+
+    def __init__(self, recorder: Recorder, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop, self.recorder = loop, recorder
+        self.scrollback = ""
+        self.subscribers: set[Subscriber] = set()
+        self.alive = True
+
+    def start(self, name: str) -> threading.Thread:
+        reader = threading.Thread(target=self._read, daemon=True, name=name)
+        reader.start()
+        return reader
+
+    def _read(self) -> None:
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        while data := self._recv():
+            text = decoder.decode(data)
+            if text:
+                self.recorder.event("o", text)
+                self.loop.call_soon_threadsafe(self._publish, text)
+        self.alive = False
+        self.loop.call_soon_threadsafe(self._publish, None)
+
+    def _recv(self) -> bytes:
+        """The next bytes, b"" once the stream is over."""
+        raise NotImplementedError
+
+    def _write(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    def _publish(self, text: str | None) -> None:
+        if text is not None:
+            self.scrollback = (self.scrollback + text)[-SCROLLBACK:]
+        for queue in list(self.subscribers):
+            if text is not None and queue.qsize() > BACKLOG:
+                # A browser that does not read (`yes` in the shell) must not grow the service:
+                # it is dropped, reconnects and gets the scroll-back.
+                self.subscribers.discard(queue)
+                queue.put_nowait(None)
+            else:
+                queue.put_nowait(text)
+
+    def subscribe(self) -> tuple[str, Subscriber]:
+        """The scroll-back so far and a queue of what follows (in the loop's thread)."""
+        queue: Subscriber = asyncio.Queue()
+        self.subscribers.add(queue)
+        return self.scrollback, queue
+
+    def unsubscribe(self, queue: Subscriber) -> None:
+        self.subscribers.discard(queue)
+
+    def send(self, text: str) -> None:
+        if self.alive:
+            self.recorder.event("i", text)
+            # A lone surrogate (a broken paste) would raise and cut the candidate's terminal.
+            self._write(text.encode("utf-8", "replace"))
+
+    def resize(self, cols: int, rows: int) -> None:
+        """The browser's size, where the stream has one (a pty)."""
+
+
+class Terminal(SharedStream):
+    """A login shell over SSH as the candidate."""
+
     def __init__(
         self,
         host: str,
@@ -64,7 +131,7 @@ class Terminal:
         recorder: Recorder,
         loop: asyncio.AbstractEventLoop,
     ) -> None:
-        self.loop, self.recorder = loop, recorder
+        super().__init__(recorder, loop)
         self.client = paramiko.SSHClient()
         self.client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
         # The platform's key first (the candidate may have changed their password), then the
@@ -82,20 +149,7 @@ class Terminal:
             look_for_keys=False,
         )
         self.channel = self.client.invoke_shell(term="xterm-256color", width=COLS, height=ROWS)
-        self.scrollback = ""
-        self.subscribers: set[Subscriber] = set()
-        self.alive = True
-        threading.Thread(target=self._read, daemon=True, name=f"terminal-{host}").start()
-
-    def _read(self) -> None:
-        decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        while data := self._recv():
-            text = decoder.decode(data)
-            if text:
-                self.recorder.event("o", text)
-                self.loop.call_soon_threadsafe(self._publish, text)
-        self.alive = False
-        self.loop.call_soon_threadsafe(self._publish, None)
+        self.start(f"terminal-{host}")
 
     def _recv(self) -> bytes:
         try:
@@ -103,27 +157,9 @@ class Terminal:
         except (OSError, EOFError, paramiko.SSHException):
             return b""
 
-    def _publish(self, text: str | None) -> None:
-        if text is not None:
-            self.scrollback = (self.scrollback + text)[-SCROLLBACK:]
-        for queue in self.subscribers:
-            queue.put_nowait(text)
-
-    def subscribe(self) -> tuple[str, Subscriber]:
-        """The scroll-back so far and a queue of what follows (in the loop's thread)."""
-        queue: Subscriber = asyncio.Queue()
-        self.subscribers.add(queue)
-        return self.scrollback, queue
-
-    def unsubscribe(self, queue: Subscriber) -> None:
-        self.subscribers.discard(queue)
-
-    def send(self, text: str) -> None:
-        if self.alive:
-            self.recorder.event("i", text)
-            with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
-                # A lone surrogate (a broken paste) would raise and cut the candidate's terminal.
-                self.channel.send(text.encode("utf-8", "replace"))
+    def _write(self, data: bytes) -> None:
+        with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
+            self.channel.send(data)
 
     def resize(self, cols: int, rows: int) -> None:
         with contextlib.suppress(OSError, EOFError, paramiko.SSHException):

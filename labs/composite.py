@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import libvirt
+
 from labs.docker_driver import DockerDriver
 from labs.driver import Access, LabError, NodeInfo
 from labs.libvirt_driver import LibvirtDriver
@@ -71,3 +73,6 @@ class CompositeDriver:
 
     def sessions(self) -> set[str]:
         return self.containers.sessions() | self.vms.sessions()
+
+    def console(self, session_id: str, node: str) -> tuple[libvirt.virConnect, libvirt.virDomain]:
+        return self.vms.console(session_id, node)

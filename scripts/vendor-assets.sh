@@ -18,6 +18,7 @@ XTERM_VERSION="5.5.0"            # @xterm/xterm, latest 5.x
 XTERM_FIT_VERSION="0.10.0"       # @xterm/addon-fit, the 5.x-compatible line (peer ^5.0.0)
 HTMX_VERSION="2.0.11"            # htmx.org, latest 2.0.x
 ASCIINEMA_PLAYER_VERSION="3.18.0" # asciinema-player, latest 3.x
+NOVNC_VERSION="1.7.0"            # @novnc/novnc, latest (ES modules, no build step)
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENDOR_DIR="$REPO_ROOT/app/static/vendor"
@@ -49,10 +50,20 @@ put() {
     COPIED+=("$2")
 }
 
+# put_tree SRC DEST: copy every file under a folder of the package, keeping its layout
+put_tree() {
+    local file
+    [[ -d "$TMP/$1" ]] || { echo "error: $1 is not in the package (layout changed?)" >&2; exit 1; }
+    while IFS= read -r file; do
+        put "$1/$file" "$2/$file"
+    done < <(cd "$TMP/$1" && find . -type f -printf '%P\n' | sort)
+}
+
 fetch "@xterm/xterm@$XTERM_VERSION" xterm
 fetch "@xterm/addon-fit@$XTERM_FIT_VERSION" addon-fit
 fetch "htmx.org@$HTMX_VERSION" htmx
 fetch "asciinema-player@$ASCIINEMA_PLAYER_VERSION" asciinema-player
+fetch "@novnc/novnc@$NOVNC_VERSION" novnc
 
 # xterm.js + fit addon (UMD: window.Terminal, window.FitAddon.FitAddon)
 put xterm/package/lib/xterm.js                xterm/xterm.js
@@ -69,6 +80,17 @@ put htmx/package/LICENSE                      htmx/LICENSE
 put asciinema-player/package/dist/bundle/asciinema-player.min.js asciinema-player/asciinema-player.min.js
 put asciinema-player/package/dist/bundle/asciinema-player.css    asciinema-player/asciinema-player.css
 put asciinema-player/package/LICENSE                             asciinema-player/LICENSE
+
+# noVNC: ES modules as published (import /static/vendor/novnc/core/rfb.js), with the pako
+# inflate/deflate they import, and every licence text LICENSE.txt names (MPL-2.0, pako MIT)
+put_tree novnc/package/core                   novnc/core
+put_tree novnc/package/vendor/pako/lib        novnc/vendor/pako/lib
+put novnc/package/vendor/pako/LICENSE         novnc/vendor/pako/LICENSE
+put novnc/package/LICENSE.txt                 novnc/LICENSE.txt
+put novnc/package/AUTHORS                     novnc/AUTHORS
+for licence in MPL-2.0 BSD-2-Clause BSD-3-Clause OFL-1.1; do
+    put "novnc/package/docs/LICENSE.$licence" "novnc/docs/LICENSE.$licence"
+done
 
 echo
 echo "copied into ${VENDOR_DIR#"$REPO_ROOT"/}/:"

@@ -76,6 +76,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "state.failed": "échec",
         # -- terminal --
         "terminal_label": "Terminal de la machine {node}",
+        # -- VM consoles (app/static/console.js) --
+        "console_tabs": "Accès à la machine {node}",
+        "console_ssh": "Terminal (SSH)",
+        "console_serial": "Console série",
+        "console_display": "Écran",
+        "console_serial_label": "Console série de la machine {node}",
+        "console_display_label": "Écran de la machine {node}",
+        "console_serial_hint": "Console série : elle répond même si le réseau ou SSH de la "
+        "machine est coupé. Entrée affiche l'invite de connexion.",
+        "console_display_wait": "Connexion à l'écran…",
+        "console_display_off": "Écran indisponible (machine arrêtée ou en redémarrage) ; "
+        "nouvel essai dans un instant…",
         "node_frozen": "figée",
         "submit_failed": "Votre copie n'a pas pu être rendue ; réessayez ou prévenez "
         "l'examinateur.",
@@ -262,6 +274,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "state.failed": "failed",
         # -- terminal --
         "terminal_label": "Terminal of node {node}",
+        # -- VM consoles (app/static/console.js) --
+        "console_tabs": "Access to node {node}",
+        "console_ssh": "Terminal (SSH)",
+        "console_serial": "Serial console",
+        "console_display": "Screen",
+        "console_serial_label": "Serial console of node {node}",
+        "console_display_label": "Screen of node {node}",
+        "console_serial_hint": "Serial console: it answers even when the machine's network "
+        "or SSH is down. Enter shows the login prompt.",
+        "console_display_wait": "Connecting to the screen…",
+        "console_display_off": "Screen unavailable (machine stopped or restarting); trying "
+        "again shortly…",
         "node_frozen": "frozen",
         "submit_failed": "Your work could not be handed in; try again or tell the examiner.",
         "exam_failed_after": "The exam is over, but a technical problem occurred after the "

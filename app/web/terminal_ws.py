@@ -19,7 +19,7 @@ from app.auth import Principal, authenticate
 from app.db import unit_of_work
 from app.errors import Unauthorized
 from app.models import LabSession, Role, State
-from app.terminals import Terminal
+from app.terminals import SharedStream
 from app.web.i18n import texts
 from graders.transport import load_key
 
@@ -27,7 +27,7 @@ router = APIRouter()
 END = 4000  # close code: the terminal is over for good, do not reconnect
 
 
-def _caller(websocket: WebSocket, session_id: str) -> tuple[Principal | None, LabSession | None]:
+def caller(websocket: WebSocket, session_id: str) -> tuple[Principal | None, LabSession | None]:
     with unit_of_work(websocket.app.state.engine) as db:
         try:
             who = authenticate(db, None, websocket.cookies.get(COOKIE))
@@ -36,7 +36,7 @@ def _caller(websocket: WebSocket, session_id: str) -> tuple[Principal | None, La
         return who, db.get(LabSession, session_id)
 
 
-def _allowed(who: Principal, session_id: str) -> bool:
+def allowed(who: Principal, session_id: str) -> bool:
     if who.role is Role.candidate:
         return who.session_id == session_id
     return who.role in (Role.examiner, Role.admin)
@@ -44,11 +44,11 @@ def _allowed(who: Principal, session_id: str) -> bool:
 
 @router.websocket("/ws/sessions/{session_id}/nodes/{node}/terminal")
 async def terminal(websocket: WebSocket, session_id: str, node: str) -> None:
-    who, lab = _caller(websocket, session_id)
+    who, lab = caller(websocket, session_id)
     if (
         who is None
         or lab is None
-        or not _allowed(who, session_id)
+        or not allowed(who, session_id)
         or node not in (lab.nodes or {node: 0})
     ):
         await websocket.close(code=4403)
@@ -59,7 +59,7 @@ async def terminal(websocket: WebSocket, session_id: str, node: str) -> None:
         await websocket.close()  # not yet: the browser asks again
         return
     if lab.state is not State.ready:
-        await _end(websocket, say["exam_over"])
+        await end(websocket, say["exam_over"])
         return
     row = lab.nodes[node]
     try:
@@ -75,23 +75,25 @@ async def terminal(websocket: WebSocket, session_id: str, node: str) -> None:
         await websocket.close()  # the node is restarting or sshd is down: try again later
         return
     watcher = who.role is not Role.candidate
-    await _serve(websocket, session_id, shell, watcher, say)
+    await serve(websocket, session_id, shell, watcher, say)
 
 
-async def _serve(
-    websocket: WebSocket, session_id: str, shell: Terminal, watcher: bool, say: dict[str, str]
+async def serve(
+    websocket: WebSocket, session_id: str, stream: SharedStream, watcher: bool, say: dict[str, str]
 ) -> None:
-    scrollback, queue = shell.subscribe()
+    """Relay a shared stream (a shell, a serial console) to one browser until either side
+    ends; examiners only watch."""
+    scrollback, queue = stream.subscribe()
 
     async def forward() -> None:
         await websocket.send_text(json.dumps({"t": "o", "d": scrollback}))
         while (text := await queue.get()) is not None:
             await websocket.send_text(json.dumps({"t": "o", "d": text}))
-        _, lab = _caller(websocket, session_id)
+        _, lab = caller(websocket, session_id)
         if lab is not None and lab.state is State.ready:
-            await websocket.close()  # the shell exited (`exit`): the browser opens a new one
+            await websocket.close()  # the shell exited, the machine restarted: opened again
         else:
-            await _end(websocket, say["exam_over"])
+            await end(websocket, say["exam_over"])
 
     async def receive() -> None:
         while True:
@@ -99,9 +101,9 @@ async def _serve(
             if watcher:
                 continue  # examiners watch; they never type into a candidate's shell
             if message.get("t") == "i":
-                await asyncio.to_thread(shell.send, str(message.get("d", "")))
+                await asyncio.to_thread(stream.send, str(message.get("d", "")))
             elif message.get("t") == "r":
-                shell.resize(int(message.get("cols", 80)), int(message.get("rows", 24)))
+                stream.resize(int(message.get("cols", 80)), int(message.get("rows", 24)))
 
     tasks = [asyncio.create_task(forward()), asyncio.create_task(receive())]
     try:
@@ -109,7 +111,7 @@ async def _serve(
     finally:
         for task in tasks:
             task.cancel()
-        shell.unsubscribe(queue)
+        stream.unsubscribe(queue)
         for task in tasks:
             with contextlib.suppress(
                 asyncio.CancelledError, WebSocketDisconnect, ValueError, RuntimeError
@@ -117,7 +119,7 @@ async def _serve(
                 await task
 
 
-async def _end(websocket: WebSocket, why: str) -> None:
+async def end(websocket: WebSocket, why: str) -> None:
     with contextlib.suppress(RuntimeError, WebSocketDisconnect):
         await websocket.send_text(json.dumps({"t": "end", "d": why}))
         await websocket.close(code=END)
