@@ -3,6 +3,12 @@ scenario test all take their driver and image stores from here)."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as Late
+from typing import TypeVar
+
 import docker
 
 from app.config import Settings
@@ -29,6 +35,24 @@ def lab_driver(settings: Settings, instance: str) -> LabDriver:
 
 def image_stores(settings: Settings) -> Stores:
     return Stores(docker_client(settings), settings.vm_dir / "images")
+
+
+T = TypeVar("T")
+STATE_WAIT = 3.0  # seconds a page waits for the engines' word on its nodes
+_state_calls = ThreadPoolExecutor(max_workers=4, thread_name_prefix="node-states")
+log = logging.getLogger("praxis.labs")
+
+
+def states_within(call: Callable[[], T], default: T) -> T:
+    """The engines' answer for a page, or `default` past STATE_WAIT seconds: a slow engine
+    must not hold a candidate's page, its clock or the dashboard (the call ends in the
+    background, and is said in the log)."""
+    future = _state_calls.submit(call)
+    try:
+        return future.result(timeout=STATE_WAIT)
+    except Late:
+        log.warning("the lab engines took more than %gs to give the nodes' states", STATE_WAIT)
+        return default
 
 
 def trials_of(instance: str) -> str:

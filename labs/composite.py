@@ -41,23 +41,30 @@ class CompositeDriver:
             return containers.result() | vms
 
     def node_states(self, session_id: str) -> dict[str, str]:
-        return self.containers.node_states(session_id) | self.vms.states(session_id).get(
-            session_id, {}
-        )
+        states = self.containers.node_states(session_id)
+        if session_id in self.vms.sessions_on_disk():  # libvirt only for labs with VMs
+            states |= self.vms.states(session_id).get(session_id, {})
+        return states
 
     def all_node_states(self) -> dict[str, dict[str, str]]:
         merged = self.containers.all_node_states()
-        for session_id, nodes in self.vms.states().items():
-            merged[session_id] = merged.get(session_id, {}) | nodes
+        if self.vms.sessions_on_disk():
+            for session_id, nodes in self.vms.states().items():
+                merged[session_id] = merged.get(session_id, {}) | nodes
         return merged
 
+    def _is_vm(self, session_id: str, node: str) -> bool:
+        return session_id in self.vms.sessions_on_disk() and node in self.vms.states(
+            session_id
+        ).get(session_id, {})
+
     def node_cause(self, session_id: str, node: str) -> str:
-        if node in self.vms.states(session_id).get(session_id, {}):
+        if self._is_vm(session_id, node):
             return self.vms.node_cause(session_id, node)
         return self.containers.node_cause(session_id, node)
 
     def start_node(self, session_id: str, node: str, restart: bool) -> NodeInfo:
-        if node in self.vms.states(session_id).get(session_id, {}):
+        if self._is_vm(session_id, node):
             return self.vms.start_node(session_id, node, restart)
         return self.containers.start_node(session_id, node, restart)
 

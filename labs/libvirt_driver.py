@@ -449,9 +449,13 @@ class LibvirtDriver:
         vm_dhcp.stop(self.disks / session_id)
         shutil.rmtree(self.disks / session_id, ignore_errors=True)
 
+    def sessions_on_disk(self) -> set[str]:
+        """Sessions with a disk folder: every VM has one from before it is defined (a cheap
+        look that spares libvirt the container-only labs' questions)."""
+        return {p.name for p in self.disks.iterdir()} if self.disks.is_dir() else set()
+
     def sessions(self) -> set[str]:
-        on_disk = {p.name for p in self.disks.iterdir()} if self.disks.is_dir() else set()
-        return {d.session for d in self.domains()} | on_disk
+        return {d.session for d in self.domains()} | self.sessions_on_disk()
 
     def console(self, session_id: str, node: str) -> tuple[libvirt.virConnect, libvirt.virDomain]:
         """The connection and domain of a node, for its serial console. Raises LabError."""

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from app.api.deps import CatalogDep, CurrentUser, SessionDep, SettingsDep, find_lab
 from app.auth import exam_code_hash, new_exam_code, new_token, token_hash
+from app.backends import states_within
 from app.config import Settings
 from app.controller import seconds_left
 from app.errors import Conflict
@@ -78,7 +79,8 @@ def _public(
 def _states(request: Request, lab: LabSession) -> dict[str, str]:
     if lab.state in (State.torn_down, State.failed, State.requested):
         return {}
-    states: dict[str, str] = request.app.state.driver.node_states(lab.id)
+    driver = request.app.state.driver
+    states: dict[str, str] = states_within(lambda: driver.node_states(lab.id), {})
     return states
 
 

@@ -15,6 +15,7 @@ from sqlmodel import col, select
 from app.api.deps import COOKIE, CatalogDep, SessionDep, SettingsDep
 from app.api.reports import session_report
 from app.auth import Principal, authenticate, sign_in_candidate, sign_in_staff
+from app.backends import states_within
 from app.catalog import Catalog, validate
 from app.controller import seconds_left
 from app.errors import PraxisError, Unauthorized
@@ -199,7 +200,8 @@ def exam_page(
 
 
 def _rows(request: Request, db: SessionDep, catalog: Catalog, lang: str) -> list[dict[str, Any]]:
-    states = request.app.state.driver.all_node_states()
+    driver = request.app.state.driver
+    states: dict[str, dict[str, str]] = states_within(driver.all_node_states, {})
     labs = db.exec(
         select(LabSession)
         .where(col(LabSession.state).in_(LIVE_STATES))
