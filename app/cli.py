@@ -17,8 +17,6 @@ from app.config import get_settings
 from app.models import Role
 
 if TYPE_CHECKING:
-    import paramiko
-
     from labs.images import Stores
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Praxis: hands-on IT exams.")
@@ -119,7 +117,8 @@ def _boot_check(name: str, os_kind: str, timeout: float) -> None:
 
     from app.backends import lab_driver, trials_of
     from app.db import instance_id
-    from graders.transport import load_key
+    from graders.contract import NodeUnreachable
+    from graders.transport import load_key, wait_ready
     from labs.driver import Access
     from labs.keys import new_keypair, new_password
     from labs.scenario import Node, Scenario, Text
@@ -139,32 +138,16 @@ def _boot_check(name: str, os_kind: str, timeout: float) -> None:
         address = driver.create(session_id, scenario, access)["vm"].address
         _wait_banner(address, deadline)
         out.print(f"{address}: sshd answers")
-        _wait_login(address, load_key(keys.private), deadline)
+        try:  # the same wait as every session's (`exit 0`: sh, cmd.exe and PowerShell alike)
+            wait_ready(address, load_key(keys.private), max(1.0, deadline - time.monotonic()))
+        except NodeUnreachable as exc:
+            raise TimeoutError(
+                f"sshd answers, but root did not log in with the key: {exc}"
+            ) from exc
         out.print(f"root@{address}: logged in with the session's key")
     finally:
         driver.destroy(session_id)
         out.print(f"lab {session_id}: removed")
-
-
-def _wait_login(address: str, key: paramiko.PKey, deadline: float) -> None:
-    import time
-
-    from graders.transport import SSHTransport
-
-    while True:
-        transport = SSHTransport(address, key)
-        try:  # `exit 0` means the same to sh, cmd.exe and PowerShell
-            status = transport.run("exit 0", timeout=20).status
-            why = f"`exit 0` returned {status}"
-            if status == 0:
-                return
-        except Exception as exc:  # NodeUnreachable while its services still start
-            why = str(exc)
-        finally:
-            transport.close()
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"sshd answers, but root did not log in with the key: {why}")
-        time.sleep(2)
 
 
 def _wait_banner(address: str, deadline: float) -> None:
