@@ -12,6 +12,7 @@ import contextlib
 import os
 import socket
 import stat
+from collections.abc import Callable
 from typing import Literal
 
 from graders.contract import FileInfo
@@ -25,11 +26,13 @@ class TooManyLinks(OSError):
     pass
 
 
-def resolve(root: str, path: str) -> list[str]:
-    """`path` as components from `root`, every symlink resolved inside `root`.
+def follow_links(path: str, link_at: Callable[[list[str], str], str | None]) -> list[str]:
+    """`path` as components, every link resolved inside its root, `..` never above it.
 
-    Returns the components of the real path (the last may not exist). Raises OSError
-    (TooManyLinks for a loop) when a directory on the way cannot be opened.
+    `link_at(parents, name)` says what `name` in the directory `parents` is: its target if a
+    link, None if anything else; it raises FileNotFoundError when there is no such entry
+    (then the rest of the path is returned as it is: the last parts may not exist). Raises
+    TooManyLinks for a loop.
     """
     pending = [p for p in path.split("/") if p]
     done: list[str] = []
@@ -42,26 +45,38 @@ def resolve(root: str, path: str) -> list[str]:
             if done:
                 done.pop()
             continue
-        parent = _open_dir(root, done)
         try:
-            st = os.stat(name, dir_fd=parent, follow_symlinks=False)
+            target = link_at(done, name)
         except FileNotFoundError:
             return [*done, name, *pending]
-        else:
-            if not stat.S_ISLNK(st.st_mode):
-                done.append(name)
-                continue
-            target = os.readlink(name, dir_fd=parent)
-        finally:
-            os.close(parent)
+        if target is None:
+            done.append(name)
+            continue
         links += 1
         if links > MAX_LINKS:
             raise TooManyLinks(f"too many symlinks in {path}")
-        parts = [p for p in target.split("/") if p]
         if target.startswith("/"):
             done = []
-        pending = parts + pending
+        pending = [p for p in target.split("/") if p] + pending
     return done
+
+
+def resolve(root: str, path: str) -> list[str]:
+    """`path` as components from `root`, every symlink resolved inside `root`.
+
+    Returns the components of the real path (the last may not exist). Raises OSError
+    (TooManyLinks for a loop) when a directory on the way cannot be opened.
+    """
+
+    def link_at(parents: list[str], name: str) -> str | None:
+        parent = _open_dir(root, parents)
+        try:
+            st = os.stat(name, dir_fd=parent, follow_symlinks=False)
+            return os.readlink(name, dir_fd=parent) if stat.S_ISLNK(st.st_mode) else None
+        finally:
+            os.close(parent)
+
+    return follow_links(path, link_at)
 
 
 def _open_dir(root: str, parts: list[str]) -> int:

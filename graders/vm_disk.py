@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from graders import rootfs
 from graders.contract import FileInfo, GraderError
 from graders.debs import PackageIndex
 from graders.integrity import (
@@ -39,7 +40,6 @@ from graders.integrity import (
 )
 from graders.report import Finding
 
-MAX_LINKS = 40
 MAX_ENTRIES = 200_000  # files below the system directories; Debian with libvirt has ~30,000
 LOADER_DIRS_ABS = tuple(f"/{d}" for d in LOADER_DIRS)
 DEBUGFS_TIMEOUT = 60.0
@@ -280,35 +280,20 @@ class FrozenDisk:
     def resolve(self, path: str) -> str:
         """`path` with every link resolved inside the VM's root (the last part may not exist).
         Raises OSError for a loop."""
-        pending = [p for p in path.split("/") if p]
-        done: list[str] = []
-        links = 0
-        while pending:
-            name = pending.pop(0)
-            if name == ".":
-                continue
-            if name == "..":
-                if done:
-                    done.pop()
-                continue
-            here = "/" + "/".join([*done, name])
+
+        def link_at(parents: list[str], name: str) -> str | None:
+            here = "/" + "/".join([*parents, name])
             entry = self.frozen.stats([here])[here]
-            if entry is None or entry.kind != "link":
-                done.append(name)
-                if entry is None:
-                    done += pending
-                    break
-                continue
-            links += 1
-            if links > MAX_LINKS:
-                raise OSError(f"too many symlinks in {path}")
-            target = entry.target
-            if target is None:  # a long target lives in a data block
-                target = self.frozen.cat(here, 4096)[0].decode("utf-8", "surrogateescape")
-            if target.startswith("/"):
-                done = []
-            pending = [p for p in target.split("/") if p] + pending
-        return "/" + "/".join(done)
+            if entry is None:
+                raise FileNotFoundError(here)
+            if entry.kind != "link":
+                return None
+            if entry.target is not None:
+                return entry.target
+            # A long target lives in a data block.
+            return self.frozen.cat(here, 4096)[0].decode("utf-8", "surrogateescape")
+
+        return "/" + "/".join(rootfs.follow_links(path, link_at))
 
     def read(self, path: str, limit: int) -> FileInfo | None:
         real = self.resolve(path)
