@@ -8,9 +8,19 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 NAME = r"^[a-z][a-z0-9-]{0,30}$"
+# A lab interface's name: the kernel's limit is 15 characters.
+INTERFACE = r"^[a-z][a-z0-9]{0,14}$"
+MANAGEMENT = "eth0"  # every node's management interface: the grader's and the candidate's access
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _MEMORY = re.compile(r"^(\d+)([KMG])$")
 
@@ -157,13 +167,51 @@ class Criterion(Strict):
         return [self.check] if self.check is not None else list(self.checks or [])
 
 
+class Endpoint(Strict):
+    """One end of a link: a node's interface, written `node:interface`."""
+
+    node: str
+    interface: str
+
+    def __str__(self) -> str:
+        return f"{self.node}:{self.interface}"
+
+
+def _endpoint(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    node, sep, interface = value.partition(":")
+    if not sep or not re.match(NAME, node) or not re.match(INTERFACE, interface):
+        raise ValueError(f"{value!r} is not node:interface (e.g. sw1:eth1)")
+    if interface == MANAGEMENT or interface == "lo":
+        raise ValueError(f"{value!r}: {interface} is the node's own, not a lab link's")
+    return Endpoint(node=node, interface=interface)
+
+
+class Link(Strict):
+    """An L2 link between two node interfaces: it carries only what the candidate configures
+    (tagged frames too), and nothing of another session's."""
+
+    endpoints: tuple[
+        Annotated[Endpoint, BeforeValidator(_endpoint)],
+        Annotated[Endpoint, BeforeValidator(_endpoint)],
+    ]
+
+    @model_validator(mode="after")
+    def _two_nodes(self) -> Link:
+        a, b = self.endpoints
+        if a.node == b.node:
+            raise ValueError(f"{a} and {b}: a link joins two different nodes")
+        return self
+
+
 class Scenario(Strict):
     id: Annotated[str, Field(pattern=NAME)]
     title: Text
     referential: Referential | None = None
     duration: str
     nodes: dict[Annotated[str, Field(pattern=NAME)], Node]
-    links: list[dict[str, Any]] = []
+    links: list[Link] = []
     parameters: dict[Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")], str] = {}
     # Parameters generated per session (random passwords), usable as {{ name }} like the others.
     secrets: list[Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")]] = []
@@ -175,12 +223,21 @@ class Scenario(Strict):
 
     _duration = field_validator("duration")(lambda value: positive_duration(value))
 
-    @field_validator("links")
-    @classmethod
-    def _links(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        if value:
-            raise ValueError("L2 links between nodes are not supported by the container driver yet")
-        return value
+    @model_validator(mode="after")
+    def _linked_nodes(self) -> Scenario:
+        seen: set[str] = set()
+        for link in self.links:
+            for end in link.endpoints:
+                if end.node not in self.nodes:
+                    raise ValueError(f"link {end}: no node named {end.node!r}")
+                if str(end) in seen:
+                    raise ValueError(f"link {end}: that interface is already in another link")
+                seen.add(str(end))
+        return self
+
+    def interfaces(self, node: str) -> list[str]:
+        """The node's lab interfaces (its links' ends), in the scenario's order."""
+        return [e.interface for link in self.links for e in link.endpoints if e.node == node]
 
     @property
     def time_allowed(self) -> timedelta:
