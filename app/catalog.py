@@ -6,17 +6,22 @@ from pathlib import Path
 
 from app.errors import Invalid, NotFound
 from graders.validate import check_problems
+from labs.links import host_cannot
 from labs.loader import Problem, ScenarioError, load_scenario
 from labs.scenario import Scenario, tree_hash
 
 
-def validate(folder: Path) -> tuple[Scenario | None, list[Problem]]:
-    """Every problem of a scenario folder at once: structure, references, checks."""
+def validate(folder: Path, host: bool = False) -> tuple[Scenario | None, list[Problem]]:
+    """Every problem of a scenario folder at once: structure, references, checks; with
+    `host`, also what this host lacks to run it."""
     try:
         scenario, doc, problems = load_scenario(folder)
     except ScenarioError as exc:
         return None, exc.problems
     problems += check_problems(scenario, doc)
+    if host:
+        lacking = host_cannot(scenario)
+        problems += [doc.problem(("nodes", node, "needs"), why) for node, why in lacking.items()]
     problems.sort(key=lambda p: p.line)
     return (None if problems else scenario), problems
 

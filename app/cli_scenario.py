@@ -54,11 +54,14 @@ def scenario_new(name: str) -> None:
 @scenario_cli.command("validate")
 def scenario_validate(
     targets: Annotated[list[str], typer.Argument(help="Folders or scenario ids.")],
+    host: Annotated[
+        bool, typer.Option("--host", help="Also check that this host can run them (802.1Q...).")
+    ] = False,
 ) -> None:
     """Report every problem as file:line: message (exit 1 if any)."""
     failed = False
     for target in targets:
-        _, problems = validate(_folder(target))
+        _, problems = validate(_folder(target), host)
         for problem in problems:
             out.print(str(problem), soft_wrap=True, markup=False)
         if not problems:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import socket
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import libvirt
 from app.backends import docker_client
 from app.config import Settings
 from labs.images import Stores, is_current, recipes
+from labs.links import vlan_in_containers
 
 
 @dataclass
@@ -38,19 +38,12 @@ def _docker(settings: Settings) -> tuple[Finding, docker.DockerClient | None]:
 
 
 def _vlan() -> Finding:
-    if Path("/sys/module/8021q").exists() or Path("/proc/net/vlan").exists():
-        return Finding("802.1Q", True, "8021q module loaded")
-    probe = (
-        subprocess.run(["modprobe", "-n", "8021q"], capture_output=True, check=False)
-        if shutil.which("modprobe")
-        else None
-    )
-    ok = probe is not None and probe.returncode == 0
+    why = vlan_in_containers()
     return Finding(
-        "802.1Q",
-        ok,
-        "8021q available" if ok else "no 802.1Q in the host kernel",
-        "" if ok else "VLAN scenarios need VMs (their own kernel) on this host",
+        "802.1Q in containers",
+        why is None,
+        "VLAN interfaces and VLAN-filtering bridges work in containers" if why is None else why,
+        "" if why is None else "VLAN scenarios need VM nodes here (a VM has its own kernel)",
     )
 
 

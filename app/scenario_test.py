@@ -7,14 +7,18 @@ import secrets
 import shlex
 import time
 from collections.abc import Callable
+from ipaddress import IPv4Network
 
 from app.config import Settings
 from app.grading import grade_until_complete, grading_job
 from graders.report import CriterionResult, GradeReport
+from graders.runner import render
 from graders.transport import SSHTransport, load_key, wait_ready
 from graders.windows import encoded, ps_literal
-from labs.driver import Access, LabDriver, NodeInfo
+from labs.driver import Access, LabDriver, LabError, NodeInfo
 from labs.keys import new_keypair, new_password
+from labs.links import host_cannot
+from labs.params import session_params
 from labs.scenario import Scenario
 
 Say = Callable[[str], None]
@@ -27,11 +31,12 @@ class UnstableGrade(Exception):
 def run_solution(
     scenario: Scenario, nodes: dict[str, NodeInfo], key: str, params: dict[str, str], say: Say
 ) -> None:
-    """Run each node's solution script as root over SSH, as a candidate would, parameters as
-    upper-case environment variables; a `.ps1` script in Windows PowerShell."""
+    """Run each node's solution script as root over SSH, as a candidate would, its `{{ }}`
+    placeholders filled in and parameters as upper-case environment variables; a `.ps1` script
+    in Windows PowerShell."""
     for node, script in scenario.solution.items():
         start = time.monotonic()
-        text = (scenario.folder / script).read_text(encoding="utf-8")
+        text = render((scenario.folder / script).read_text(encoding="utf-8"), params)
         transport = SSHTransport(nodes[node].address, load_key(key))
         try:
             result = transport.run(_interpreter(script, params), timeout=900, stdin=text)
@@ -75,9 +80,12 @@ def test_scenario(
     """Provision, optionally solve, freeze, grade twice, tear down.
 
     Raises on provisioning or solution failure, UnstableGrade when the two grades differ."""
+    lacking = host_cannot(scenario)
+    if lacking:
+        raise LabError("; ".join(lacking.values()))
     session_id = "t" + secrets.token_hex(5)
     keys = new_keypair()
-    params = {**scenario.parameters, **{name: new_password() for name in scenario.secrets}}
+    params = session_params(scenario, session_id, [IPv4Network(settings.lab_pool)])
     access = Access(keys.public, "candidat", new_password())
     say(f"lab {session_id}: creating {len(scenario.nodes)} node(s)")
     try:

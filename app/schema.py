@@ -12,6 +12,9 @@ from labs.scenario import Scenario
 def scenario_schema(referential_codes: set[str] | None = None) -> dict[str, Any]:
     schema = Scenario.model_json_schema(by_alias=True)
     schema["properties"].pop("folder", None)
+    for keyed in schema["properties"].values():  # nodes, parameters, draw: names as validated
+        if "patternProperties" in keyed:
+            keyed["additionalProperties"] = False
     schema["title"] = "Praxis scenario (scenario.yaml)"
     defs = schema.setdefault("$defs", {})
     checks = CHECKS.json_schema(ref_template="#/$defs/{model}")

@@ -29,17 +29,34 @@ from graders.contract import (
 )
 from graders.debs import PackageIndex
 from graders.report import CriterionResult, EvidenceItem, GradeReport, Status
+from labs.params import attribute
 from labs.scenario import Criterion, Scenario
 
-PLACEHOLDER = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
+# `{{ name }}`, or `{{ name.part }}` for a part of a subnet parameter (labs.params.attribute).
+PLACEHOLDER = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)(?:\.([a-z0-9]{1,10}))?\s*\}\}")
 CRITERION_BUDGET = 60.0
 RETRY_PAUSE = 0.5
 
 
+def placeholder(match: re.Match[str], params: Mapping[str, str]) -> str:
+    """A placeholder's value. Raises KeyError for an unknown name, ValueError for a part its
+    value does not have (`{{ site.1 }}` when site is not a subnet)."""
+    value = params[match.group(1)]
+    return value if match.group(2) is None else attribute(value, match.group(2))
+
+
 def render(value: Any, params: Mapping[str, str]) -> Any:
-    """Fill `{{ name }}` placeholders in every string of a check; unknown names stay as they are."""
+    """Fill `{{ name }}` placeholders in every string of a check; unknown names and parts a
+    value does not have stay as they are."""
     if isinstance(value, str):
-        return PLACEHOLDER.sub(lambda m: params.get(m.group(1), m.group(0)), value)
+
+        def fill(match: re.Match[str]) -> str:
+            try:
+                return placeholder(match, params)
+            except (KeyError, ValueError):
+                return match.group(0)
+
+        return PLACEHOLDER.sub(fill, value)
     if isinstance(value, list):
         return [render(v, params) for v in value]
     if isinstance(value, dict):

@@ -11,6 +11,7 @@ import libvirt
 from labs.docker_driver import DockerDriver
 from labs.driver import Access, LabError, NodeInfo
 from labs.libvirt_driver import LibvirtDriver
+from labs.links import ports
 from labs.scenario import Scenario
 
 
@@ -23,10 +24,12 @@ class CompositeDriver:
         containers = scenario.model_copy(
             update={"nodes": {n: v for n, v in scenario.nodes.items() if n not in vm_nodes}}
         )
-        nodes = self.containers.create(session_id, containers, access)  # makes the network
+        # The containers' side makes the session's network and its links' bridges.
+        nodes = self.containers.create(session_id, containers, access)
         if vm_nodes:
             network = self.containers.lab_network(session_id)
-            nodes |= self.vms.create(session_id, vm_nodes, access, network)
+            node_ports = ports(self.containers.instance, session_id, scenario)
+            nodes |= self.vms.create(session_id, vm_nodes, access, network, node_ports)
         return nodes
 
     def prepare(self, session_id: str) -> None:

@@ -32,6 +32,7 @@ from labs.driver import (
     NodeInfo,
 )
 from labs.images import image_tag
+from labs.links import Links, Port, decode, encode, ports
 from labs.scenario import Node, Scenario
 
 # Docker's default capability set without MKNOD; scenarios may add more per node.
@@ -55,6 +56,15 @@ log = logging.getLogger("praxis.labs")
 STOP_TIMEOUT = 10  # systemd's clean shutdown, then SIGKILL
 START_ATTEMPTS = 2  # a node whose init dies at once is started again, then reported
 BOOT_TIMEOUT = 90  # services that take longer are graded as they are
+LINKS_LABEL = "praxis.links"  # a node's lab links (labs.links.encode), plugged at each start
+# PID 1 of a node with lab links waits for them (30 s at most) before it becomes the image's
+# init: the driver plugs them in once the container runs, and the node's own network
+# configuration must find them at boot, as on real hardware.
+WAIT_FOR_LINKS = (
+    "n=0; while [ $n -lt 600 ]; do m=; for i in $PRAXIS_LINKS; do "
+    '[ -e "/sys/class/net/$i" ] || m=1; done; [ -z "$m" ] && break; '
+    'n=$((n+1)); sleep 0.05; done; exec "$@"'
+)
 
 
 class DockerDriver:
@@ -72,6 +82,7 @@ class DockerDriver:
         self.cache_port = cache_port
         self._net_lock = threading.Lock()
         self._cgroup_v2: bool | None = None
+        self.links = Links(instance)  # the session's L2 links: VMs join them too
 
     # -- create ---------------------------------------------------------------------------
     def create(self, session_id: str, scenario: Scenario, access: Access) -> dict[str, NodeInfo]:
@@ -79,9 +90,15 @@ class DockerDriver:
             firewall.ensure_chain()
             network = self._network(session_id)
             gateway = network.attrs["IPAM"]["Config"][0]["Gateway"]
+            if scenario.links:
+                self._links_here()
+                self.links.make(session_id, scenario)
+            node_ports = ports(self.instance, session_id, scenario)
             nodes = {}
             for name, node in scenario.nodes.items():
-                container = self._container(session_id, name, node, network, access, gateway)
+                container = self._container(
+                    session_id, name, node, network, access, gateway, node_ports.get(name, [])
+                )
                 address = container.attrs["NetworkSettings"]["Networks"][network.name]["IPAddress"]
                 if node.internet == "packages":
                     firewall.allow_cache(session_id, self.instance, address, self.cache_port)
@@ -156,7 +173,14 @@ class DockerDriver:
         raise LabError(f"no free /24 left in the lab address pool {self.pool}")
 
     def _container(
-        self, session_id: str, name: str, node: Node, network: Network, access: Access, gateway: str
+        self,
+        session_id: str,
+        name: str,
+        node: Node,
+        network: Network,
+        access: Access,
+        gateway: str,
+        node_ports: list[Port],
     ) -> Container:
         cname = f"praxis-{session_id}-{name}"
         try:
@@ -169,22 +193,26 @@ class DockerDriver:
                 hostname=name,
                 detach=True,
                 network=network.name,
-                labels=self._labels(session_id, name),
+                labels=self._labels(session_id, name)
+                | ({LINKS_LABEL: encode(node_ports)} if node_ports else {}),
                 # Read by the image's praxis-firstboot units; nothing here is secret from the
                 # candidate (their own password, a public key, the cache's address).
                 environment={
                     "PRAXIS_AUTHORIZED_KEY": access.grader_public_key,
                     "PRAXIS_CANDIDATE": f"{access.candidate_user}:{access.candidate_password}",
                     "PRAXIS_APT_PROXY": proxy,
+                    "PRAXIS_LINKS": " ".join(p.interface for p in node_ports),
                 },
                 **self._limits(node),
                 **self._init_options(),
+                **(self._waits_for_links(node.image) if node_ports else {}),
             )
         for _ in range(START_ATTEMPTS):
             if container.status != "running":
                 container.start()
             container.reload()
             if container.status == "running":
+                self._plug(container)
                 return container
         state = container.attrs["State"]
         raise LabError(
@@ -217,6 +245,28 @@ class DockerDriver:
             options["volumes"] = {"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "ro"}}
         return options
 
+    def _waits_for_links(self, image: str) -> dict[str, Any]:
+        config = self.client.images.get(image_tag(image)).attrs["Config"]
+        init = [*(config.get("Entrypoint") or []), *(config.get("Cmd") or [])]
+        return {"entrypoint": ["/bin/sh", "-c", WAIT_FOR_LINKS, "praxis-links"], "command": init}
+
+    def _links_here(self) -> None:
+        """Links are plugged through the host's kernel: the engine must run on this host."""
+        if self.base_url and not self.base_url.startswith("unix://"):
+            raise LabError(f"lab links need a Docker engine on this host, not {self.base_url}")
+
+    def _plug(self, container: Container) -> None:
+        """Plug a started node into its links (its namespace is new at each start)."""
+        label = container.labels.get(LINKS_LABEL)
+        if label:
+            container.reload()
+            self.links.attach(
+                container.labels[SESSION_LABEL],
+                container.labels.get(NODE_LABEL, ""),
+                container.attrs["State"]["Pid"],
+                decode(label),
+            )
+
     # -- during and after the exam ----------------------------------------------------------
     def _containers(self, session_id: str | None = None) -> list[Container]:
         label = f"{SESSION_LABEL}={session_id}" if session_id else SESSION_LABEL
@@ -239,11 +289,12 @@ class DockerDriver:
             container.exec_run(["usermod", "--lock", "--expiredate", "1", access.candidate_user])
             if restart:
                 container.restart(timeout=STOP_TIMEOUT)
+                self._plug(container)
                 self._wait_booted(container)
             else:  # from the host, so that a replaced `pkill` inside cannot spare anything
                 for pid in _candidate_processes(container):
                     _kill(pid)
-        except DockerError as exc:  # a broken node is graded as it is
+        except (*DockerError, LabError) as exc:  # a broken node is graded as it is
             log.warning("freezing %s: %s", container.name, exc)
 
     def _wait_booted(self, container: Container) -> None:
@@ -291,6 +342,7 @@ class DockerDriver:
             container.reload()
             if container.status != "running":
                 raise LabError(f"node {node} stopped again as soon as it started")
+            self._plug(container)
             self._wait_booted(container)
             container.reload()
         except DockerError as exc:
@@ -330,6 +382,7 @@ class DockerDriver:
                     network.remove()
         except DockerError as exc:
             raise LabError(f"docker: {exc}") from exc
+        self.links.remove(session_id)
         firewall.forget(session_id)
 
     def sessions(self) -> set[str]:
@@ -341,7 +394,7 @@ class DockerDriver:
             n.attrs["Labels"][SESSION_LABEL]
             for n in self.client.networks.list(filters={"label": [SESSION_LABEL, mine]})
         }
-        return found | firewall.sessions(self.instance)
+        return found | firewall.sessions(self.instance) | self.links.sessions()
 
 
 def _bridge(session_id: str) -> str:

@@ -3,6 +3,8 @@
 Docker's internal networks have no route out, but containers still reach every host service
 listening on their gateway address or on 0.0.0.0. One chain, jumped to for every lab bridge
 (`px-*`), drops that traffic; nodes with `internet: packages` get a rule for the cache port.
+A scenario's links (`pl-*`, labs.links) carry frames between their two ends only: the host
+bridges them, but neither answers nor routes there.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import threading
 from labs.driver import LabError
 
 CHAIN = "PRAXIS-LABS"
+LINKS_CHAIN = "PRAXIS-LINKS"
 BRIDGE_PREFIX = "px-"
+LINK_PREFIX = "pl-"  # labs.links.BRIDGE_PREFIX
 _lock = threading.Lock()
 
 
@@ -44,10 +48,34 @@ def ensure_chain() -> None:
                 "-A", CHAIN, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"
             )
             _iptables("-A", CHAIN, "-j", "DROP")
-        jump = ("INPUT", "-i", f"{BRIDGE_PREFIX}+", "-j", CHAIN)
-        if _iptables("-C", *jump, check=False).returncode != 0:
-            _iptables("-I", *jump)
+        for jump in (
+            ("INPUT", "-i", f"{BRIDGE_PREFIX}+", "-j", CHAIN),
+            ("INPUT", "-i", f"{LINK_PREFIX}+", "-j", "DROP"),
+        ):
+            if _iptables("-C", *jump, check=False).returncode != 0:
+                _iptables("-I", *jump)
+        _ensure_links_chain()
         _ensured = True
+
+
+def _ensure_links_chain() -> None:
+    """Bridged frames within a link pass (the engine's FORWARD policy drops by default and the
+    host's bridge netfilter shows them to it); anything routed in or out of a link is dropped.
+    Jumped to from DOCKER-USER, which the engine keeps first in FORWARD."""
+    if _iptables("-n", "-L", LINKS_CHAIN, check=False).returncode != 0:
+        _iptables("-N", LINKS_CHAIN)
+        links = f"{LINK_PREFIX}+"
+        bridged = ("-m", "physdev", "--physdev-is-bridged")
+        _iptables("-A", LINKS_CHAIN, "-i", links, "-o", links, *bridged, "-j", "ACCEPT")
+        _iptables("-A", LINKS_CHAIN, "-i", links, "-j", "DROP")
+        _iptables("-A", LINKS_CHAIN, "-o", links, "-j", "DROP")
+    parent = (
+        "DOCKER-USER"
+        if _iptables("-n", "-L", "DOCKER-USER", check=False).returncode == 0
+        else "FORWARD"
+    )
+    if _iptables("-C", parent, "-j", LINKS_CHAIN, check=False).returncode != 0:
+        _iptables("-I", parent, "1", "-j", LINKS_CHAIN)
 
 
 def _tag(session_id: str, instance: str) -> str:

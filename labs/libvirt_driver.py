@@ -25,6 +25,7 @@ import subprocess
 import threading
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -33,6 +34,7 @@ import libvirt
 
 from labs import firewall, vm_dhcp
 from labs.driver import Access, LabError, LabNetwork, NodeInfo
+from labs.links import Port
 from labs.scenario import Node, parse_memory
 from labs.vm_images import VMImage, load, missing_reason
 
@@ -111,9 +113,11 @@ class LibvirtDriver:
         nodes: dict[str, Node],
         access: Access,
         network: LabNetwork,
+        node_ports: dict[str, list[Port]],
     ) -> dict[str, NodeInfo]:
         """Define and start every VM (reusing those already defined), without waiting for
-        their boot (the caller waits for SSH, as for containers)."""
+        their boot (the caller waits for SSH, as for containers). `node_ports`: each VM's
+        lab links, whose bridges exist (labs.links)."""
         images = {}
         for name, node in nodes.items():
             image = load(self.images, node.image)
@@ -142,7 +146,15 @@ class LibvirtDriver:
             if dom is None:
                 overlay = self._overlay(folder, name, images[name], node)
                 xml = self.domain_xml(
-                    session_id, name, node, images[name], overlay, address, access, network
+                    session_id,
+                    name,
+                    node,
+                    images[name],
+                    overlay,
+                    address,
+                    access,
+                    network,
+                    node_ports.get(name, []),
                 )
                 try:
                     dom = conn.defineXML(xml)
@@ -188,8 +200,10 @@ class LibvirtDriver:
         address: str,
         access: Access,
         network: LabNetwork,
+        node_ports: Sequence[Port] = (),
     ) -> str:
         accel = self.accel(image)
+        nics = [(port, _mac(session_id, f"{name}:{port.interface}")) for port in node_ports]
         # What the machine must know of its session: on the kernel command line for images
         # whose kernel QEMU boots (read by praxis-firstboot), else in SMBIOS OEM strings
         # (type 11; Windows reads them as Win32_ComputerSystem.OEMStringArray).
@@ -200,6 +214,8 @@ class LibvirtDriver:
         ]
         if node.internet == "packages":
             facts.append(f"praxis.proxy=http://{network.gateway}:{self.cache_port}")
+        if nics:  # the image names each lab interface as the scenario does, by its MAC
+            facts.append("praxis.links=" + ",".join(f"{p.interface}={mac}" for p, mac in nics))
         boot, sysinfo = (
             "<boot dev='hd'/><smbios mode='sysinfo'/>",
             (
@@ -240,6 +256,11 @@ class LibvirtDriver:
             else ""
         )
         clock = "localtime" if image.os == "windows" else "utc"
+        links = "".join(
+            f"\n    <interface type='bridge'><source bridge={quoteattr(port.bridge)}/>"
+            f"<mac address='{mac}'/><model type='virtio'/></interface>"
+            for port, mac in nics
+        )
         return f"""<domain type='{accel}'>
   <name>{_domain_name(session_id, name)}</name>
   <metadata><praxis:lab xmlns:praxis='{NS}' session={quoteattr(session_id)}
@@ -253,7 +274,7 @@ class LibvirtDriver:
   <devices>
     {"".join(disks)}
     <interface type='bridge'><source bridge={quoteattr(network.bridge)}/>
-      <mac address='{_mac(session_id, name)}'/><model type='virtio'/></interface>
+      <mac address='{_mac(session_id, name)}'/><model type='virtio'/></interface>{links}
     <serial type='pty'><target port='0'/></serial>
     <console type='pty'><target type='serial' port='0'/></console>
     <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>

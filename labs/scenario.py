@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
+import functools
 import hashlib
 import re
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -13,14 +16,20 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
+
+from labs.params import PARAMETER, Draw, group_problems
 
 NAME = r"^[a-z][a-z0-9-]{0,30}$"
 # A lab interface's name: the kernel's limit is 15 characters.
 INTERFACE = r"^[a-z][a-z0-9]{0,14}$"
 MANAGEMENT = "eth0"  # every node's management interface: the grader's and the candidate's access
+RESERVED = (MANAGEMENT, "lo")  # a node's own interfaces, never a lab link's end
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _MEMORY = re.compile(r"^(\d+)([KMG])$")
 
@@ -72,6 +81,14 @@ def parse_memory(value: str) -> int:
     return int(match.group(1)) * {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[match.group(2)]
 
 
+@functools.cache
+def device_types() -> frozenset[str]:
+    """netmiko's device types; imported when a scenario names one (netmiko is heavy)."""
+    from netmiko.ssh_dispatcher import CLASS_MAPPER
+
+    return frozenset(CLASS_MAPPER)
+
+
 class Node(Strict):
     kind: Literal["container", "vm"] = "container"
     image: str
@@ -85,6 +102,24 @@ class Node(Strict):
     disk: str = "4G"
     disks: list[str] = []
     display: bool = False
+    # The grader reaches the node with netmiko as this device type over the management network
+    # (`linux` for a Debian node; a real switch's type, e.g. `cisco_ios`, elsewhere).
+    device_type: Annotated[str, Field(examples=["linux", "cisco_ios"])] | None = None
+    # Kernel features a container needs from the host's kernel (a VM has its own): `8021q` for
+    # VLAN sub-interfaces and VLAN-filtering bridges.
+    needs: list[Literal["8021q"]] = []
+
+    @field_validator("device_type")
+    @classmethod
+    def _device_type(cls, value: str | None) -> str | None:
+        if value is not None and value not in device_types():
+            close = difflib.get_close_matches(value, device_types(), n=3)
+            hint = f"did you mean {', '.join(close)}? " if close else ""
+            raise ValueError(
+                f"unknown netmiko device type {value!r}: {hint}"
+                "valid ones are e.g. linux, cisco_ios, arista_eos, juniper_junos"
+            )
+        return value
 
     @field_validator("memory")
     @classmethod
@@ -116,6 +151,10 @@ class Node(Strict):
             raise ValueError("disk, disks and display are for VM nodes (kind: vm)")
         if self.kind == "vm" and given & {"capabilities", "pids"}:
             raise ValueError("capabilities and pids are for container nodes (a VM is whole)")
+        if self.kind == "vm" and self.needs:
+            raise ValueError(
+                "needs is for container nodes: a VM has its own kernel (8021q works there)"
+            )
         return self
 
     @property
@@ -177,25 +216,43 @@ class Endpoint(Strict):
         return f"{self.node}:{self.interface}"
 
 
-def _endpoint(value: Any) -> Any:
-    if not isinstance(value, str):
+def _endpoint(value: Any) -> Endpoint:
+    if isinstance(value, Endpoint):
         return value
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not node:interface (e.g. sw1:eth1)")
     node, sep, interface = value.partition(":")
     if not sep or not re.match(NAME, node) or not re.match(INTERFACE, interface):
         raise ValueError(f"{value!r} is not node:interface (e.g. sw1:eth1)")
-    if interface == MANAGEMENT or interface == "lo":
+    if interface in RESERVED:
         raise ValueError(f"{value!r}: {interface} is the node's own, not a lab link's")
     return Endpoint(node=node, interface=interface)
+
+
+# Written and shown as text, `sw1:eth1`; the schema says so for editors.
+_ENDPOINT_PATTERN = (
+    f"^{NAME[1:-1]}:(?!(?:{'|'.join(RESERVED)})$){INTERFACE[1:-1]}$"  # never eth0 nor lo
+)
+EndpointText = Annotated[
+    Endpoint,
+    BeforeValidator(_endpoint),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": _ENDPOINT_PATTERN, "examples": ["sw1:eth1"]}),
+]
 
 
 class Link(Strict):
     """An L2 link between two node interfaces: it carries only what the candidate configures
     (tagged frames too), and nothing of another session's."""
 
-    endpoints: tuple[
-        Annotated[Endpoint, BeforeValidator(_endpoint)],
-        Annotated[Endpoint, BeforeValidator(_endpoint)],
-    ]
+    endpoints: tuple[EndpointText, EndpointText]
+
+    @field_validator("endpoints", mode="before")
+    @classmethod
+    def _pair(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple) and len(value) != 2:
+            raise ValueError("a link has two ends, e.g. endpoints: [sw1:eth1, r1:eth1]")
+        return value
 
     @model_validator(mode="after")
     def _two_nodes(self) -> Link:
@@ -205,6 +262,23 @@ class Link(Strict):
         return self
 
 
+Loc = tuple[str | int, ...]
+
+
+def _located(title: str, problems: Iterable[tuple[Loc, str]]) -> ValidationError | None:
+    """Problems found across a model's fields, each at its own place in the file (a plain
+    ValueError from a model validator would point at the model, i.e. line 1)."""
+    details = [
+        InitErrorDetails(
+            type=PydanticCustomError("scenario", "{message}", {"message": message}),
+            loc=loc,
+            input=None,
+        )
+        for loc, message in problems
+    ]
+    return ValidationError.from_exception_data(title, details) if details else None
+
+
 class Scenario(Strict):
     id: Annotated[str, Field(pattern=NAME)]
     title: Text
@@ -212,9 +286,11 @@ class Scenario(Strict):
     duration: str
     nodes: dict[Annotated[str, Field(pattern=NAME)], Node]
     links: list[Link] = []
-    parameters: dict[Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")], str] = {}
+    parameters: dict[Annotated[str, Field(pattern=PARAMETER)], str] = {}
     # Parameters generated per session (random passwords), usable as {{ name }} like the others.
-    secrets: list[Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")]] = []
+    secrets: list[Annotated[str, Field(pattern=PARAMETER)]] = []
+    # Parameters drawn per session from its seed: VLAN ids, subnets, names (labs/params.py).
+    draw: dict[Annotated[str, Field(pattern=PARAMETER)], Draw] = {}
     criteria: list[Criterion]
     grading: Grading = Grading()
     # node name -> script (relative to the scenario folder) run as root on that node.
@@ -224,16 +300,33 @@ class Scenario(Strict):
     _duration = field_validator("duration")(lambda value: positive_duration(value))
 
     @model_validator(mode="after")
-    def _linked_nodes(self) -> Scenario:
-        seen: set[str] = set()
-        for link in self.links:
-            for end in link.endpoints:
-                if end.node not in self.nodes:
-                    raise ValueError(f"link {end}: no node named {end.node!r}")
-                if str(end) in seen:
-                    raise ValueError(f"link {end}: that interface is already in another link")
-                seen.add(str(end))
+    def _references(self) -> Scenario:
+        error = _located("Scenario", [*self._link_problems(), *self._name_problems()])
+        if error is not None:
+            raise error
         return self
+
+    def _link_problems(self) -> Iterable[tuple[Loc, str]]:
+        seen: set[Endpoint] = set()
+        for i, link in enumerate(self.links):
+            for j, end in enumerate(link.endpoints):
+                loc: Loc = ("links", i, "endpoints", j)
+                if end.node not in self.nodes:
+                    yield loc, f"link {end}: no node named {end.node!r}"
+                elif end in seen:
+                    yield loc, f"link {end}: that interface is already in another link"
+                seen.add(end)
+
+    def _name_problems(self) -> Iterable[tuple[Loc, str]]:
+        """One name, one value: a name given twice would silently take one of its values."""
+        for i, name in enumerate(self.secrets):
+            if name in self.parameters:
+                yield ("secrets", i), f"'{name}' is also in parameters"
+        for name in self.draw:
+            if name in self.parameters or name in self.secrets:
+                yield ("draw", name), f"'{name}' is also in parameters or secrets"
+        for name, problem in group_problems(self.draw):
+            yield ("draw", name, "distinct"), problem
 
     def interfaces(self, node: str) -> list[str]:
         """The node's lab interfaces (its links' ends), in the scenario's order."""

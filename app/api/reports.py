@@ -33,6 +33,7 @@ from app.reports import (
 from app.reports.incidents import IncidentLine
 from app.results import effective_grade, overrides_of
 from labs.referential import load_referential
+from labs.topology import Layout, layout
 
 router = APIRouter(tags=["reports"])
 Lang = Annotated[str, Query(pattern="^(fr|en)$")]
@@ -47,6 +48,14 @@ def _title(catalog: Catalog, lab: LabSession, lang: str) -> tuple[str, str | Non
     ref = scenario.referential
     modality = load_referential().modalities.get(ref.modality, "") if ref else ""
     return scenario.title.get(lang), f"{ref.block} — {ref.modality} {modality}" if ref else None
+
+
+def scenario_topology(catalog: Catalog, scenario_id: str, lang: str) -> Layout | None:
+    """The scenario's picture; None without links, or when the scenario is gone or broken."""
+    try:
+        return layout(catalog.get(scenario_id), lang)
+    except PraxisError:
+        return None
 
 
 def integrity_of(stored: Mapping[str, Any]) -> list[NodeIntegrity]:
@@ -133,6 +142,7 @@ def session_report(
             for i in incidents_of(db, lab.id)
         ],
         credits=_credits(db, lab.id),
+        topology=scenario_topology(catalog, lab.scenario, lang),
     )
 
 

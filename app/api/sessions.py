@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from ipaddress import IPv4Network
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -14,7 +15,7 @@ from app.auth import exam_code_hash, new_exam_code, new_token, token_hash
 from app.backends import states_within
 from app.config import Settings
 from app.controller import seconds_left
-from app.errors import Conflict
+from app.errors import Conflict, Invalid
 from app.incidents import incidents_of
 from app.incidents import public as incident_view
 from app.models import (
@@ -32,6 +33,8 @@ from app.models import (
 from app.results import audit
 from graders.runner import render
 from labs.keys import new_keypair, new_password
+from labs.links import host_cannot
+from labs.params import DrawError, session_params
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
@@ -96,10 +99,17 @@ def create_session(
     """Start a session; the lab is provisioned in the background (follow `state`)."""
     user.require(Role.examiner)
     scenario = catalog.get(body.scenario)
+    lacking = host_cannot(scenario)
+    if lacking:
+        raise Invalid(f"this host cannot run {scenario.id}: " + "; ".join(lacking.values()))
     token, code = new_token(), new_exam_code()
-    params = {**scenario.parameters, **{name: new_password() for name in scenario.secrets}}
+    session_id = request.app.state.controller.next_session_id()
+    try:  # drawn from the session's id: a re-grade or a look back finds the same values
+        params = session_params(scenario, session_id, [IPv4Network(settings.lab_pool)])
+    except DrawError as exc:
+        raise Invalid(f"scenario {scenario.id}: {exc}") from exc
     lab = LabSession(
-        id=request.app.state.controller.next_session_id(),
+        id=session_id,
         scenario=scenario.id,
         scenario_version=catalog.version(scenario.id),
         candidate=body.candidate,

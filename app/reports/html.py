@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Final
 
 import jinja2
+from markupsafe import Markup
 
 from app.reports.model import DEFAULT_TZ, SessionReport
 from app.reports.view import build_view
+from labs.topology import render_svg
 
 TEMPLATES: Final = Path(__file__).resolve().parent.parent / "templates"
 
@@ -33,6 +35,9 @@ def _environment() -> jinja2.Environment:
 
 
 def render_html(report: SessionReport, tz: str = DEFAULT_TZ) -> str:
-    """A standalone page (inline CSS, no external asset: exam rooms have no internet)."""
+    """A standalone page (inline CSS, no external asset: exam rooms have no internet). The
+    topology is inline SVG, every text in it escaped by `render_svg`."""
     template = _environment().get_template("report.html.j2")
-    return template.render(v=build_view(report, tz))
+    view = build_view(report, tz)
+    svg = Markup(render_svg(view.topology)) if view.topology else None
+    return template.render(v=view, topology=svg)

@@ -9,6 +9,7 @@ from typing import Final
 # The grader's own models (graders.report): a report states what the grader recorded, as is.
 from app.reports.incidents import IncidentLine
 from graders.report import EvidenceItem, Finding, NodeIntegrity
+from labs.topology import Layout
 
 __all__ = ["EvidenceItem", "Finding", "NodeIntegrity"]
 
@@ -86,6 +87,7 @@ class SessionReport:
     attempts: int = 1  # how many times the platform graded the lab
     incidents: list[IncidentLine] = field(default_factory=list)  # nodes found down
     credits: list[Credit] = field(default_factory=list)  # time given back for incidents
+    topology: Layout | None = None  # the lab's picture, in the report's language; None: no links
 
     @property
     def ungraded(self) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import io
 from collections.abc import Callable, Mapping
 from typing import Any, Final
@@ -14,7 +13,6 @@ from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import cm
-from reportlab.pdfbase.rl_codecs import RL_Codecs
 from reportlab.platypus import (
     KeepTogether,
     Paragraph,
@@ -25,7 +23,9 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from app.reports.diagram import topology_drawing
 from app.reports.model import DEFAULT_TZ, SessionReport
+from app.reports.pdf_text import pdf_safe
 from app.reports.view import (
     EvidenceView,
     IntegrityView,
@@ -34,7 +34,6 @@ from app.reports.view import (
     View,
     build_view,
 )
-from app.reports.words import clean
 
 PDF_OUTPUT_LIMIT: Final = 1500  # characters of each evidence output printed in the PDF
 
@@ -43,6 +42,7 @@ PDF_OUTPUT_LIMIT: Final = 1500  # characters of each evidence output printed in 
 
 _PAGE_MARGIN: Final = 1.8 * cm
 _FRAME_WIDTH: Final = A4[0] - 2 * _PAGE_MARGIN
+_FRAME_HEIGHT: Final = A4[1] - 2 * _PAGE_MARGIN - 2 * cm  # room for a heading above a drawing
 _CODE_LINE: Final = 110  # Courier 7 pt: ~4.2 pt a character, fits the frame with padding
 _GRID: Final = ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#bbbbbb"))
 _HEAD_BG: Final = ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee"))
@@ -59,34 +59,10 @@ _INCOMPLETE: Final = ("#6a1b9a", "#f3e5f5")
 _INTEGRITY_COLORS: Final = {"ok": "#1b6e20", "unchecked": "#a15c00"}
 
 
-@functools.cache
-def _pdf_drawable(char: str) -> bool:
-    """Whether reportlab can draw the character with the standard fonts: WinAnsi (cp1252, which
-    covers French) in Helvetica/Courier, or its fallback fonts Symbol (→ ≤ ≥) and ZapfDingbats
-    (✓ ✗). Anything else would print as a black box."""
-    RL_Codecs.register()  # idempotent; reportlab registers its codecs lazily
-    for codec in ("winansi", "symbol", "zapfdingbats"):
-        try:
-            char.encode(codec)
-        except (UnicodeError, LookupError):
-            continue
-        return True
-    return False
-
-
-def _pdf_safe(text: str) -> str:
-    """Text the standard fonts can draw: an undrawable character becomes "?" (visible, and
-    honest about the loss) or a plain space, control characters go, tabs are expanded."""
-    return "".join(
-        char if char == "\n" or _pdf_drawable(char) else " " if char.isspace() else "?"
-        for char in clean(text).expandtabs(8)
-    )
-
-
 def _markup(text: str) -> str:
     """Paragraph parses its text as XML: unescaped, a "<" from a candidate's output would break
     the build or inject markup."""
-    return escape(_pdf_safe(text)).replace("\n", "<br/>")
+    return escape(pdf_safe(text)).replace("\n", "<br/>")
 
 
 def _styles() -> dict[str, ParagraphStyle]:
@@ -281,7 +257,7 @@ def _truncate(text: str, t: Mapping[str, str]) -> str:
 def _code(text: str, s: Mapping[str, ParagraphStyle]) -> Preformatted:
     """Preformatted takes plain text (no markup to escape) and hard-wraps long lines, which
     would otherwise run off the page."""
-    return Preformatted(_pdf_safe(text), s["code"], maxLineLength=_CODE_LINE, newLineChars="")
+    return Preformatted(pdf_safe(text), s["code"], maxLineLength=_CODE_LINE, newLineChars="")
 
 
 def _pdf_evidence_item(
@@ -343,6 +319,14 @@ def _pdf_incidents(view: View, s: Mapping[str, ParagraphStyle]) -> list[Any]:
     return [Spacer(1, 6), _alert(lines, *_INCOMPLETE), Spacer(1, 6)]
 
 
+def _pdf_topology(view: View, s: Mapping[str, ParagraphStyle]) -> list[Any]:
+    """The lab's picture with its heading, on one page; nothing for a lab without links."""
+    if view.topology is None:
+        return []
+    drawing = topology_drawing(view.topology, _FRAME_WIDTH, _FRAME_HEIGHT)
+    return [KeepTogether([_p(view.topology.title, s["h2"]), drawing])]
+
+
 def _story(view: View) -> list[Any]:
     s = _styles()
     return [
@@ -350,6 +334,7 @@ def _story(view: View) -> list[Any]:
         *_pdf_incidents(view, s),
         *_pdf_timeline(view, s),
         *_pdf_integrity(view, s),
+        *_pdf_topology(view, s),
         *_pdf_criteria(view, s),
         *_pdf_total(view, s),
         *_pdf_evidence(view, s),
@@ -360,7 +345,7 @@ def _story(view: View) -> list[Any]:
 def _footer(view: View, pages: int | None) -> Callable[[Any, Any], None]:
     """Every page names the candidate and session, and says "page n / N": a signed document
     whose pages come apart must still show whose they are and that none is missing."""
-    left = _pdf_safe(f"Praxis — {view.candidate} — {view.t['session']} {view.session_id}")
+    left = pdf_safe(f"Praxis — {view.candidate} — {view.t['session']} {view.session_id}")
 
     def draw(canvas: Any, doc: Any) -> None:
         number = canvas.getPageNumber()
@@ -384,9 +369,9 @@ def _build_pdf(view: View, pages: int | None) -> tuple[bytes, int]:
         rightMargin=_PAGE_MARGIN,
         topMargin=_PAGE_MARGIN,
         bottomMargin=_PAGE_MARGIN,
-        title=_pdf_safe(f"{view.t['title']} — {view.candidate}"),
+        title=pdf_safe(f"{view.t['title']} — {view.candidate}"),
         author="Praxis",
-        subject=_pdf_safe(f"{view.t['session']} {view.session_id}"),
+        subject=pdf_safe(f"{view.t['session']} {view.session_id}"),
         lang=view.lang,
     )
     footer = _footer(view, pages)

@@ -28,6 +28,7 @@ from app.reports.words import (
     via_label,
     when,
 )
+from labs.topology import Layout
 
 MAX_FINDINGS: Final = 50  # tampered files listed per node; a rootkit can change thousands
 
@@ -111,6 +112,7 @@ class View:
     original_total: str | None
     incidents: list[str] = field(default_factory=list)  # nodes found down, in words
     incidents_heading: str = ""
+    topology: Layout | None = None  # drawn by each renderer from the same layout
 
     @property
     def has_referential(self) -> bool:
@@ -241,4 +243,5 @@ def build_view(report: SessionReport, tz: str) -> View:
         original_total=original if changed else None,
         incidents=incident_texts(report.incidents, zone, lang),
         incidents_heading=incident_words(lang)["heading"],
+        topology=report.topology,
     )

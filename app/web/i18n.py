@@ -19,6 +19,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "time_left": "Temps restant",
         "instructions": "Sujet",
         "nodes": "Machines",
+        "topology": "Topologie du laboratoire",
         "submit": "Rendre ma copie",
         "submit_confirm": "Rendre votre travail maintenant ? "
         "Vous ne pourrez plus modifier votre environnement.",
@@ -217,6 +218,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "time_left": "Time left",
         "instructions": "Subject",
         "nodes": "Machines",
+        "topology": "Lab topology",
         "submit": "Hand in",
         "submit_confirm": "Hand in your work now? You will not be able "
         "to change your lab any more.",

@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Cookie, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markdown_it import MarkdownIt
+from markupsafe import Markup
 from sqlmodel import col, select
 
 from app.api.deps import COOKIE, CatalogDep, SessionDep, SettingsDep
-from app.api.reports import session_report
+from app.api.reports import scenario_topology, session_report
 from app.auth import Principal, authenticate, sign_in_candidate, sign_in_staff
 from app.backends import states_within
 from app.catalog import Catalog, validate
@@ -29,6 +30,7 @@ from app.web.i18n import LANGS, texts
 from app.web.listing import clock, extensions, scores, titles
 from app.web.templates import templates
 from graders.runner import render
+from labs.topology import render_svg
 
 router = APIRouter(include_in_schema=False)
 LangCookie = Annotated[str | None, Cookie(alias="lang")]
@@ -170,6 +172,12 @@ def _node_names(catalog: Catalog, lab: LabSession) -> list[str]:
         return []
 
 
+def _topology(catalog: Catalog, lab: LabSession, lang: str) -> Markup | None:
+    """The lab's picture as inline SVG (render_svg escapes every text); None without links."""
+    picture = scenario_topology(catalog, lab.scenario, lang)
+    return Markup(render_svg(picture)) if picture else None
+
+
 @router.get("/exam/{session_id}", response_class=HTMLResponse)
 def exam_page(
     session_id: str,
@@ -196,6 +204,7 @@ def exam_page(
         nodes=_node_names(catalog, lab),
         node_states=_node_states(_lang(lang)),
         instructions=_markdown.render(render(source, lab.params)),
+        topology=_topology(catalog, lab, _lang(lang)),
     )
 
 
@@ -272,6 +281,7 @@ def session_page(
         lang,
         lab=lab,
         report=_report_view(request, db, catalog, lab, _lang(lang)),
+        topology=_topology(catalog, lab, _lang(lang)),
         end_reason=end_reason(lab.reason or "", _lang(lang)),
         recordings=recordings,
         left=seconds_left(lab),

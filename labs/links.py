@@ -1,0 +1,210 @@
+"""A scenario's L2 links, wired on the lab host: each link is a Linux bridge of its own.
+
+A container joins its links by veth pairs (the host end in the link's bridge, the other end
+moved into the container's network namespace and named as the scenario says); a VM by a tap
+libvirt puts in that bridge. A plain bridge forwards frames as they are, 802.1Q tags
+included, and one bridge per link and session keeps sessions apart. The platform adds nothing
+to a link: no address, no IPv6 autoconfiguration, no DHCP (the host's side has IPv6 off, the
+node's side no link-local address); the host neither routes nor answers there
+(labs.firewall). Every bridge is named from a hash of its session and labelled with
+`ifalias`, so destroy and the reaper find it again after a crash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pyroute2 import IPRoute, NetNS
+from pyroute2.netlink.exceptions import NetlinkError
+
+from labs.driver import LabError
+from labs.scenario import Scenario
+
+BRIDGE_PREFIX = "pl-"  # a link's bridge
+PORT_PREFIX = "pv-"  # a container's end of a link, on the host
+ALIAS = "praxis-link"  # ifalias: "praxis-link <instance> <session>"
+NO_LINK_LOCAL = {"attrs": [("AF_INET6", {"attrs": [("IFLA_INET6_ADDR_GEN_MODE", 1)]})]}
+log = logging.getLogger("praxis.labs")
+
+
+@dataclass(frozen=True)
+class Port:
+    """A node's interface on a link, and the bridge it joins."""
+
+    interface: str
+    bridge: str
+
+
+def ports(instance: str, session_id: str, scenario: Scenario) -> dict[str, list[Port]]:
+    """Node -> its ports, in the scenario's order."""
+    found: dict[str, list[Port]] = {}
+    for index, link in enumerate(scenario.links):
+        bridge = _name(BRIDGE_PREFIX, instance, session_id, str(index))
+        for end in link.endpoints:
+            found.setdefault(end.node, []).append(Port(end.interface, bridge))
+    return found
+
+
+def encode(node_ports: list[Port]) -> str:
+    """A node's ports as one label value: `eth1=pl-…,eth2=pl-…`."""
+    return ",".join(f"{p.interface}={p.bridge}" for p in node_ports)
+
+
+def decode(label: str) -> list[Port]:
+    pairs = (item.partition("=") for item in label.split(",") if item)
+    return [Port(interface, bridge) for interface, _, bridge in pairs]
+
+
+class Links:
+    def __init__(self, instance: str) -> None:
+        self.instance = instance
+        self._lock = threading.Lock()
+
+    def make(self, session_id: str, scenario: Scenario) -> None:
+        """Every link's bridge, up, before any node joins it; idempotent. Raises LabError."""
+        bridges = {
+            p.bridge for node in ports(self.instance, session_id, scenario).values() for p in node
+        }
+        try:
+            with self._lock, IPRoute() as ipr:
+                for bridge in sorted(bridges):
+                    if not ipr.link_lookup(ifname=bridge):
+                        ipr.link(
+                            "add", ifname=bridge, kind="bridge", br_stp_state=0, br_forward_delay=0
+                        )
+                    index = ipr.link_lookup(ifname=bridge)[0]
+                    _host_side_silent(bridge)
+                    ipr.link(
+                        "set",
+                        index=index,
+                        ifalias=f"{ALIAS} {self.instance} {session_id}",
+                        state="up",
+                    )
+        except (NetlinkError, OSError) as exc:
+            raise LabError(f"links of {session_id}: {exc}") from exc
+
+    def attach(self, session_id: str, node: str, pid: int, node_ports: list[Port]) -> None:
+        """Plug a container (its PID 1 on the host: `pid`) into its links; a port already
+        there is kept. Raises LabError."""
+        netns = f"/proc/{pid}/ns/net"
+        try:
+            with self._lock, IPRoute() as ipr, contextlib.closing(NetNS(netns)) as inside:
+                for port in node_ports:
+                    if inside.link_lookup(ifname=port.interface):
+                        continue
+                    host = _name(PORT_PREFIX, self.instance, session_id, node, port.interface)
+                    peer = "pt" + host[len(PORT_PREFIX) :]
+                    for stale in (host, peer):  # left by a start that failed half-way
+                        for index in ipr.link_lookup(ifname=stale):
+                            ipr.link("del", index=index)
+                    ipr.link("add", ifname=host, kind="veth", peer={"ifname": peer})
+                    _host_side_silent(host)
+                    bridge = ipr.link_lookup(ifname=port.bridge)
+                    if not bridge:
+                        raise LabError(f"link bridge {port.bridge} of {session_id} is gone")
+                    ipr.link(
+                        "set", index=ipr.link_lookup(ifname=host)[0], master=bridge[0], state="up"
+                    )
+                    ipr.link("set", index=ipr.link_lookup(ifname=peer)[0], net_ns_fd=netns)
+                    index = inside.link_lookup(ifname=peer)[0]
+                    inside.link("set", index=index, ifname=port.interface)
+                    inside.link("set", index=index, IFLA_AF_SPEC=NO_LINK_LOCAL)
+                    inside.link("set", index=index, state="up")
+        except (NetlinkError, OSError) as exc:
+            raise LabError(f"links of {node} in {session_id}: {exc}") from exc
+
+    def remove(self, session_id: str) -> None:
+        """The session's bridges (its containers' ports went with their namespaces)."""
+        try:
+            with self._lock, IPRoute() as ipr:
+                for link in ipr.get_links():
+                    if _owner(link) == (self.instance, session_id):
+                        with contextlib.suppress(NetlinkError):
+                            ipr.link("del", index=link["index"])
+        except (NetlinkError, OSError) as exc:
+            raise LabError(f"links of {session_id}: {exc}") from exc
+
+    def sessions(self) -> set[str]:
+        """Sessions of this platform instance with a link on this host (for the reaper)."""
+        try:
+            with IPRoute() as ipr:
+                owners = [_owner(link) for link in ipr.get_links()]
+        except (NetlinkError, OSError) as exc:
+            log.warning("links: cannot list the host's interfaces: %s", exc)
+            return set()
+        return {owner[1] for owner in owners if owner and owner[0] == self.instance}
+
+
+def _owner(link: Any) -> tuple[str, str] | None:
+    parts = str(link.get("ifalias") or "").split(" ")
+    return (parts[1], parts[2]) if len(parts) == 3 and parts[0] == ALIAS else None
+
+
+def _name(prefix: str, *parts: str) -> str:
+    """An interface name (15 characters at most) that says nothing but is the same each time."""
+    return prefix + hashlib.sha256("/".join(parts).encode()).hexdigest()[:12]
+
+
+def _host_side_silent(interface: str) -> None:
+    """The host's end of a link sends nothing (no IPv6 of its own) and answers no ARP."""
+    for path, value in (
+        (f"/proc/sys/net/ipv6/conf/{interface}/disable_ipv6", "1"),
+        (f"/proc/sys/net/ipv4/conf/{interface}/arp_ignore", "8"),
+    ):
+        with contextlib.suppress(FileNotFoundError):
+            Path(path).write_text(value)
+
+
+@functools.cache
+def vlan_in_containers() -> str | None:
+    """Why containers cannot use 802.1Q on this host (None if they can). Tried, not guessed:
+    a VLAN interface and a VLAN-filtering bridge are made and removed (containers share the
+    host's kernel; VMs have their own and need none of this)."""
+    veth, vlan, bridge = "pl-probe0", "pl-probe0.2", "pl-probe1"
+    try:
+        with IPRoute() as ipr:
+            for name in (vlan, veth, bridge):
+                for index in ipr.link_lookup(ifname=name):
+                    ipr.link("del", index=index)
+            try:
+                ipr.link("add", ifname=veth, kind="veth", peer={"ifname": veth + "p"})
+                try:
+                    ipr.link(
+                        "add",
+                        ifname=vlan,
+                        kind="vlan",
+                        link=ipr.link_lookup(ifname=veth)[0],
+                        vlan_id=2,
+                    )
+                except NetlinkError as exc:
+                    return f"no 802.1Q in the host kernel (VLAN interface: {exc.args[-1]})"
+                try:
+                    ipr.link("add", ifname=bridge, kind="bridge", br_vlan_filtering=1)
+                except NetlinkError as exc:
+                    return f"no VLAN-filtering bridge in the host kernel ({exc.args[-1]})"
+                return None
+            finally:
+                for name in (vlan, veth, bridge):
+                    for index in ipr.link_lookup(ifname=name):
+                        ipr.link("del", index=index)
+    except (NetlinkError, OSError) as exc:
+        return f"cannot probe the host's network: {exc}"
+
+
+def host_cannot(scenario: Scenario) -> dict[str, str]:
+    """Node -> what this host lacks to run it, in one line (empty when it can run them all)."""
+    needing = [name for name, node in scenario.nodes.items() if "8021q" in node.needs]
+    why = vlan_in_containers() if needing else None
+    return {
+        name: f"node {name} needs 802.1Q in a container: {why}; "
+        "make it a VM (kind: vm), or run it on a host whose kernel has 8021q"
+        for name in needing
+        if why
+    }
