@@ -16,6 +16,7 @@ import contextlib
 import functools
 import hashlib
 import logging
+import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from pyroute2 import IPRoute, NetNS
 from pyroute2.netlink.exceptions import NetlinkError
 
 from labs.driver import LabError
-from labs.scenario import Scenario
+from labs.scenario import MANAGEMENT, Scenario
 
 BRIDGE_PREFIX = "pl-"  # a link's bridge
 PORT_PREFIX = "pv-"  # a container's end of a link, on the host
@@ -76,8 +77,15 @@ class Links:
             with self._lock, IPRoute() as ipr:
                 for bridge in sorted(bridges):
                     if not ipr.link_lookup(ifname=bridge):
+                        # A wire, not a switch: no spanning tree, no multicast snooping (the
+                        # bridge would join the snoopers' group and speak on the link).
                         ipr.link(
-                            "add", ifname=bridge, kind="bridge", br_stp_state=0, br_forward_delay=0
+                            "add",
+                            ifname=bridge,
+                            kind="bridge",
+                            br_stp_state=0,
+                            br_forward_delay=0,
+                            br_mcast_snooping=0,
                         )
                     index = ipr.link_lookup(ifname=bridge)[0]
                     _host_side_silent(bridge)
@@ -91,32 +99,41 @@ class Links:
             raise LabError(f"links of {session_id}: {exc}") from exc
 
     def attach(self, session_id: str, node: str, pid: int, node_ports: list[Port]) -> None:
-        """Plug a container (its PID 1 on the host: `pid`) into its links; a port already
-        there is kept. Raises LabError."""
+        """Plug a container just started (its PID 1 on the host: `pid`) into its links; a
+        port already there is kept. Raises LabError.
+
+        Its end is made in its namespace under its final name: a network manager there
+        ignores an interface renamed after it appeared (systemd-networkd 252). The engine's
+        default route through the management interface goes: the lab's routes are the
+        candidate's (the management network reaches nothing beyond its own subnet)."""
         netns = f"/proc/{pid}/ns/net"
         try:
             with self._lock, IPRoute() as ipr, contextlib.closing(NetNS(netns)) as inside:
-                for port in node_ports:
-                    if inside.link_lookup(ifname=port.interface):
-                        continue
+                missing = [p for p in node_ports if not inside.link_lookup(ifname=p.interface)]
+                for port in missing:
                     host = _name(PORT_PREFIX, self.instance, session_id, node, port.interface)
-                    peer = "pt" + host[len(PORT_PREFIX) :]
-                    for stale in (host, peer):  # left by a start that failed half-way
-                        for index in ipr.link_lookup(ifname=stale):
-                            ipr.link("del", index=index)
-                    ipr.link("add", ifname=host, kind="veth", peer={"ifname": peer})
-                    _host_side_silent(host)
+                    for stale in ipr.link_lookup(ifname=host):  # from a start that failed
+                        ipr.link("del", index=stale)
                     bridge = ipr.link_lookup(ifname=port.bridge)
                     if not bridge:
                         raise LabError(f"link bridge {port.bridge} of {session_id} is gone")
                     ipr.link(
-                        "set", index=ipr.link_lookup(ifname=host)[0], master=bridge[0], state="up"
+                        "add",
+                        ifname=host,
+                        kind="veth",
+                        peer={"ifname": port.interface, "net_ns_fd": netns},
                     )
-                    ipr.link("set", index=ipr.link_lookup(ifname=peer)[0], net_ns_fd=netns)
-                    index = inside.link_lookup(ifname=peer)[0]
-                    inside.link("set", index=index, ifname=port.interface)
+                    _host_side_silent(host)
+                    index = ipr.link_lookup(ifname=host)[0]
+                    ipr.link("set", index=index, master=bridge[0], state="up")
+                    index = inside.link_lookup(ifname=port.interface)[0]
                     inside.link("set", index=index, IFLA_AF_SPEC=NO_LINK_LOCAL)
                     inside.link("set", index=index, state="up")
+                if missing:
+                    management = inside.link_lookup(ifname=MANAGEMENT)
+                    for route in inside.get_default_routes(family=socket.AF_INET):
+                        if route.get("oif") in management:
+                            inside.route("del", dst="0.0.0.0/0", oif=route.get("oif"))
         except (NetlinkError, OSError) as exc:
             raise LabError(f"links of {node} in {session_id}: {exc}") from exc
 

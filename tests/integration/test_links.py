@@ -67,6 +67,8 @@ def test_container_links_are_private_wires_that_survive_a_restart(driver: LabDri
             links = _sh(session_id, node, "ls /sys/class/net").stdout.split()
             assert names <= set(links), links
             assert not _sh(session_id, node, "ip -6 -o addr show dev eth1").stdout  # no LL
+            # The lab's routes are the candidate's: none through the management interface.
+            assert "default" not in _sh(session_id, node, "ip route").stdout
 
     _sh(mine, "a", "ip addr add 10.99.0.1/24 dev eth1 && ip addr add 10.98.0.1/24 dev lan2")
     _sh(mine, "b", "ip addr add 10.99.0.2/24 dev eth1 && ip addr add 10.98.0.2/24 dev eth2")
@@ -115,6 +117,7 @@ def test_vm_links_carry_vlan_tags_and_meet_containers(driver: LabDriver) -> None
     by_name = {link["ifname"]: link for link in shown}
     assert {"eth0", "eth1", "lan"} <= set(by_name), sorted(by_name)
     assert not by_name["lan"].get("addr_info") and not by_name["eth1"].get("addr_info")
+    assert "default" not in v1.run("ip route", 30).stdout  # the lab's routes are the candidate's
 
     # 802.1Q across the trunk: VLAN 42 on both ends.
     for transport, last in ((v1, 1), (v2, 2)):
