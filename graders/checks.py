@@ -27,6 +27,15 @@ from graders.contract import (
 )
 from graders.host import canonical, dpkg_status, names, served_by
 from graders.integrity import in_system
+from graders.net_checks import (
+    AddressCheck,
+    BridgeVlanCheck,
+    PingCheck,
+    RouteCheck,
+    SysctlCheck,
+    TracerouteCheck,
+    VlanInterfaceCheck,
+)
 from graders.sql import run_sql
 from graders.web import http_get
 
@@ -369,7 +378,14 @@ AnyCheck = Annotated[
     | HttpCheck
     | FileCheck
     | SqlCheck
-    | PythonCheck,
+    | PythonCheck
+    | AddressCheck
+    | VlanInterfaceCheck
+    | BridgeVlanCheck
+    | SysctlCheck
+    | RouteCheck
+    | PingCheck
+    | TracerouteCheck,
     Field(discriminator="type"),
 ]
 CHECKS: TypeAdapter[AnyCheck] = TypeAdapter(AnyCheck)

@@ -13,8 +13,10 @@ the node's own tools, which the integrity scan checks against Debian's packages 
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -76,6 +78,31 @@ class GraderError(Exception):
 class Untrusted(Exception):
     """The node's own tools were changed outside Debian's packages: a verdict resting on them
     is withheld (the check scores 0 and says why)."""
+
+
+class AskedOnce:
+    """A node's answers within one grading: the same command asked twice runs once (checks
+    only read). A failure is not remembered: the next ask tries again."""
+
+    def __init__(self) -> None:
+        self._answers: dict[str, Future[CommandResult]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, command: str, run: Callable[[], CommandResult]) -> CommandResult:
+        with self._lock:
+            answer = self._answers.get(command)
+            mine = answer is None
+            if answer is None:
+                answer = self._answers[command] = Future()
+        if not mine:
+            return answer.result()
+        try:
+            answer.set_result(run())
+        except BaseException as exc:
+            with self._lock:
+                del self._answers[command]
+            answer.set_exception(exc)
+        return answer.result()
 
 
 class Transport(Protocol):

@@ -16,7 +16,6 @@ import secrets
 import select
 import socket
 import struct
-import threading
 import time
 from concurrent.futures import Future
 from pathlib import Path
@@ -27,6 +26,7 @@ import docker.errors
 
 from graders import procfs, rootfs
 from graders.contract import (
+    AskedOnce,
     CommandResult,
     FileInfo,
     GraderError,
@@ -64,28 +64,14 @@ class DockerNode:
         self._upper: Path | bool | None = False  # False: not asked yet
         # The integrity scan's verdict on the node's files (graders.integrity), when it ends.
         self.judge: Future[Integrity | None] = Future()
-        self._answers: dict[str, Future[CommandResult]] = {}  # checks only read: ask once
-        self._answers_lock = threading.Lock()
+        self._asked = AskedOnce()  # checks only read: a command runs once
         self._processes: dict[int, Process | None] = {}
         self._listeners: dict[int | str, list[Process]] = {}
 
     # -- commands inside the node ---------------------------------------------------------
     def run(self, command: str, timeout: float) -> CommandResult:
         """The same command asked twice in one grading runs once (checks only read)."""
-        with self._answers_lock:
-            answer = self._answers.get(command)
-            mine = answer is None
-            if answer is None:
-                answer = self._answers[command] = Future()
-        if not mine:
-            return answer.result()
-        try:
-            answer.set_result(self._run(command, timeout))
-        except BaseException as exc:
-            with self._answers_lock:  # a failure is not remembered: the next ask tries again
-                del self._answers[command]
-            answer.set_exception(exc)
-        return answer.result()
+        return self._asked(command, lambda: self._run(command, timeout))
 
     def _run(self, command: str, timeout: float) -> CommandResult:
         last: Exception | None = None

@@ -22,15 +22,18 @@ from pathlib import Path
 from typing import Any
 
 import docker
+import docker.errors
 
 import graders
-from graders import integrity, vm_disk
+from graders import integrity, ssh_login, vm_disk
+from graders.contract import Transport
 from graders.debs import PackageIndex
 from graders.docker_node import DockerNode
-from graders.report import GradeReport, NodeIntegrity
+from graders.netmiko_node import NetmikoNode
+from graders.report import Finding, GradeReport, NodeIntegrity
 from graders.runner import criterion_result, grade
 from graders.transport import load_key
-from graders.vm_node import VMNode
+from graders.vm_node import BOOT_WAIT, VMNode
 from labs.scenario import Scenario
 
 log = logging.getLogger("praxis.grading")
@@ -38,7 +41,11 @@ _forkserver = multiprocessing.get_context("forkserver")
 # Every grader module, scenario modules included, imported once in the fork server: a worker
 # starts with them loaded instead of importing them for each grading.
 _forkserver.set_forkserver_preload(
-    ["graders.pipeline", *(f"graders.{m.name}" for m in pkgutil.iter_modules(graders.__path__))]
+    [
+        "graders.pipeline",
+        *(f"graders.{m.name}" for m in pkgutil.iter_modules(graders.__path__)),
+        "netmiko",  # graders.netmiko_node imports it on first use: here, once
+    ]
 )
 
 
@@ -72,6 +79,30 @@ class GradingJob:
             return VMNode(ref.address, key, Path(ref.disk), ref.ref, self.libvirt_url, windows)
         return DockerNode(client, ref.ref)
 
+    def transport(
+        self, name: str, node: DockerNode | VMNode, client: docker.DockerClient
+    ) -> Transport:
+        """How commands reach the node: netmiko over the management network when the
+        scenario gives it a `device_type`, else the node's own way (the engine, SSH)."""
+        device_type = self.scenario.nodes[name].device_type
+        if device_type is None:
+            return node
+        ref = self.nodes[name]
+        if isinstance(node, VMNode):
+            running, boot = node.running, BOOT_WAIT
+        else:
+            running, boot = (lambda: _container_running(client, ref.ref)), 0.0
+        return NetmikoNode(device_type, ref.address, load_key(self.grader_key), running, boot)
+
+    def logs_in(self, name: str) -> bool:
+        """Do the node's commands pass through root's SSH login (netmiko, a Linux VM)?"""
+        node = self.scenario.nodes[name]
+        linux_vm = node.kind == "vm" and self.nodes[name].os != "windows"
+        return node.device_type is not None or linux_vm
+
+    def grader_public_key(self) -> str | None:
+        return load_key(self.grader_key).get_base64() if self.grader_key else None
+
 
 class Scans(Mapping[str, str]):
     """Node -> why its own tools are not to be believed, from scans still running: looking a
@@ -93,10 +124,26 @@ class Scans(Mapping[str, str]):
         return sum(1 for _ in self)
 
 
+def _container_running(client: docker.DockerClient, ref: str) -> bool:
+    """Does the engine say the container runs? (Asked when SSH gives no answer.)"""
+    try:
+        return bool(client.api.inspect_container(ref)["State"].get("Running"))
+    except docker.errors.NotFound:
+        return False
+    except (docker.errors.DockerException, OSError):
+        return True  # no word from the engine: not a fact against the candidate
+
+
 def _scan(
-    name: str, node: DockerNode | VMNode, index: PackageIndex
+    name: str,
+    node: DockerNode | VMNode,
+    index: PackageIndex,
+    login_key: str | None = None,
+    logs_in: bool = False,
 ) -> tuple[NodeIntegrity, str | None]:
-    """The node's integrity, and why its own tools are not to be believed (None if they are)."""
+    """The node's integrity, and why its own tools are not to be believed (None if they are).
+    `logs_in`: its commands pass through root's SSH login, which must be the image's too
+    (graders.ssh_login; `login_key` is the grader's public key)."""
     try:
         if isinstance(node, VMNode):
             found = vm_disk.scan(node.disk(), index)
@@ -109,12 +156,19 @@ def _scan(
         node.judge.set_result(None)
         return NodeIntegrity(node=name, error=f"not scanned: {exc}"), None
     node.judge.set_result(found)
-    report = NodeIntegrity(
-        node=name,
-        checked=found.checked,
-        findings=found.findings,
-    )
-    return report, found.summary if found.findings else None
+    login = _login_findings(node, login_key) if logs_in else []
+    report = NodeIntegrity(node=name, checked=found.checked, findings=[*found.findings, *login])
+    reasons = [found.summary] if found.findings else []
+    reasons += [ssh_login.summary(login)] if login else []
+    return report, "; ".join(reasons) or None
+
+
+def _login_findings(node: DockerNode | VMNode, key: str | None) -> list[Finding]:
+    entries = node.entries if isinstance(node, VMNode) else None
+    try:
+        return ssh_login.login_findings(node, entries, key)
+    except Exception as exc:  # not known to be the image's: not believed
+        return [Finding(path="(root's SSH login)", problem=f"could not be checked: {exc}")]
 
 
 def grade_lab(job: GradingJob) -> GradeReport:
@@ -123,12 +177,18 @@ def grade_lab(job: GradingJob) -> GradeReport:
     client = docker.DockerClient(base_url=job.docker_url) if job.docker_url else docker.from_env()
     pool = ThreadPoolExecutor(max_workers=max(1, len(job.nodes)))
     nodes = {name: job.node(name, client) for name in job.nodes}
+    transports: dict[str, Transport] = {}
     try:
+        transports.update({name: job.transport(name, n, client) for name, n in nodes.items()})
+        key = job.grader_public_key()
         index = PackageIndex.load(job.package_cache, job.state_dir)
-        scans = {name: pool.submit(_scan, name, node, index) for name, node in nodes.items()}
+        scans = {
+            name: pool.submit(_scan, name, node, index, key, job.logs_in(name))
+            for name, node in nodes.items()
+        }
         report = grade(
             job.scenario,
-            nodes,
+            transports,
             {name: ref.address for name, ref in job.nodes.items()},
             job.params,
             views=nodes,
@@ -138,6 +198,9 @@ def grade_lab(job: GradingJob) -> GradeReport:
         report.integrity = [scan.result()[0] for scan in scans.values()]
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+        for transport in transports.values():
+            if isinstance(transport, NetmikoNode):
+                transport.close()
         for node in nodes.values():
             if isinstance(node, VMNode):
                 node.close()

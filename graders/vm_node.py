@@ -105,6 +105,13 @@ class VMNode:
     def connect(self, path: str, timeout: float) -> socket.socket:
         raise OSError(f"a VM's unix socket {path} is not reachable from the host")
 
+    def entries(self, folder: str) -> set[str]:
+        """The names in `folder` at the cut-off and in the base image: `changed(folder)` sees
+        names added or removed, not a file in it rewritten (graders.ssh_login asks each)."""
+        disk = self.disk()
+        now = disk.frozen.listings([folder])[folder]
+        return set(now) | set(disk.base.listings([folder])[folder])
+
     # -- the running system, over SSH -------------------------------------------------------
     def listeners(self, port: int | str) -> list[Process]:
         """Processes holding a listening TCP port, from the VM's kernel (`ss`, verified by

@@ -69,6 +69,12 @@ def _ensure_links_chain() -> None:
         _iptables("-A", LINKS_CHAIN, "-i", links, "-o", links, *bridged, "-j", "ACCEPT")
         _iptables("-A", LINKS_CHAIN, "-i", links, "-j", "DROP")
         _iptables("-A", LINKS_CHAIN, "-o", links, "-j", "DROP")
+    # The host's connection tracking and NAT never see a link's frames: the engine's
+    # masquerading would rewrite a candidate's addresses that fall in one of its networks
+    # (172.17.0.0/16), and a candidate's traffic would fill the host's conntrack table.
+    untracked = ("PREROUTING", "-i", f"{LINK_PREFIX}+", "-j", "CT", "--notrack")
+    if _iptables("-t", "raw", "-C", *untracked, check=False).returncode != 0:
+        _iptables("-t", "raw", "-I", *untracked)
     parent = (
         "DOCKER-USER"
         if _iptables("-n", "-L", "DOCKER-USER", check=False).returncode == 0

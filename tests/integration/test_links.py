@@ -5,6 +5,7 @@ links come back when a node restarts, and nothing is left after the lab is destr
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import subprocess
@@ -70,10 +71,13 @@ def test_container_links_are_private_wires_that_survive_a_restart(driver: LabDri
             # The lab's routes are the candidate's: none through the management interface.
             assert "default" not in _sh(session_id, node, "ip route").stdout
 
-    _sh(mine, "a", "ip addr add 10.99.0.1/24 dev eth1 && ip addr add 10.98.0.1/24 dev lan2")
-    _sh(mine, "b", "ip addr add 10.99.0.2/24 dev eth1 && ip addr add 10.98.0.2/24 dev eth2")
-    assert _sh(mine, "a", "ping -c 2 -W 2 10.99.0.2").returncode == 0
-    assert _sh(mine, "a", "ping -c 2 -W 2 10.98.0.2").returncode == 0
+    # 172.17.0.0/16 is the engine's own network on the host: the host's NAT must not touch a
+    # candidate's addresses that happen to fall in it.
+    _sh(mine, "a", "ip addr add 10.99.0.1/24 dev eth1 && ip addr add 172.17.200.1/24 dev lan2")
+    _sh(mine, "b", "ip addr add 10.99.0.2/24 dev eth1 && ip addr add 172.17.200.2/24 dev eth2")
+    assert _sh(mine, "a", "ping -c 3 -W 2 10.99.0.2").stdout.count("bytes from") == 3
+    assert _sh(mine, "a", "ping -c 3 -W 2 172.17.200.2").stdout.count("bytes from") == 3
+    assert _sh(mine, "b", "ping -c 3 -W 2 172.17.200.1").stdout.count("bytes from") == 3
 
     # The neighbour's links saw nothing: not the traffic above, nothing from the platform.
     for node, interface in (("a", "eth1"), ("a", "lan2"), ("b", "eth1"), ("b", "eth2")):
@@ -164,3 +168,41 @@ def test_vlans_in_containers_are_refused_in_one_line_on_a_host_without_8021q(
     detail = launch.json()["detail"]
     assert "node sw needs 802.1Q" in detail and "\n" not in detail
     assert praxis("scenario", "test", "vlan-containers").returncode == 1
+
+
+def test_drawn_parameters_differ_per_session_and_a_regrade_keeps_them(service: Service) -> None:
+    with service.client() as api:
+        made = [
+            api.post("/api/sessions", json={"scenario": "links-lab", "candidate": name}).json()
+            for name in ("Ada", "Bob")
+        ]
+    ada, bob = (service.wait(s["id"], "ready") for s in made)
+    drawn = [(s["params"]["lan"], s["params"]["vlan"]) for s in (ada, bob)]
+    assert drawn[0] != drawn[1]  # 1 chance in ~10^11 of the same draw
+    lan = ipaddress.ip_network(ada["params"]["lan"])
+    address = f"{next(lan.hosts())}/{lan.prefixlen}"
+    # Ada's answer, written to survive the restart at the cut-off (systemd-networkd).
+    network = f"[Match]\\nName=eth1\\n[Network]\\nAddress={address}\\n"
+    done = _sh(
+        ada["id"],
+        "a",
+        f"printf '{network}' > /etc/systemd/network/eth1.network && "
+        "systemctl enable --now systemd-networkd",
+    )
+    assert done.returncode == 0, done.stderr
+    with service.client() as api:
+        for lab in (ada, bob):
+            assert api.post(f"/api/sessions/{lab['id']}/end").status_code == 200
+    for lab in (ada, bob):
+        service.wait(lab["id"], "graded")
+    with service.client() as api:
+        first = api.get(f"/api/sessions/{ada['id']}/result").json()
+        assert api.get(f"/api/sessions/{bob['id']}/result").json()["score"] == 0
+        assert api.post(f"/api/sessions/{ada['id']}/regrade").status_code == 202
+        service.wait(ada["id"], "graded")
+        again = api.get(f"/api/sessions/{ada['id']}/result").json()
+        stored = api.get(f"/api/sessions/{ada['id']}").json()["params"]
+    assert first["score"] == again["score"] == 100, first
+    assert address in again["criteria"][0]["message"]
+    assert stored == ada["params"]
+    service.destroy_all()
