@@ -19,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import docker
 import docker.errors
@@ -37,6 +37,7 @@ from graders.vm_node import BOOT_WAIT, VMNode
 from labs.scenario import Scenario
 
 log = logging.getLogger("praxis.grading")
+Login = Literal["interactive", "exec"]
 _forkserver = multiprocessing.get_context("forkserver")
 # Every grader module, scenario modules included, imported once in the fork server: a worker
 # starts with them loaded instead of importing them for each grading.
@@ -94,11 +95,13 @@ class GradingJob:
             running, boot = (lambda: _container_running(client, ref.ref)), 0.0
         return NetmikoNode(device_type, ref.address, load_key(self.grader_key), running, boot)
 
-    def logs_in(self, name: str) -> bool:
-        """Do the node's commands pass through root's SSH login (netmiko, a Linux VM)?"""
+    def login(self, name: str) -> Login | None:
+        """How the node's commands pass through root's SSH login: an interactive shell
+        (netmiko), a command run by sshd (a Linux VM), or not at all (the engine)."""
         node = self.scenario.nodes[name]
-        linux_vm = node.kind == "vm" and self.nodes[name].os != "windows"
-        return node.device_type is not None or linux_vm
+        if node.device_type is not None:
+            return "interactive"
+        return "exec" if node.kind == "vm" and self.nodes[name].os != "windows" else None
 
     def grader_public_key(self) -> str | None:
         return load_key(self.grader_key).get_base64() if self.grader_key else None
@@ -139,11 +142,11 @@ def _scan(
     node: DockerNode | VMNode,
     index: PackageIndex,
     login_key: str | None = None,
-    logs_in: bool = False,
+    login: Login | None = None,
 ) -> tuple[NodeIntegrity, str | None]:
     """The node's integrity, and why its own tools are not to be believed (None if they are).
-    `logs_in`: its commands pass through root's SSH login, which must be the image's too
-    (graders.ssh_login; `login_key` is the grader's public key)."""
+    `login`: how its commands pass through root's SSH login, which must not run the
+    candidate's code either (graders.ssh_login; `login_key` is the grader's public key)."""
     try:
         if isinstance(node, VMNode):
             found = vm_disk.scan(node.disk(), index)
@@ -156,17 +159,17 @@ def _scan(
         node.judge.set_result(None)
         return NodeIntegrity(node=name, error=f"not scanned: {exc}"), None
     node.judge.set_result(found)
-    login = _login_findings(node, login_key) if logs_in else []
-    report = NodeIntegrity(node=name, checked=found.checked, findings=[*found.findings, *login])
+    logins = _login_findings(node, login_key, login == "interactive") if login else []
+    report = NodeIntegrity(node=name, checked=found.checked, findings=[*found.findings, *logins])
     reasons = [found.summary] if found.findings else []
-    reasons += [ssh_login.summary(login)] if login else []
+    reasons += [ssh_login.summary(logins)] if logins else []
     return report, "; ".join(reasons) or None
 
 
-def _login_findings(node: DockerNode | VMNode, key: str | None) -> list[Finding]:
+def _login_findings(node: DockerNode | VMNode, key: str | None, interactive: bool) -> list[Finding]:
     entries = node.entries if isinstance(node, VMNode) else None
     try:
-        return ssh_login.login_findings(node, entries, key)
+        return ssh_login.login_findings(node, entries, key, interactive)
     except Exception as exc:  # not known to be the image's: not believed
         return [Finding(path="(root's SSH login)", problem=f"could not be checked: {exc}")]
 
@@ -183,7 +186,7 @@ def grade_lab(job: GradingJob) -> GradeReport:
         key = job.grader_public_key()
         index = PackageIndex.load(job.package_cache, job.state_dir)
         scans = {
-            name: pool.submit(_scan, name, node, index, key, job.logs_in(name))
+            name: pool.submit(_scan, name, node, index, key, job.login(name))
             for name, node in nodes.items()
         }
         report = grade(

@@ -11,49 +11,59 @@ login as in the platform's image. Otherwise the node's answers are not believed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 
 from graders.contract import NodeView
 from graders.report import Finding
 
 SHELLS = ("/bin/bash", "/usr/bin/bash", "/bin/sh", "/usr/bin/sh")
-# Read by bash or sh at root's login, by sshd, or by PAM for sshd's session (pam_env sets
-# variables such as BASH_ENV or LD_PRELOAD for the shell), as Debian 12 sets them up.
+# Read at every SSH login, a command's (`exec`, a VM's grader) as an interactive one's: by sshd,
+# by PAM for sshd's session (pam_env sets variables such as BASH_ENV or LD_PRELOAD for the
+# shell), and by Debian's bash when sshd runs it (~/.bashrc, even for `bash -c`).
 LOGIN_FILES = (
     "/root/.bashrc",
-    "/root/.profile",
-    "/root/.bash_profile",
-    "/root/.bash_login",
     "/root/.bash_aliases",
-    "/root/.inputrc",  # readline macros rewrite the line the grader types
-    "/root/.bash_completion",  # bash-completion, loaded by interactive shells
-    "/root/.config/bash_completion",
     "/root/.pam_environment",  # pam_env with user_readenv=1 (/etc/pam.d/sshd)
-    "/etc/bash.bashrc",
-    "/etc/profile",
-    "/etc/inputrc",
-    "/etc/bash_completion",
-    "/usr/share/bash-completion/bash_completion",
     "/etc/environment",
     "/etc/default/locale",
     "/etc/security/pam_env.conf",
-    "/etc/pam.d/sshd",
-    "/etc/pam.d/common-auth",
-    "/etc/pam.d/common-account",
-    "/etc/pam.d/common-session",
-    "/etc/nsswitch.conf",  # where `root` is looked up
+    "/etc/nsswitch.conf",  # where `root` (and its shell) is looked up
     "/root/.ssh/rc",
     "/etc/ssh/sshrc",
     "/etc/ssh/sshd_config",
     "/etc/default/ssh",  # SSHD_OPTS: sshd's own options
     "/etc/systemd/system/ssh.service",
 )
-LOGIN_DIRS = (
-    "/etc/profile.d",
-    "/etc/bash_completion.d",
-    "/etc/ssh/sshd_config.d",
-    "/etc/systemd/system/ssh.service.d",
+LOGIN_DIRS = ("/etc/ssh/sshd_config.d", "/etc/systemd/system/ssh.service.d")
+# Read only by an interactive login shell (netmiko's): profiles, readline, completion.
+INTERACTIVE_FILES = (
+    "/root/.profile",
+    "/root/.bash_profile",
+    "/root/.bash_login",
+    "/root/.inputrc",  # readline macros rewrite the line the grader types
+    "/root/.bash_completion",
+    "/root/.config/bash_completion",
+    "/etc/bash.bashrc",
+    "/etc/profile",
+    "/etc/inputrc",
+    "/etc/bash_completion",
+    "/usr/share/bash-completion/bash_completion",
 )
+INTERACTIVE_DIRS = ("/etc/profile.d", "/etc/bash_completion.d")
+# PAM for sshd's login: packages edit these (pam-auth-update), so their lines are judged, not
+# their change: modules by their bare name load from the system directories the integrity
+# scan checks; pam_exec runs a program, pam_env with a user's or another file sets variables.
+PAM_FILES = (
+    "/etc/pam.d/sshd",
+    "/etc/pam.d/common-auth",
+    "/etc/pam.d/common-account",
+    "/etc/pam.d/common-session",
+    "/etc/pam.d/common-session-noninteractive",
+    "/etc/pam.d/common-password",
+)
+PAM_MODULE = re.compile(r"pam_[a-z0-9_]+\.so")
+PAM_RISKY = ("pam_exec.so", "pam_python.so", "pam_script.so")
 AUTHORIZED = ("/root/.ssh/authorized_keys", "/root/.ssh/authorized_keys2")
 MAX_READ = 256 << 10
 WHY = "read at root's SSH login, which runs the grader's commands: changed since the image"
@@ -63,6 +73,7 @@ def login_findings(
     view: NodeView,
     entries: Callable[[str], Iterable[str]] | None = None,
     grader_key: str | None = None,
+    interactive: bool = True,
 ) -> list[Finding]:
     """What would let root's SSH login fake the node's answers ([] if nothing).
 
@@ -70,17 +81,46 @@ def login_findings(
     whether names were added or removed (a VM's disk), not whether a file in it changed (a
     container's upper layer says both). `grader_key`: the grader's public key (base64): the
     lines holding it in root's authorized_keys must carry no option (`command=`).
+    `interactive`: the login runs an interactive shell (netmiko), not a command (`exec`).
     Raises what the view raises (NodeUnreachable)."""
     findings = _account(view)
-    paths = list(LOGIN_FILES)
-    for folder in LOGIN_DIRS:
+    paths = [*LOGIN_FILES, *(INTERACTIVE_FILES if interactive else ())]
+    for folder in [*LOGIN_DIRS, *(INTERACTIVE_DIRS if interactive else ())]:
         paths.append(folder)
         if entries is not None:
             paths += [f"{folder}/{name}" for name in sorted(entries(folder))]
     findings += [Finding(path=path, problem=WHY) for path in paths if view.changed(path)]
+    findings += [f for path in PAM_FILES if view.changed(path) for f in _pam(view, path)]
     if grader_key:
         findings += _forced_keys(view, grader_key)
     return findings
+
+
+def _pam(view: NodeView, path: str) -> list[Finding]:
+    """A changed PAM file's lines: only modules by their bare name, none that runs a program
+    or reads variables from a file the candidate chose, includes of PAM's own files."""
+    info = view.read(path, MAX_READ)
+    if info is None or info.content is None:
+        return []
+    if info.truncated:
+        return [Finding(path=path, problem="too large to verify")]
+    for line in info.content.decode("utf-8", "replace").splitlines():
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        if words[0].startswith("@include"):
+            if len(words) != 2 or not re.fullmatch(r"common-[a-z-]+", words[1]):
+                return [Finding(path=path, problem=f"includes {' '.join(words[1:])}")]
+            continue
+        module = next((w for w in words[1:] if ".so" in w or w.startswith("/")), "")
+        if not PAM_MODULE.fullmatch(module) or module in PAM_RISKY:
+            return [Finding(path=path, problem=f"loads {module or 'an unknown module'}")]
+        if module == "pam_env.so" and any(
+            w.startswith(("user_readenv=1", "envfile=", "conffile=", "user_envfile="))
+            for w in words
+        ):
+            return [Finding(path=path, problem="pam_env reads variables from another file")]
+    return []
 
 
 def summary(findings: list[Finding]) -> str:

@@ -161,3 +161,45 @@ def test_summary_names_the_files() -> None:
     text = summary(login_findings(view))
     assert text.startswith("root's SSH login could run the candidate's code: /root/.bashrc, ")
     assert text.endswith(" and 1 more")
+
+
+def test_a_command_run_by_sshd_reads_no_profile_an_interactive_login_does() -> None:
+    """A VM's grader runs commands (`exec`): bash reads ~/.bashrc there, not the profiles, so
+    a package's /etc/profile.d/gawk.sh does not withhold its verdicts; netmiko's login does."""
+    view = View(touched={"/etc/profile.d", "/root/.profile"})
+    assert problems(view, interactive=False) == []
+    assert [p for p, _ in problems(view, interactive=True)] == ["/root/.profile", "/etc/profile.d"]
+    assert [p for p, _ in problems(View(touched={"/root/.bashrc"}), interactive=False)] == [
+        "/root/.bashrc"
+    ]
+
+
+# common-session as pam-auth-update writes it once libpam-systemd is installed.
+COMMON_SESSION = b"""# here are the per-package modules (the "Primary" block)
+session [default=1]                     pam_permit.so
+session requisite                       pam_deny.so
+session required                        pam_permit.so
+session optional                        pam_umask.so
+session required        pam_unix.so
+session optional        pam_systemd.so
+"""
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        (b"", None),
+        (b"@include common-password\n", None),
+        (b"session optional pam_exec.so /root/at-login.sh\n", "loads pam_exec.so"),
+        (b"session optional /root/pam_evil.so\n", "loads /root/pam_evil.so"),
+        (
+            b"session required pam_env.so user_readenv=1\n",
+            "pam_env reads variables from another file",
+        ),
+        (b"@include /root/extra\n", "includes /root/extra"),
+    ],
+)
+def test_a_changed_pam_file_is_judged_by_its_lines(line: bytes, problem: str | None) -> None:
+    path = "/etc/pam.d/common-session"
+    view = View(files={"/etc/passwd": ROOT, path: COMMON_SESSION + line}, touched={path})
+    assert problems(view, interactive=False) == ([(path, problem)] if problem else [])
