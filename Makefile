@@ -26,6 +26,7 @@ bench: setup
 	.venv/bin/python bench/grading.py
 	.venv/bin/python bench/web.py
 	.venv/bin/python bench/vm.py
+	.venv/bin/python bench/links.py
 
 clean:
 	.venv/bin/praxis reap || true

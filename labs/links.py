@@ -17,10 +17,11 @@ import functools
 import hashlib
 import logging
 import socket
-import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from pyroute2 import IPRoute, NetNS
 from pyroute2.netlink.exceptions import NetlinkError
@@ -63,18 +64,34 @@ def decode(label: str) -> list[Port]:
     return [Port(interface, bridge) for interface, _, bridge in pairs]
 
 
+# Every netlink call runs on this one thread: pyroute2 drives its sockets with an asyncio loop
+# of the calling thread's, which fails in a thread whose loop already runs (a test's browser,
+# a caller on an event loop); one thread also keeps the host's link changes one at a time.
+_netlink = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netlink")
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _on_netlink_thread(call: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(call)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        return _netlink.submit(call, *args, **kwargs).result()
+
+    return run
+
+
 class Links:
     def __init__(self, instance: str) -> None:
         self.instance = instance
-        self._lock = threading.Lock()
 
+    @_on_netlink_thread
     def make(self, session_id: str, scenario: Scenario) -> None:
         """Every link's bridge, up, before any node joins it; idempotent. Raises LabError."""
         bridges = {
             p.bridge for node in ports(self.instance, session_id, scenario).values() for p in node
         }
         try:
-            with self._lock, IPRoute() as ipr:
+            with IPRoute() as ipr:
                 for bridge in sorted(bridges):
                     if not ipr.link_lookup(ifname=bridge):
                         # A wire, not a switch: no spanning tree, no multicast snooping (the
@@ -98,6 +115,7 @@ class Links:
         except (NetlinkError, OSError) as exc:
             raise LabError(f"links of {session_id}: {exc}") from exc
 
+    @_on_netlink_thread
     def attach(self, session_id: str, node: str, pid: int, node_ports: list[Port]) -> None:
         """Plug a container just started (its PID 1 on the host: `pid`) into its links; a
         port already there is kept. Raises LabError.
@@ -108,7 +126,7 @@ class Links:
         candidate's (the management network reaches nothing beyond its own subnet)."""
         netns = f"/proc/{pid}/ns/net"
         try:
-            with self._lock, IPRoute() as ipr, contextlib.closing(NetNS(netns)) as inside:
+            with IPRoute() as ipr, contextlib.closing(NetNS(netns)) as inside:
                 missing = [p for p in node_ports if not inside.link_lookup(ifname=p.interface)]
                 for port in missing:
                     host = _name(PORT_PREFIX, self.instance, session_id, node, port.interface)
@@ -137,10 +155,11 @@ class Links:
         except (NetlinkError, OSError) as exc:
             raise LabError(f"links of {node} in {session_id}: {exc}") from exc
 
+    @_on_netlink_thread
     def remove(self, session_id: str) -> None:
         """The session's bridges (its containers' ports went with their namespaces)."""
         try:
-            with self._lock, IPRoute() as ipr:
+            with IPRoute() as ipr:
                 for link in ipr.get_links():
                     if _owner(link) == (self.instance, session_id):
                         with contextlib.suppress(NetlinkError):
@@ -148,6 +167,7 @@ class Links:
         except (NetlinkError, OSError) as exc:
             raise LabError(f"links of {session_id}: {exc}") from exc
 
+    @_on_netlink_thread
     def sessions(self) -> set[str]:
         """Sessions of this platform instance with a link on this host (for the reaper)."""
         try:
@@ -180,6 +200,7 @@ def _host_side_silent(interface: str) -> None:
 
 
 @functools.cache
+@_on_netlink_thread
 def vlan_in_containers() -> str | None:
     """Why containers cannot use 802.1Q on this host (None if they can). Tried, not guessed:
     a VLAN interface and a VLAN-filtering bridge are made and removed (containers share the

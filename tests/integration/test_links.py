@@ -5,6 +5,7 @@ links come back when a node restarts, and nothing is left after the lab is destr
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import re
@@ -206,3 +207,15 @@ def test_drawn_parameters_differ_per_session_and_a_regrade_keeps_them(service: S
     assert address in again["criteria"][0]["message"]
     assert stored == ada["params"]
     service.destroy_all()
+
+
+def test_links_work_from_a_thread_whose_event_loop_runs() -> None:
+    """pyroute2 drives netlink with the calling thread's asyncio loop: a caller on a running
+    loop (a browser test, an async handler) must still be able to list and remove links."""
+
+    async def on_a_loop() -> set[str]:
+        links = Links(INSTANCE)
+        links.remove("tnolinks")
+        return links.sessions()
+
+    assert asyncio.run(on_a_loop()) == set()
