@@ -37,7 +37,10 @@ CHROMIUM = [
     "--no-first-run",
     "--disable-sync",
 ]
-_port_block = iter(range(23000, 24000, 50))
+# One block of access ports per service a test starts: room for every test, above the
+# platform's default (22000-22999), below the
+# kernel's ephemeral ports (32768+).
+_port_block = iter(range(23000, 32000, 50))
 
 
 @pytest.fixture(scope="session", autouse=True)
