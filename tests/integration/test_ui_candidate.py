@@ -10,7 +10,7 @@ import httpx
 from playwright.sync_api import Browser, Page, expect
 
 from tests.integration.conftest import Service
-from tests.integration.ui import doc_shot, enter_exam, page, start
+from tests.integration.ui import doc_shot, enter_exam, labs_held_in_preparation, page, start
 
 
 def _width(p: Page, selector: str) -> float:
@@ -89,11 +89,13 @@ def _check_refused_hand_in(p: Page) -> None:
 
 
 def test_candidate_page_at_exam_scale(browser: Browser, service: Service) -> None:
-    session = start(service, "amp-stack", "Léa Martin")
     p = page(browser, width=800, height=700)
-    enter_exam(p, service, session)  # while the lab is built: no hand-in yet
-    expect(p.locator("#exam-state")).to_have_text(re.compile("en cours de préparation"))
-    expect(p.locator("#submit")).to_be_disabled()
+    with labs_held_in_preparation():  # while the lab is built: no hand-in yet
+        session = start(service, "amp-stack", "Léa Martin")
+        enter_exam(p, service, session)
+        expect(p.locator("#exam-state")).to_have_text(re.compile("en cours de préparation"))
+        expect(p.locator("#submit")).to_be_disabled()
+        expect(p.locator("#countdown")).to_have_text("--:--")  # the clock waits for the lab
     service.wait(session["id"], "ready")
     expect(p.locator('#nodes li[data-node="web"] .state')).to_have_text("en marche", timeout=10_000)
     expect(p.locator("#submit")).to_be_enabled()

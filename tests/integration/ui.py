@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from playwright.sync_api import Browser, Page
 
@@ -58,6 +60,20 @@ def start(service: Service, scenario: str, candidate: str) -> dict[str, str]:
     with service.client() as api:
         body = api.post("/api/sessions", json={"scenario": scenario, "candidate": candidate}).json()
     return {"id": body["id"], "code": body["access"]["exam_code"]}
+
+
+@contextmanager
+def labs_held_in_preparation(pool: str = "10.213.0.0/16") -> Iterator[None]:
+    """While inside, no lab of the pool can become ready: the host refuses the platform's SSH
+    to its nodes, so the readiness check keeps asking. A state the page shows only while a lab
+    is built is then there to be seen, however fast the lab is made."""
+    rule = ["OUTPUT", "-d", pool, "-p", "tcp", "--dport", "22", "-j", "REJECT"]
+    rule += ["--reject-with", "tcp-reset", "-m", "comment", "--comment", "praxis-test-hold"]
+    subprocess.run(["iptables", "-I", *rule], check=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["iptables", "-D", *rule], check=True)
 
 
 def enter_exam(p: Page, service: Service, session: dict[str, str]) -> None:
