@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -124,6 +125,16 @@ def _run(target: str, blank: bool, keep: bool) -> GradeReport:
         return test_scenario(driver, settings, scenario, blank, say, keep)
 
 
+def _stop_on_sigterm() -> None:
+    """A `kill` (a CI's time-out, a service manager) ends a trial as Ctrl-C does: the lab is
+    destroyed on the way out instead of waiting for `praxis reap`."""
+
+    def stop(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def _passed(report: GradeReport, blank: bool) -> bool:
     return report.percent <= 10 if blank else report.percent >= 100
 
@@ -137,6 +148,7 @@ def scenario_test(
 ) -> None:
     """Provision a real lab, apply the reference solution, grade it twice; exit 0 only at
     100 % (or ≤ 10 % with --blank) and when both grades agree."""
+    _stop_on_sigterm()
     if all_:
         _test_all()
         return

@@ -16,15 +16,25 @@ from tests.integration.conftest import PRAXIS, TEST_SCENARIOS
 
 
 def praxis(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PRAXIS, *args],
-        capture_output=True,
+    """Run the CLI; past 15 minutes it is stopped as an operator would (SIGTERM), so a trial's
+    lab is destroyed rather than left running beside the next tests."""
+    command = [PRAXIS, *args]
+    with subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        check=False,
-        timeout=900,
         env=env,
         cwd=Path(PRAXIS).parents[2],
-    )
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=900)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            stdout, stderr = process.communicate(timeout=120)
+            late = f"{command} still running after 900 s:\n{stdout}{stderr}"
+            raise AssertionError(late) from None
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 def test_amp_solution_scores_100() -> None:
@@ -68,6 +78,24 @@ def test_all_tests_every_scenario_and_summarises(tmp_path: Path) -> None:
     rows = {line.split("│")[1].strip(): line for line in done.stdout.splitlines() if "│" in line}
     assert "100.0%" in rows["demo"] and "0.0%" in rows["demo"] and "ok" in rows["demo"]
     assert "50.0%" in rows["quick"] and "FAILED" in rows["quick"]
+
+
+def test_a_trial_stopped_by_sigterm_destroys_its_lab(tmp_path: Path) -> None:
+    env = {**os.environ, "PRAXIS_DATA_DIR": str(tmp_path / "data")}
+    assert praxis("reap", env=env).returncode == 0  # the platform's database, its instance id
+    instance = instance_id(make_engine(f"sqlite:///{tmp_path}/data/praxis.db"))
+    trial = {"label": f"{INSTANCE_LABEL}={trials_of(instance)}"}
+    engine = docker.from_env()
+    command = [PRAXIS, "scenario", "test", str(TEST_SCENARIOS / "quick")]
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) as process:
+        assert process.stdout is not None
+        for line in process.stdout:  # its lab is made
+            if "ready in" in line:
+                break
+        assert engine.containers.list(all=True, filters=trial) != []
+        process.terminate()
+        process.wait(60)
+    assert engine.containers.list(all=True, filters=trial) == []
 
 
 def test_a_kept_trial_is_not_the_service_s_to_reap_but_praxis_reap_removes_it(

@@ -11,7 +11,9 @@ from pathlib import Path
 import libvirt
 import paramiko
 
+from app.config import Settings
 from app.db import instance_id, make_engine
+from labs.libvirt_driver import LibvirtDriver
 from tests.integration.conftest import PRAXIS, TEST_SCENARIOS, Service, candidate_ssh, sudo
 
 DISKS = Path("/var/lib/praxis/disks")
@@ -126,28 +128,21 @@ def test_reap_after_a_trial_is_killed_mid_provisioning_leaves_nothing(tmp_path: 
     """An instructor's `praxis scenario test`, killed (-9) between two provisioning steps:
     `praxis reap` finds every object again (labels, metadata, file names) and removes them."""
     service = Service(tmp_path)  # its database and settings, no service running
+    instance = f"{_instance(service)}-trial"
+    trials = LibvirtDriver(Settings().libvirt_url, DISKS.parent, instance)  # this trial's only
     trial = subprocess.Popen(
         [PRAXIS, "scenario", "test", str(TEST_SCENARIOS / "vm-lab")],
         env=service.env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    conn = libvirt.open("qemu:///system")
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:  # the VM is defined: provisioning is under way
-            mine = [d.name() for d in conn.listAllDomains() if d.name().startswith("praxis-t")]
-            if mine:
-                break
-            time.sleep(0.05)
-        else:
-            raise AssertionError("the trial's VM was never defined")
-    finally:
-        conn.close()
+    deadline = time.monotonic() + 120
+    while not (mine := trials.domains()):  # the VM is defined: provisioning is under way
+        assert time.monotonic() < deadline, "the trial's VM was never defined"
+        time.sleep(0.05)
     trial.send_signal(signal.SIGKILL)
     trial.wait()
-    session_id = mine[0].removeprefix("praxis-").removesuffix("-vm")
-    instance = f"{_instance(service)}-trial"
+    session_id = mine[0].session
     assert _leftovers(instance, session_id) != []
     service.cli("reap")
     assert _leftovers(instance, session_id) == []
