@@ -38,8 +38,7 @@ CHROMIUM = [
     "--disable-sync",
 ]
 # One block of access ports per service a test starts: room for every test, above the
-# platform's default (22000-22999), below the
-# kernel's ephemeral ports (32768+).
+# platform's default (22000-22999), below the kernel's ephemeral ports (32768+).
 _port_block = iter(range(23000, 32000, 50))
 
 

@@ -80,11 +80,18 @@ def test_all_tests_every_scenario_and_summarises(tmp_path: Path) -> None:
     assert "50.0%" in rows["quick"] and "FAILED" in rows["quick"]
 
 
-def test_a_trial_stopped_by_sigterm_destroys_its_lab(tmp_path: Path) -> None:
+def _platform(tmp_path: Path) -> tuple[dict[str, str], str, dict[str, str]]:
+    """A platform of the test's own (its environment, its instance id) and the filter that
+    finds its trials' containers."""
     env = {**os.environ, "PRAXIS_DATA_DIR": str(tmp_path / "data")}
     assert praxis("reap", env=env).returncode == 0  # the platform's database, its instance id
     instance = instance_id(make_engine(f"sqlite:///{tmp_path}/data/praxis.db"))
     trial = {"label": f"{INSTANCE_LABEL}={trials_of(instance)}"}
+    return env, instance, trial
+
+
+def test_a_trial_stopped_by_sigterm_destroys_its_lab(tmp_path: Path) -> None:
+    env, _, trial = _platform(tmp_path)
     engine = docker.from_env()
     command = [PRAXIS, "scenario", "test", str(TEST_SCENARIOS / "quick")]
     with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) as process:
@@ -101,10 +108,7 @@ def test_a_trial_stopped_by_sigterm_destroys_its_lab(tmp_path: Path) -> None:
 def test_a_kept_trial_is_not_the_service_s_to_reap_but_praxis_reap_removes_it(
     tmp_path: Path,
 ) -> None:
-    env = {**os.environ, "PRAXIS_DATA_DIR": str(tmp_path / "data")}
-    assert praxis("reap", env=env).returncode == 0  # the platform's database, its instance id
-    instance = instance_id(make_engine(f"sqlite:///{tmp_path}/data/praxis.db"))
-    trial = {"label": f"{INSTANCE_LABEL}={trials_of(instance)}"}
+    env, instance, trial = _platform(tmp_path)
     engine = docker.from_env()
     try:
         kept = praxis("scenario", "test", str(TEST_SCENARIOS / "quick"), "--keep", env=env)

@@ -129,7 +129,8 @@ def test_reap_after_a_trial_is_killed_mid_provisioning_leaves_nothing(tmp_path: 
     `praxis reap` finds every object again (labels, metadata, file names) and removes them."""
     service = Service(tmp_path)  # its database and settings, no service running
     instance = f"{_instance(service)}-trial"
-    trials = LibvirtDriver(Settings().libvirt_url, DISKS.parent, instance)  # this trial's only
+    settings = Settings()
+    trials = LibvirtDriver(settings.libvirt_url, settings.vm_dir, instance)  # this trial's only
     trial = subprocess.Popen(
         [PRAXIS, "scenario", "test", str(TEST_SCENARIOS / "vm-lab")],
         env=service.env,

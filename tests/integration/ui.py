@@ -11,6 +11,7 @@ from contextlib import contextmanager
 
 from playwright.sync_api import Browser, Page
 
+from app.config import Settings
 from tests.integration.conftest import ARTIFACTS, PRAXIS, ROOT, Service
 
 DOCS = ROOT / "docs" / "screens"
@@ -63,11 +64,11 @@ def start(service: Service, scenario: str, candidate: str) -> dict[str, str]:
 
 
 @contextmanager
-def labs_held_in_preparation(pool: str = "10.213.0.0/16") -> Iterator[None]:
+def labs_held_in_preparation() -> Iterator[None]:
     """While inside, no lab of the pool can become ready: the host refuses the platform's SSH
     to its nodes, so the readiness check keeps asking. A state the page shows only while a lab
     is built is then there to be seen, however fast the lab is made."""
-    rule = ["OUTPUT", "-d", pool, "-p", "tcp", "--dport", "22", "-j", "REJECT"]
+    rule = ["OUTPUT", "-d", Settings().lab_pool, "-p", "tcp", "--dport", "22", "-j", "REJECT"]
     rule += ["--reject-with", "tcp-reset", "-m", "comment", "--comment", "praxis-test-hold"]
     subprocess.run(["iptables", "-I", *rule], check=True)
     try:
