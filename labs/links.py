@@ -13,17 +13,19 @@ node's side no link-local address); the host neither routes nor answers there
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import hashlib
 import logging
+import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from pyroute2 import IPRoute, NetNS
+from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
 from labs.driver import LabError
@@ -126,7 +128,7 @@ class Links:
         candidate's (the management network reaches nothing beyond its own subnet)."""
         netns = f"/proc/{pid}/ns/net"
         try:
-            with IPRoute() as ipr, contextlib.closing(NetNS(netns)) as inside:
+            with IPRoute() as ipr, _ipr_in(netns) as inside:
                 missing = [p for p in node_ports if not inside.link_lookup(ifname=p.interface)]
                 for port in missing:
                     host = _name(PORT_PREFIX, self.instance, session_id, node, port.interface)
@@ -177,6 +179,40 @@ class Links:
             log.warning("links: cannot list the host's interfaces: %s", exc)
             return set()
         return {owner[1] for owner in owners if owner and owner[0] == self.instance}
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWNET = 0x40000000
+
+
+@contextlib.contextmanager
+def _ipr_in(netns: str) -> Iterator[IPRoute]:
+    """A netlink socket in another network namespace, made without a fork: pyroute2's NetNS
+    forks a child to open it, and a fork of this threaded process can deadlock in the child
+    (seen: a lab stuck for an hour at its first container). This thread enters the namespace
+    (setns moves the calling thread only), opens the socket (a socket keeps the namespace it
+    was made in) and comes back before anything else runs on it."""
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    try:
+        target = os.open(netns, os.O_RDONLY)
+        try:
+            _setns(target)
+            try:
+                ipr = IPRoute()
+            finally:
+                _setns(home)
+        finally:
+            os.close(target)
+    finally:
+        os.close(home)
+    with ipr:
+        yield ipr
+
+
+def _setns(fd: int) -> None:
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"setns: {os.strerror(errno)}")
 
 
 def _owner(link: Any) -> tuple[str, str] | None:

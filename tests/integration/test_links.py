@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -105,6 +106,25 @@ def test_container_links_are_private_wires_that_survive_a_restart(driver: LabDri
     driver.destroy(neighbour)
     assert Links(INSTANCE).sessions() == set()
     assert not bridges & set(_host_interfaces())
+
+
+def test_plugging_a_container_forks_nothing_and_leaves_the_host_namespace_as_it_was(
+    driver: LabDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fork of this threaded process can deadlock in the child (a lab once stuck for an
+    hour at its first container, in pyroute2's NetNS): links are plugged without one, and
+    the netlink thread, which visits each container's namespace, comes back to the host's."""
+
+    def no_fork() -> int:
+        raise AssertionError("forked while plugging links")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    scenario = load_scenario(TEST_SCENARIOS / "links-lab")[0]
+    driver.create("tnofork", scenario, Access(new_keypair().public, "candidat", "pw-links"))
+    assert {"eth1", "lan2"} <= set(_sh("tnofork", "a", "ls /sys/class/net").stdout.split())
+    bridges = {p.bridge for node in ports(INSTANCE, "tnofork", scenario).values() for p in node}
+    assert bridges <= set(_host_interfaces())
+    assert Links(INSTANCE).sessions() == {"tnofork"}  # listed from the host's namespace
 
 
 def test_vm_links_carry_vlan_tags_and_meet_containers(driver: LabDriver) -> None:
