@@ -69,6 +69,16 @@ def _differences(first: GradeReport, second: GradeReport) -> list[str]:
     ]
 
 
+def _say_incomplete(say: Say) -> Callable[[GradeReport, int], None]:
+    """What could not be graded, for the instructor: a check that times out on a slow lab."""
+
+    def incomplete(report: GradeReport, attempt: int) -> None:
+        errors = [f"{c.id}: {c.message[:200]}" for c in report.criteria if c.status == "error"]
+        say(f"grading {attempt} incomplete, graded again: " + "; ".join(errors))
+
+    return incomplete
+
+
 def test_scenario(
     driver: LabDriver,
     settings: Settings,
@@ -103,9 +113,11 @@ def test_scenario(
             n.name: {"ref": n.ref, "address": n.address, "disk": n.disk} for n in nodes.values()
         }
         job = grading_job(settings, scenario, rows, params, keys.private)
-        report = grade_until_complete(job, settings)
+        report = grade_until_complete(job, settings, _say_incomplete(say))
         say(f"graded in {report.duration_ms} ms; grading again to check it is stable")
-        differences = _differences(report, grade_until_complete(job, settings))
+        differences = _differences(
+            report, grade_until_complete(job, settings, _say_incomplete(say))
+        )
         if differences:
             raise UnstableGrade("; ".join(differences))
         return report

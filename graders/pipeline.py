@@ -15,7 +15,7 @@ import os
 import pkgutil
 import time
 from collections.abc import Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -178,7 +178,7 @@ def grade_lab(job: GradingJob) -> GradeReport:
     """Grade in this process (the worker's body; tests and benchmarks call it directly)."""
     start = time.monotonic()
     client = docker.DockerClient(base_url=job.docker_url) if job.docker_url else docker.from_env()
-    pool = ThreadPoolExecutor(max_workers=max(1, len(job.nodes)))
+    pool = ThreadPoolExecutor(max_workers=max(1, 2 * len(job.nodes)))
     nodes = {name: job.node(name, client) for name in job.nodes}
     transports: dict[str, Transport] = {}
     try:
@@ -189,6 +189,12 @@ def grade_lab(job: GradingJob) -> GradeReport:
             name: pool.submit(_scan, name, node, index, key, job.login(name))
             for name, node in nodes.items()
         }
+        # What every criterion of a node waits for (its boot after the cut-off, the scan of
+        # its disk) is done before their budgets start: a slow host makes a grading slower,
+        # never incomplete. The grading's own budget still bounds it all.
+        boots = [pool.submit(n.wait_booted) for n in nodes.values() if isinstance(n, VMNode)]
+        wait(boots)
+        wait(scans.values())
         report = grade(
             job.scenario,
             transports,

@@ -136,15 +136,18 @@ class VMNode:
         return Process(pid, exe, genuine, why)
 
     def run(self, command: str, timeout: float) -> CommandResult:
-        self._wait_booted()
+        self.wait_booted()
         return self._run(command, timeout)
 
-    def _wait_booted(self) -> None:
+    def wait_booted(self) -> None:
         """Once: until systemd says the boot is over, at most BOOT_WAIT seconds (then the
         node is graded as it is)."""
         if not self._booted:
-            self._run("exit 0" if self.windows else "systemctl is-system-running --wait", BOOT_WAIT)
-            self._booted = True
+            try:
+                command = "exit 0" if self.windows else "systemctl is-system-running --wait"
+                self._run(command, BOOT_WAIT)
+            finally:
+                self._booted = True  # waited once: a node still booting is graded as it is
 
     def running(self) -> bool:
         """Does libvirt say the VM runs? (Asked when SSH gives no answer: a VM that is down
