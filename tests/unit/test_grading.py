@@ -286,6 +286,23 @@ def test_a_criterion_past_its_budget_is_an_error_and_grading_goes_on(
     assert slow.status == "error" and "budget" in slow.message and fast.status == "passed"
 
 
+def test_criteria_do_not_spend_their_budget_waiting_for_a_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A lab where every criterion takes most of its budget (a slow VM): twelve of them all
+    pass; with eight threads, the last four would spend theirs in the queue."""
+    monkeypatch.setattr(graders.runner, "CRITERION_BUDGET", 1.2)
+
+    class Slow:
+        def run(self, command: str, timeout: float) -> CommandResult:
+            time.sleep(0.7)
+            return OK
+
+    ids = [f"c{i}" for i in range(12)]
+    sc = scenario(*(crit(c, check={"type": "command", "node": "web", "run": c}) for c in ids))
+    assert [c.status for c in run(sc, Slow()).criteria] == ["passed"] * 12
+
+
 def test_untrusted_node_tools_give_no_verdict_but_outside_views_still_count() -> None:
     sc = scenario(
         crit("cmd", check={"type": "command", "node": "web", "run": "true"}),
