@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,6 +18,9 @@ class Settings(BaseSettings):
     database_url: str = ""  # empty: SQLite in data_dir
     host: str = "127.0.0.1"  # never 0.0.0.0 by default: labs reach host services on all addresses
     port: int = 8000
+    # The service's CPU priority (nice): it answers before gradings and the labs' own load
+    # take the cores (a grading worker goes back to 0). Below 0 needs root.
+    service_niceness: int = Field(default=-5, ge=-20, le=19)
     scenarios_dir: Path = ROOT / "scenarios"
     images_dir: Path = ROOT / "images"
     docker_url: str | None = None  # None: DOCKER_HOST or the local socket

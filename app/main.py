@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -87,4 +88,10 @@ def serve(settings: Settings) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Before any thread starts (a thread inherits its creator's): the service answers before
+    # batch work (gradings, image builds) and the labs' own load take the cores.
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, settings.service_niceness)
+    except PermissionError:
+        logging.warning("cannot run at niceness %d (not root)", settings.service_niceness)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")

@@ -39,6 +39,7 @@ from labs.scenario import Scenario
 log = logging.getLogger("praxis.grading")
 Login = Literal["interactive", "exec"]
 _forkserver = multiprocessing.get_context("forkserver")
+GRADING_NICENESS = 0  # a worker's; the service's own is Settings.service_niceness
 # Every grader module, scenario modules included, imported once in the fork server: a worker
 # starts with them loaded instead of importing them for each grading.
 _forkserver.set_forkserver_preload(
@@ -219,6 +220,9 @@ def grade_lab(job: GradingJob) -> GradeReport:
 
 
 def _child(job: GradingJob, channel: Connection) -> None:
+    # Grading is batch work: it gives way to the service (candidates' terminals, examiners'
+    # pages), which runs at a higher priority that this process inherited.
+    os.setpriority(os.PRIO_PROCESS, 0, GRADING_NICENESS)
     try:
         channel.send(("ok", grade_lab(job).model_dump()))
     except Exception as exc:
