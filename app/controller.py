@@ -122,9 +122,7 @@ class Controller:
             if lab.state in (State.requested, State.provisioning):
                 self._spawn(lab.id, self._provision)
             elif lab.state is State.ready and lab.deadline and lab.deadline <= now:
-                ended = {"reason": "time is up", "ended_at": lab.deadline}
-                if self.transition(lab.id, State.ending, "time is up", {State.ready}, **ended):
-                    self._spawn(lab.id, self._end)
+                self._spawn(lab.id, self._time_up)
             elif lab.state in (State.ending, State.grading):
                 self._spawn(lab.id, self._end)
             elif lab.state is State.graded and lab.teardown_after and lab.teardown_after <= now:
@@ -174,11 +172,16 @@ class Controller:
         log.info("session %s -> %s %s", session_id, state.value, detail)
         return True
 
+    async def _transition(self, *args: Any, **fields: Any) -> bool:
+        """`transition` from the event loop: a commit waits for the disk (fsync), which a busy
+        host can make take a tenth of a second; the loop keeps answering meanwhile."""
+        return await asyncio.to_thread(self.transition, *args, **fields)
+
     # -- provisioning -------------------------------------------------------------------------
     async def _provision(self, session_id: str) -> None:
-        lab = self.load(session_id)
+        lab = await asyncio.to_thread(self.load, session_id)
         if lab.state is State.requested:
-            self.transition(session_id, State.provisioning, expect={State.requested})
+            await self._transition(session_id, State.provisioning, expect={State.requested})
         start = time.monotonic()
         try:
             scenario = self.catalog.get(lab.scenario)
@@ -192,7 +195,7 @@ class Controller:
                 )
             )
         except Exception as exc:  # LabError, NodeUnreachable, an invalid scenario: all end the same
-            self.transition(
+            await self._transition(
                 session_id,
                 State.failed,
                 f"provisioning failed: {exc}",
@@ -203,9 +206,10 @@ class Controller:
             return
         ready = utcnow()
         node_rows = {n.name: {"address": n.address, "ref": n.ref} for n in nodes.values()}
-        taken = {n.get("port") for lab in self._sessions(*LIVE_STATES) for n in lab.nodes.values()}
+        live = await asyncio.to_thread(self._sessions, *LIVE_STATES)
+        taken = {n.get("port") for lab in live for n in lab.nodes.values()}
         self.access.assign(node_rows, taken - {None})
-        if self.transition(
+        if await self._transition(
             session_id,
             State.ready,
             f"lab ready in {time.monotonic() - start:.2f}s (nodes started in {created:.2f}s)",
@@ -227,18 +231,24 @@ class Controller:
             await self.consoles.close_session(session_id)
 
     # -- the end: cut access, grade the frozen lab --------------------------------------------
+    async def _time_up(self, session_id: str) -> None:
+        lab = await asyncio.to_thread(self.load, session_id)
+        ended = {"reason": "time is up", "ended_at": lab.deadline}
+        if await self._transition(session_id, State.ending, "time is up", {State.ready}, **ended):
+            await self._end(session_id)
+
     async def _end(self, session_id: str) -> None:
         await self._close_access(session_id)
-        lab = self.load(session_id)
+        lab = await asyncio.to_thread(self.load, session_id)
         try:
             scenario = self.catalog.get(lab.scenario)
             if lab.state is State.ending:  # not yet frozen (a regrade starts at `grading`)
                 await self._freeze(lab, scenario)
-                lab = self.load(session_id)
+                lab = await asyncio.to_thread(self.load, session_id)
             report = await asyncio.to_thread(self._grade, lab, scenario)
         except Exception as exc:  # the scenario vanished or broke mid-exam: say so, keep the lab
             log.exception("session %s: grading failed", session_id)
-            self.transition(
+            await self._transition(
                 session_id,
                 State.failed,
                 f"grading failed: {exc}",
@@ -246,7 +256,7 @@ class Controller:
                 reason=f"grading failed: {exc}",
             )
             return
-        self._store(session_id, report)
+        await asyncio.to_thread(self._store, session_id, report)
 
     async def _freeze(self, lab: LabSession, scenario: Scenario) -> None:
         restart = scenario.grading.restart
@@ -261,7 +271,9 @@ class Controller:
             if name in nodes
         }
         detail = "candidate access cut" + (", lab restarted" if restart else ", processes ended")
-        self.transition(lab.id, State.grading, detail, {State.ending}, nodes={**lab.nodes, **rows})
+        await self._transition(
+            lab.id, State.grading, detail, {State.ending}, nodes={**lab.nodes, **rows}
+        )
 
     def _grade(self, lab: LabSession, scenario: Scenario) -> GradeReport:
         def retrying(report: GradeReport, attempt: int) -> None:
@@ -317,7 +329,7 @@ class Controller:
     # -- cleaning up --------------------------------------------------------------------------
     async def _teardown(self, session_id: str) -> None:
         await asyncio.to_thread(self._destroy_quietly, session_id)
-        self.transition(session_id, State.torn_down, "lab removed", {State.graded})
+        await self._transition(session_id, State.torn_down, "lab removed", {State.graded})
 
     def _destroy_quietly(self, session_id: str) -> None:
         try:

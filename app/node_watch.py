@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.db import unit_of_work
 from app.incidents import open_incidents, record_down, record_up
-from app.models import LabSession, State
+from app.models import Incident, LabSession, State
 from graders.transport import load_key, wait_ready
 
 if TYPE_CHECKING:
@@ -64,12 +64,15 @@ class NodeWatch:
 
     async def _down(self, lab: LabSession, node: str) -> None:
         cause = await asyncio.to_thread(self.c.driver.node_cause, lab.id, node)
-        with unit_of_work(self.c.engine) as db:
-            row = db.get(LabSession, lab.id)  # still running? The end stops nodes on purpose
-            opened = record_down(db, row, node, cause) if row and row.state is State.ready else None
+        opened = await asyncio.to_thread(self._record_down, lab.id, node, cause)
         if opened is not None:
             log.warning("session %s: node %s down (%s)", lab.id, node, cause)
             await self._cut(lab, node)
+
+    def _record_down(self, session_id: str, node: str, cause: str) -> Incident | None:
+        with unit_of_work(self.c.engine) as db:
+            row = db.get(LabSession, session_id)  # still running? The end stops nodes on purpose
+            return record_down(db, row, node, cause) if row and row.state is State.ready else None
 
     async def _cut(self, lab: LabSession, node: str) -> None:
         """A dead node's connections may hang instead of failing: cut them, so the candidate's
@@ -91,26 +94,33 @@ class NodeWatch:
         """Start the node (marked in `restarting` by the caller), then close its incident."""
         try:
             info = await asyncio.to_thread(self.c.driver.start_node, session_id, node, restart)
-            lab = self.c.load(session_id)
+            lab = await asyncio.to_thread(self.c.load, session_id)
             key = load_key(lab.grader_key)
             await asyncio.to_thread(wait_ready, info.address, key, self.c.settings.ready_timeout)
         # LabError, NodeUnreachable, a vanished row: the incident stays open, and says why.
         except Exception as exc:
             log.error("session %s: node %s did not come back: %s", session_id, node, exc)
-            self.c._note(session_id, f"incident: node {node} did not come back: {exc}")
+            why = f"incident: node {node} did not come back: {exc}"
+            await asyncio.to_thread(self.c._note, session_id, why)
             return
         finally:
             self.restarting.discard((session_id, node))
-        with unit_of_work(self.c.engine) as db:
-            row = db.get(LabSession, session_id)
-            if row is None or row.state is not State.ready:
-                return
-            row.nodes = {**row.nodes, node: {**row.nodes[node], "address": info.address}}
-            db.add(row)
-            record_up(db, row, node, how)
+        row = await asyncio.to_thread(self._record_up, session_id, node, info.address, how)
+        if row is None:
+            return
         # The dead shell was dropped when the node was found down (_cut): the browser's next
         # connection opens a new one; closing here could cut one that already works.
         await self.c.access.open_node(session_id, node, row.nodes[node])
+
+    def _record_up(self, session_id: str, node: str, address: str, how: str) -> LabSession | None:
+        with unit_of_work(self.c.engine) as db:
+            row = db.get(LabSession, session_id)
+            if row is None or row.state is not State.ready:
+                return None
+            row.nodes = {**row.nodes, node: {**row.nodes[node], "address": address}}
+            db.add(row)
+            record_up(db, row, node, how)
+            return row
 
     def _background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
