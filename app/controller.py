@@ -233,6 +233,8 @@ class Controller:
     # -- the end: cut access, grade the frozen lab --------------------------------------------
     async def _time_up(self, session_id: str) -> None:
         lab = await asyncio.to_thread(self.load, session_id)
+        if lab.deadline is None or lab.deadline > utcnow():  # given more time since the tick
+            return
         ended = {"reason": "time is up", "ended_at": lab.deadline}
         if await self._transition(session_id, State.ending, "time is up", {State.ready}, **ended):
             await self._end(session_id)
