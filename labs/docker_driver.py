@@ -101,7 +101,9 @@ class DockerDriver:
                 )
                 address = container.attrs["NetworkSettings"]["Networks"][network.name]["IPAddress"]
                 if node.internet == "packages":
-                    firewall.allow_cache(session_id, self.instance, address, self.cache_port)
+                    firewall.allow_cache(
+                        session_id, self.instance, _bridge(session_id), address, self.cache_port
+                    )
                 nodes[name] = NodeInfo(name, address, container.id or "")
             return nodes
         except DockerError as exc:

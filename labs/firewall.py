@@ -89,9 +89,14 @@ def _tag(session_id: str, instance: str) -> str:
     return f"praxis:{session_id}@{instance}"
 
 
-def allow_cache(session_id: str, instance: str, address: str, port: int) -> None:
+def allow_cache(session_id: str, instance: str, bridge: str, address: str, port: int) -> None:
+    """Let the node at `address` on the session's `bridge` reach the package cache. Both, not
+    the address alone: a rule left behind by a platform that died (its database gone, so no
+    reaper of its own) must open nothing to a later lab given the same address."""
     with _lock:
         rule = (
+            "-i",
+            bridge,
             "-s",
             address,
             "-p",

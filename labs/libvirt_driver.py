@@ -141,7 +141,9 @@ class LibvirtDriver:
         for name, node in sorted(nodes.items()):
             address = addresses[name]
             if node.internet == "packages":
-                firewall.allow_cache(session_id, self.instance, address, self.cache_port)
+                firewall.allow_cache(
+                    session_id, self.instance, network.bridge, address, self.cache_port
+                )
             dom = self._domain(session_id, name)
             if dom is None:
                 overlay = self._overlay(folder, name, images[name], node)

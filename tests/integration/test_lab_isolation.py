@@ -72,7 +72,12 @@ def test_sessions_cannot_reach_each_other_nor_host_services(
         assert not reach("praxis-isob00000001-web", a["web"].address, 22)
         assert not reach("praxis-isoa00000001-web", gateway, port)
         assert not reach("praxis-isoa00000001-web", gateway, 3142)  # internet: none -> no cache
+        # A rule for this very address, left by a platform that died with its database (no
+        # reaper will remove it), opens nothing: it names the dead session's bridge too.
+        firewall.allow_cache("stale0000001", "gone", "px-stale000000", a["web"].address, 3142)
+        assert not reach("praxis-isoa00000001-web", gateway, 3142)
     finally:
+        firewall.forget("stale0000001")
         listener.close()
 
 
@@ -135,7 +140,7 @@ def test_two_platforms_on_one_engine_reap_only_their_own(tmp_path: Path, quick: 
     try:
         ours.live("ourslive0001", quick)
         theirs.live("theirslive01", quick)
-        firewall.allow_cache("theirslive01", theirs.instance, "10.213.250.2", 3142)
+        firewall.allow_cache("theirslive01", theirs.instance, "px-theirs", "10.213.250.2", 3142)
         first = ours.driver.create("idem00000001", quick, access())
         assert ours.driver.create("idem00000001", quick, access()) == first  # idempotent
         for i in range(20):  # orphans of ours: made, some destroyed twice, none in its database
@@ -144,7 +149,7 @@ def test_two_platforms_on_one_engine_reap_only_their_own(tmp_path: Path, quick: 
             if i % 2:
                 ours.driver.destroy(session_id)
                 ours.driver.destroy(session_id)
-        firewall.allow_cache("reap00000000", ours.instance, "10.213.250.3", 3142)
+        firewall.allow_cache("reap00000000", ours.instance, "px-reap0000000", "10.213.250.3", 3142)
         ours.reap()
         theirs.reap()
         assert ours.containers() == {"praxis-ourslive0001-web"}
