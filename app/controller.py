@@ -58,6 +58,9 @@ class Controller:
         self._spare_id: str | None = None  # the next session's id, its network made ahead
         self._spare_lock = threading.Lock()
         self._background: set[asyncio.Task[None]] = set()
+        # Ports are chosen from the committed rows: one lab at a time between reading them and
+        # committing its own, or two labs could be given the same port.
+        self._assigning_ports = asyncio.Lock()
         self.watch = NodeWatch(self)  # running labs' nodes: incidents, restarts
 
     def next_session_id(self) -> str:
@@ -206,18 +209,20 @@ class Controller:
             return
         ready = utcnow()
         node_rows = {n.name: {"address": n.address, "ref": n.ref} for n in nodes.values()}
-        live = await asyncio.to_thread(self._sessions, *LIVE_STATES)
-        taken = {n.get("port") for lab in live for n in lab.nodes.values()}
-        self.access.assign(node_rows, taken - {None})
-        if await self._transition(
-            session_id,
-            State.ready,
-            f"lab ready in {time.monotonic() - start:.2f}s (nodes started in {created:.2f}s)",
-            {State.provisioning},
-            ready_at=ready,
-            deadline=ready + scenario.time_allowed,
-            nodes=node_rows,
-        ):
+        async with self._assigning_ports:
+            live = await asyncio.to_thread(self._sessions, *LIVE_STATES)
+            taken = {n.get("port") for lab in live for n in lab.nodes.values()}
+            self.access.assign(node_rows, taken - {None})
+            made_ready = await self._transition(
+                session_id,
+                State.ready,
+                f"lab ready in {time.monotonic() - start:.2f}s (nodes started in {created:.2f}s)",
+                {State.provisioning},
+                ready_at=ready,
+                deadline=ready + scenario.time_allowed,
+                nodes=node_rows,
+            )
+        if made_ready:
             await self.access.open(session_id, node_rows)
             self._prepare_spare()  # now, not while this lab was being made: they would compete
         else:  # ended by an examiner while it was being built
