@@ -113,11 +113,10 @@ def test_scenario(
             n.name: {"ref": n.ref, "address": n.address, "disk": n.disk} for n in nodes.values()
         }
         job = grading_job(settings, scenario, rows, params, keys.private)
-        report = grade_until_complete(job, settings, _say_incomplete(say))
+        incomplete = _say_incomplete(say)
+        report = grade_until_complete(job, settings, incomplete)
         say(f"graded in {report.duration_ms} ms; grading again to check it is stable")
-        differences = _differences(
-            report, grade_until_complete(job, settings, _say_incomplete(say))
-        )
+        differences = _differences(report, grade_until_complete(job, settings, incomplete))
         if differences:
             raise UnstableGrade("; ".join(differences))
         return report
