@@ -145,7 +145,6 @@ def grade(
     views: Mapping[str, NodeView] | None = None,
     untrusted: Mapping[str, str] | None = None,
     packages: PackageIndex | None = None,
-    workers: int | None = None,
 ) -> GradeReport:
     """Score every criterion. Independent criteria run in parallel over the shared transports."""
     start = time.monotonic()
@@ -161,7 +160,7 @@ def grade(
     pending = list(scenario.criteria)
     # One thread per criterion (up to 32): a criterion waiting for a free thread would spend
     # its budget in the queue.
-    pool = ThreadPoolExecutor(max_workers=workers or min(32, max(8, len(scenario.criteria))))
+    pool = ThreadPoolExecutor(max_workers=min(32, max(8, len(scenario.criteria))))
     try:
         while pending:
             ready = [c for c in pending if all(d in done for d in c.depends_on)]
