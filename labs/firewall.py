@@ -93,44 +93,19 @@ def allow_cache(session_id: str, instance: str, bridge: str, address: str, port:
     """Let the node at `address` on the session's `bridge` reach the package cache. Both, not
     the address alone: a rule left behind by a platform that died (its database gone, so no
     reaper of its own) must open nothing to a later lab given the same address."""
-    with _lock:
-        rule = (
-            "-i",
-            bridge,
-            "-s",
-            address,
-            "-p",
-            "tcp",
-            "--dport",
-            str(port),
-            "-m",
-            "comment",
-            "--comment",
-            _tag(session_id, instance),
-            "-j",
-            "ACCEPT",
-        )
-        if _iptables("-C", CHAIN, *rule, check=False).returncode != 0:
-            _iptables("-I", CHAIN, "1", *rule)
+    _accept(session_id, instance, bridge, "-s", address, "-p", "tcp", "--dport", str(port))
 
 
 def allow_dhcp(session_id: str, instance: str, bridge: str) -> None:
     """Let DHCP requests from the session's bridge reach its dnsmasq (labs.vm_dhcp)."""
+    _accept(session_id, instance, bridge, "-p", "udp", "--dport", "67")
+
+
+def _accept(session_id: str, instance: str, bridge: str, *match: str) -> None:
+    """Accept what comes in on the session's `bridge` and matches, tagged with its owner; once."""
+    tag = _tag(session_id, instance)
+    rule = ("-i", bridge, *match, "-m", "comment", "--comment", tag, "-j", "ACCEPT")
     with _lock:
-        rule = (
-            "-i",
-            bridge,
-            "-p",
-            "udp",
-            "--dport",
-            "67",
-            "-m",
-            "comment",
-            "--comment",
-            _tag(session_id, instance),
-            "-j",
-            "ACCEPT",
-        )
         if _iptables("-C", CHAIN, *rule, check=False).returncode != 0:
             _iptables("-I", CHAIN, "1", *rule)
 
