@@ -13,6 +13,16 @@ import libvirt
 
 from app.backends import docker_client
 from app.config import Settings
+from app.disk import (
+    LOW_FREE,
+    Use,
+    engine_caps_disks,
+    file_system,
+    free_space,
+    human,
+    package_cache_dir,
+    tree_size,
+)
 from labs.images import Stores, is_current, recipes
 from labs.links import vlan_in_containers
 
@@ -98,9 +108,60 @@ def _port(name: str, port: int, fix: str) -> Finding:
         return Finding(name, False, f"nothing on port {port}", fix)
 
 
+def _disk_caps(client: docker.DockerClient) -> Finding:
+    info = client.info()
+    where = f"{info.get('Driver')} at {info.get('DockerRootDir')}"
+    if engine_caps_disks(info):
+        return Finding("node disk caps", True, f"{where}: each node's disk is capped (disk:)")
+    return Finding(
+        "node disk caps",
+        False,
+        f"{where} has no quotas: labs cannot start",
+        "run `make setup` (puts Docker's data root on the labs' pool, a btrfs)",
+    )
+
+
+def _uses(settings: Settings, client: docker.DockerClient | None) -> list[Use]:
+    uses = [
+        Use("database", settings.data_dir, tree_size(settings.data_dir / "praxis.db")),
+        Use("recordings", settings.data_dir, tree_size(settings.data_dir / "recordings")),
+        Use("VM images", settings.vm_dir, tree_size(settings.vm_dir / "images")),
+        Use("VM disks", settings.vm_dir, tree_size(settings.vm_dir / "disks")),
+    ]
+    cache = package_cache_dir()
+    if cache is not None:
+        uses.append(Use("package cache", cache, tree_size(cache)))
+    if client is not None:
+        df = client.df()
+        root = Path(client.info()["DockerRootDir"])
+        uses.append(Use("node images", root, int(df.get("LayersSize") or 0)))
+        writes = sum(int(c.get("SizeRw") or 0) for c in df.get("Containers") or [])
+        uses.append(Use("nodes' writes", root, writes))
+    return uses
+
+
+def _space(settings: Settings, client: docker.DockerClient | None) -> list[Finding]:
+    """Free space on each file system the platform writes to, and what of it uses that."""
+    uses = _uses(settings, client)
+    found = []
+    for source, (path, free, total) in free_space([u.path for u in uses]).items():
+        what = ", ".join(f"{u.what} {human(u.size)}" for u in uses if file_system(u.path) == source)
+        found.append(
+            Finding(
+                f"disk {path}",
+                free >= LOW_FREE * total,
+                f"{human(free)} free of {human(total)} ({source}); {what}",
+                "free space there: end old sessions, or move the data elsewhere",
+            )
+        )
+    return found
+
+
 def diagnose(settings: Settings) -> list[Finding]:
     finding, client = _docker(settings)
     found = [finding]
+    if client is not None:
+        found.append(_disk_caps(client))
     for name, folder in recipes(settings.images_dir).items():
         current = client is not None and is_current(
             Stores(client, settings.vm_dir / "images"), folder
@@ -128,5 +189,5 @@ def diagnose(settings: Settings) -> list[Finding]:
             "run `make setup` (starts apt-cacher-ng) for `internet: packages` nodes",
         )
     )
-    found += [_inotify(), _libvirt(settings), _vlan()]
+    found += [_inotify(), _libvirt(settings), _vlan(), *_space(settings, client)]
     return found

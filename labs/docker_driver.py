@@ -51,6 +51,11 @@ BASE_CAPS = [
     "KILL",
     "AUDIT_WRITE",
 ]
+LOG_CAP = {"max-size": "1m", "max-file": "2"}
+NO_DISK_CAPS = (
+    "the Docker engine cannot cap a node's disk (its data root needs quotas: btrfs, zfs or "
+    "xfs with pquota); `make setup` puts it on the labs' pool"
+)
 DockerError = (docker.errors.DockerException, OSError)
 log = logging.getLogger("praxis.labs")
 STOP_TIMEOUT = 10  # systemd's clean shutdown, then SIGKILL
@@ -106,6 +111,10 @@ class DockerDriver:
                     )
                 nodes[name] = NodeInfo(name, address, container.id or "")
             return nodes
+        except docker.errors.APIError as exc:
+            if "storage-opt" in str(exc):
+                raise LabError(f"{NO_DISK_CAPS}: {exc.explanation}") from exc
+            raise LabError(f"docker: {exc}") from exc
         except DockerError as exc:
             raise LabError(f"docker: {exc}") from exc
 
@@ -231,6 +240,10 @@ class DockerDriver:
             "pids_limit": node.pids,
             "cap_drop": ["ALL"],
             "cap_add": sorted({*BASE_CAPS, *node.capabilities}),
+            # The engine caps the writable layer (a quota: "Disk quota exceeded" inside), and
+            # what PID 1 writes to the console: a node cannot fill the host's disk.
+            "storage_opt": {"size": str(node.disk_bytes)},
+            "log_config": {"type": "json-file", "config": LOG_CAP},
         }
 
     def _init_options(self) -> dict[str, Any]:

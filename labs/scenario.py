@@ -98,8 +98,10 @@ class Node(Strict):
     internet: Literal["none", "packages"] = "none"
     # Extra Linux capabilities the candidate may need beyond the default set (containers).
     capabilities: list[str] = []
-    # VMs: the system disk's size (never below the image's), extra empty disks, a screen.
+    # The node's disk: a container's writable layer is capped there (the image counts in it),
+    # a VM's system disk has that size (never below the image's).
     disk: str = "4G"
+    # VMs: extra empty disks, a screen.
     disks: list[str] = []
     display: bool = False
     # The grader reaches the node with netmiko as this device type over the management network
@@ -147,8 +149,8 @@ class Node(Strict):
     @model_validator(mode="after")
     def _fields_of_kind(self) -> Node:
         given = self.model_fields_set
-        if self.kind == "container" and given & {"disk", "disks", "display"}:
-            raise ValueError("disk, disks and display are for VM nodes (kind: vm)")
+        if self.kind == "container" and given & {"disks", "display"}:
+            raise ValueError("disks and display are for VM nodes (kind: vm)")
         if self.kind == "vm" and given & {"capabilities", "pids"}:
             raise ValueError("capabilities and pids are for container nodes (a VM is whole)")
         if self.kind == "vm" and self.needs:
@@ -160,6 +162,10 @@ class Node(Strict):
     @property
     def memory_bytes(self) -> int:
         return parse_memory(self.memory)
+
+    @property
+    def disk_bytes(self) -> int:
+        return parse_memory(self.disk)
 
 
 class Referential(Strict):

@@ -9,7 +9,8 @@ PACKAGES=(docker.io iptables debootstrap apt-cacher-ng openssh-client ca-certifi
           chromium fonts-dejavu-core gnupg  # the browser drives the web UI tests; gpg signs test archives
           libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils libvirt-clients
           dnsmasq-base libvirt-dev pkg-config e2fsprogs  # VM nodes (libvirt-python builds against libvirt-dev)
-          isc-dhcp-client)  # the DHCP client of the tests of imported VMs' addresses (dnsmasq per session)
+          isc-dhcp-client  # the DHCP client of the tests of imported VMs' addresses (dnsmasq per session)
+          btrfs-progs)  # the labs' pool: per-node disk caps (see scripts/pool.sh)
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 missing=()
@@ -33,6 +34,8 @@ sysctl -q -p /etc/sysctl.d/60-praxis.conf
 
 # Docker Engine: Debian's client talks API 1.41 with Debian's daemon.
 DOCKER=/usr/bin/docker
+# Disk caps need a data root with quotas: make one (a loop-backed btrfs) unless it has one.
+source scripts/pool.sh
 if ! $DOCKER info >/dev/null 2>&1; then
     say "starting dockerd"
     if have_systemd; then systemctl start docker; else
@@ -58,7 +61,7 @@ fi
 # Package cache for `internet: packages` nodes: labs have no NAT, they reach this only.
 grep -q deb.debian.org /etc/apt-cacher-ng/backends_debian 2>/dev/null \
     || echo "http://deb.debian.org/debian/" > /etc/apt-cacher-ng/backends_debian
-if ! pgrep -x apt-cacher-ng >/dev/null; then
+if ! kill -0 "$(cat /run/apt-cacher-ng/pid 2>/dev/null)" 2>/dev/null; then
     say "starting apt-cacher-ng"
     if have_systemd; then systemctl start apt-cacher-ng; else
         install -d -o apt-cacher-ng -g apt-cacher-ng /run/apt-cacher-ng /var/cache/apt-cacher-ng /var/log/apt-cacher-ng

@@ -100,6 +100,8 @@ def test_nodes_are_capped_unprivileged_and_labelled(driver: DockerDriver, quick:
     assert host["Memory"] == 256 << 20 and host["MemorySwap"] == 256 << 20
     assert host["NanoCpus"] == 1_000_000_000 and host["PidsLimit"] == 512
     assert host["CapDrop"] == ["ALL"] and "SYS_ADMIN" not in host["CapAdd"]
+    assert host["StorageOpt"] == {"size": str(4 << 30)}  # the default disk: 4G
+    assert host["LogConfig"] == {"Type": "json-file", "Config": {"max-size": "1m", "max-file": "2"}}
     assert (
         container.labels[SESSION_LABEL] == "caps00000001"
         and container.labels["praxis.node"] == "web"
@@ -108,6 +110,25 @@ def test_nodes_are_capped_unprivileged_and_labelled(driver: DockerDriver, quick:
     # The grader's private key never enters the lab; only its public half does.
     keys = container.exec_run(["cat", "/root/.ssh/authorized_keys"]).output.decode()
     assert keys.startswith("ssh-ed25519 ") and "PRIVATE" not in keys
+
+
+def test_a_node_that_fills_its_disk_stops_at_its_cap(driver: DockerDriver, quick: Scenario) -> None:
+    node = quick.nodes["web"].model_copy(update={"disk": "1G"})
+    driver.create("disk00000001", quick.model_copy(update={"nodes": {"web": node}}), access())
+    driver.create("disk00000002", quick, access())
+    engine = docker.from_env()
+    fill = engine.containers.get("praxis-disk00000001-web").exec_run(
+        ["sh", "-c", "dd if=/dev/zero of=/fill bs=1M count=1536 conv=fsync; du -m /fill"]
+    )
+    said = fill.output.decode()
+    assert fill.exit_code == 0 and "Disk quota exceeded" in said, said
+    assert int(said.split()[-2]) < 1024  # the image counts in the cap, so less than 1 GiB
+    # The neighbour lab, the node itself once it frees space, and the host are untouched.
+    neighbour = engine.containers.get("praxis-disk00000002-web")
+    write = ["sh", "-c", "dd if=/dev/zero of=/f bs=1M count=200 conv=fsync && rm /f"]
+    assert neighbour.exec_run(write).exit_code == 0
+    capped_node = engine.containers.get("praxis-disk00000001-web")
+    assert capped_node.exec_run(["sh", "-c", "rm /fill && " + write[2]]).exit_code == 0
 
 
 class Platform:

@@ -1,0 +1,79 @@
+# Sourced by setup.sh before dockerd starts. The labs' pool: a btrfs file system with quotas
+# that holds Docker's data root (so `--storage-opt size=` caps each node's disk) and the
+# package cache (capped by a qgroup). Overlay on ext4 has no quotas; an operator whose Docker
+# data root already has them (btrfs, zfs, xfs with pquota) keeps it: their own
+# /etc/docker/daemon.json is never touched, and `praxis doctor` says whether caps work.
+POOL=${PRAXIS_POOL:-/var/lib/praxis/pool}
+POOL_IMAGE=${PRAXIS_POOL_IMAGE:-/var/lib/praxis/pool.img}
+CACHE_CAP=${PRAXIS_PACKAGE_CACHE_CAP:-8G}
+DAEMON_JSON=/etc/docker/daemon.json
+
+pool_size() {  # 60 % of the free space where the image goes, 20-200 GiB (a sparse file)
+    local free_gib
+    free_gib=$(df --output=avail -B1G "$(dirname "$POOL_IMAGE")" | tail -1 | tr -d ' ')
+    local size=$((free_gib * 6 / 10))
+    ((size < 20)) && size=20
+    ((size > 200)) && size=200
+    echo "${size}G"
+}
+
+mount_pool() {
+    mkdir -p "$(dirname "$POOL_IMAGE")" "$POOL"
+    mountpoint -q "$POOL" && return
+    if [ ! -f "$POOL_IMAGE" ]; then
+        say "making the labs' pool: $POOL_IMAGE ($(pool_size), btrfs, grows as used)"
+        truncate -s "$(pool_size)" "$POOL_IMAGE"
+        mkfs.btrfs -q "$POOL_IMAGE" >/dev/null
+    fi
+    mount -o loop "$POOL_IMAGE" "$POOL"
+    btrfs quota enable "$POOL"
+    if have_systemd && ! grep -qs " $POOL " /etc/fstab; then  # mounted again at boot
+        echo "$POOL_IMAGE $POOL btrfs loop,nofail 0 0" >> /etc/fstab
+        mkdir -p /etc/systemd/system/docker.service.d
+        printf '[Unit]\nRequiresMountsFor=%s\n' "$POOL" \
+            > /etc/systemd/system/docker.service.d/praxis-pool.conf
+        systemctl daemon-reload
+    fi
+}
+
+ours() { [ ! -f "$DAEMON_JSON" ] || grep -qs "\"$POOL/docker\"" "$DAEMON_JSON"; }
+
+if ours; then
+    mount_pool
+    mkdir -p /etc/docker
+    printf '{\n  "data-root": "%s/docker",\n  "storage-driver": "btrfs"\n}\n' "$POOL" \
+        > "$DAEMON_JSON.new"
+    if ! cmp -s "$DAEMON_JSON.new" "$DAEMON_JSON"; then mv "$DAEMON_JSON.new" "$DAEMON_JSON"
+    else rm "$DAEMON_JSON.new"; fi
+    running_root=$($DOCKER info --format '{{.DockerRootDir}}' 2>/dev/null || true)
+    if [ -n "$running_root" ] && [ "$running_root" != "$POOL/docker" ]; then
+        if [ -n "$($DOCKER ps -q --filter label=praxis.session)" ]; then
+            echo "dockerd runs on $running_root, without disk caps, and labs are running:" \
+                 "end them, then run make setup again (it moves dockerd onto $POOL)" >&2
+            exit 1
+        fi
+        say "restarting dockerd on the labs' pool (images are built again there;" \
+            "$running_root can be removed)"
+        if have_systemd; then systemctl restart docker; else
+            pkill -x dockerd || true
+            for _ in $(seq 60); do pgrep -x dockerd >/dev/null || break; sleep 0.5; done
+        fi
+    fi
+    # The package cache's own subvolume, capped; acng is (re)started below when this changes.
+    if [ ! -d "$POOL/apt-cacher-ng" ]; then
+        btrfs -q subvolume create "$POOL/apt-cacher-ng"
+        chown apt-cacher-ng:apt-cacher-ng "$POOL/apt-cacher-ng"
+    fi
+    btrfs qgroup limit "$CACHE_CAP" "$POOL/apt-cacher-ng"
+    printf 'CacheDir: %s/apt-cacher-ng\n' "$POOL" > /etc/apt-cacher-ng/zz-praxis-pool.conf.new
+    if ! cmp -s /etc/apt-cacher-ng/zz-praxis-pool.conf.new /etc/apt-cacher-ng/zz-praxis-pool.conf
+    then
+        mv /etc/apt-cacher-ng/zz-praxis-pool.conf.new /etc/apt-cacher-ng/zz-praxis-pool.conf
+        acng=$(cat /run/apt-cacher-ng/pid 2>/dev/null || true)  # started again, on its new cache, below
+        if [ -n "$acng" ] && kill "$acng" 2>/dev/null; then
+            for _ in $(seq 20); do kill -0 "$acng" 2>/dev/null || break; sleep 0.5; done
+        fi
+    else
+        rm /etc/apt-cacher-ng/zz-praxis-pool.conf.new
+    fi
+fi
