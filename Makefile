@@ -27,6 +27,7 @@ bench: setup
 	.venv/bin/python bench/web.py
 	.venv/bin/python bench/vm.py
 	.venv/bin/python bench/links.py
+	.venv/bin/python bench/disk.py
 
 clean:
 	.venv/bin/praxis reap || true

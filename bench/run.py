@@ -67,18 +67,21 @@ RUN_FLAGS = [
 ]
 
 
-def raw_ready(login: bool) -> float:
+def raw_ready(
+    login: bool, docker: tuple[str, ...] = (DOCKER,), flags: tuple[str, ...] = ()
+) -> float:
     """The engine alone: `docker run` of the node image with the node's limits, then either
     sshd's banner or a key login with the same client Praxis uses (the image installs a key
-    given in PRAXIS_AUTHORIZED_KEY)."""
+    given in PRAXIS_AUTHORIZED_KEY). `docker`: the client's command (another engine)."""
     keys = new_keypair()
     start = time.monotonic()
     cid = subprocess.run(
         [
-            DOCKER,
+            *docker,
             "run",
             "-d",
             *RUN_FLAGS,
+            *flags,
             "-e",
             f"PRAXIS_AUTHORIZED_KEY={keys.public}",
             image_tag("debian-bookworm"),
@@ -88,7 +91,7 @@ def raw_ready(login: bool) -> float:
         check=True,
     ).stdout.strip()
     address = subprocess.run(
-        [DOCKER, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", cid],
+        [*docker, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", cid],
         capture_output=True,
         text=True,
         check=True,
@@ -98,7 +101,7 @@ def raw_ready(login: bool) -> float:
     else:
         banner(address)
     elapsed = time.monotonic() - start
-    subprocess.run([DOCKER, "rm", "-f", cid], capture_output=True, check=True)
+    subprocess.run([*docker, "rm", "-f", cid], capture_output=True, check=True)
     return elapsed
 
 
