@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.disk import package_cache_dir
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -36,8 +38,11 @@ class Settings(BaseSettings):
     ready_timeout: float = 180.0
     retention_seconds: float = 600.0  # a graded lab is kept this long for examiners
     tick_seconds: float = 0.25
-    # Grading: packages the labs install come through this cache, the trust root for their files.
-    package_cache_dir: Path = Path("/var/cache/apt-cacher-ng")
+    # Grading: packages the labs install come through this cache, the trust root for their files
+    # (by default where apt-cacher-ng's configuration puts it: make setup moves it to the pool).
+    package_cache_dir: Path = Field(
+        default_factory=lambda: package_cache_dir() or Path("/var/cache/apt-cacher-ng")
+    )
     grading_attempts: int = 3  # an incomplete grade (a criterion in `error`) is graded again
     grading_retry_seconds: float = 10.0
     timezone: str = "Europe/Paris"  # the exam centre's: dates and times shown in pages

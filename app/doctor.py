@@ -20,7 +20,6 @@ from app.disk import (
     file_system,
     free_space,
     human,
-    package_cache_dir,
     tree_size,
 )
 from labs.images import Stores, is_current, recipes
@@ -128,9 +127,8 @@ def _uses(settings: Settings, client: docker.DockerClient | None) -> list[Use]:
         Use("VM images", settings.vm_dir, tree_size(settings.vm_dir / "images")),
         Use("VM disks", settings.vm_dir, tree_size(settings.vm_dir / "disks")),
     ]
-    cache = package_cache_dir()
-    if cache is not None:
-        uses.append(Use("package cache", cache, tree_size(cache)))
+    cache = settings.package_cache_dir
+    uses.append(Use("package cache", cache, tree_size(cache)))
     if client is not None:
         df = client.df()
         root = Path(client.info()["DockerRootDir"])

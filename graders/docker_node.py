@@ -33,7 +33,8 @@ from graders.contract import (
     NodeUnreachable,
     Process,
 )
-from graders.integrity import MAX_HASHED, Integrity, in_upper, md5_of
+from graders.integrity import MAX_HASHED, Integrity, md5_of
+from graders.layers import Changes, Snapshot, UpperLayer
 
 log = logging.getLogger("praxis.grading")
 CLEAN_ENV = {
@@ -61,7 +62,7 @@ class DockerNode:
         self.client, self.id = client, container_id
         self._pid1: int | None = None
         self._pids: dict[int, int] | None = None  # pid in the node -> pid on the host
-        self._upper: Path | bool | None = False  # False: not asked yet
+        self._changes: Changes | bool | None = False  # False: not asked yet
         # The integrity scan's verdict on the node's files (graders.integrity), when it ends.
         self.judge: Future[Integrity | None] = Future()
         self._asked = AskedOnce()  # checks only read: a command runs once
@@ -147,19 +148,27 @@ class DockerNode:
             self._pid1 = int(state["Pid"])
         return self._pid1
 
-    def upper_dir(self) -> Path | None:
-        """Where the engine keeps what changed against the image (overlay2), if it says."""
-        if self._upper is False:
-            data = self.client.api.inspect_container(self.id).get("GraphDriver") or {}
-            upper = (data.get("Data") or {}).get("UpperDir")
-            self._upper = Path(upper) if data.get("Name") == "overlay2" and upper else None
-        return self._upper if isinstance(self._upper, Path) else None
+    def changes(self) -> Changes | None:
+        """What the node changed against the image, as the engine's storage driver keeps it
+        (overlay2's upper layer, or btrfs's snapshot of the image's layer); None if unknown."""
+        if self._changes is False:
+            container = self.client.api.inspect_container(self.id)
+            driver = container.get("GraphDriver") or {}
+            upper = (driver.get("Data") or {}).get("UpperDir")
+            self._changes = None
+            if driver.get("Name") == "overlay2" and upper:
+                self._changes = UpperLayer(Path(upper))
+            elif driver.get("Name") == "btrfs":
+                root = Path(self.client.info()["DockerRootDir"])
+                layer = root / "image" / "btrfs" / "layerdb" / "mounts" / container["Id"]
+                subvolumes = root / "btrfs" / "subvolumes"
+                now, image = ((layer / f).read_text().strip() for f in ("mount-id", "init-id"))
+                self._changes = Snapshot(subvolumes / now, subvolumes / image)
+        return self._changes if isinstance(self._changes, (UpperLayer, Snapshot)) else None
 
     def changed(self, path: str) -> bool:
-        upper = self.upper_dir()
-        if upper is None:
-            return True  # unknown: nothing is vouched for by the image
-        return in_upper(upper, path)
+        changes = self.changes()
+        return True if changes is None else changes.changed(path)  # unknown: nothing vouched for
 
     def read(self, path: str, limit: int) -> FileInfo | None:
         try:

@@ -2,7 +2,7 @@
 
 A root candidate can replace `systemctl`, `dpkg-query`, `php` or libc to fake a check that
 runs inside the node. Before grading, every executable and shared library that changed
-against the platform's image (the overlay's upper layer, read from the host) must be, byte
+against the platform's image (graders.layers, read from the host) must be, byte
 for byte, what a verified Debian package ships at that path (graders.debs: packages that came
 through the platform's cache with Debian's signature chain). Links must lead to such files or
 to the image's own. `/etc/ld.so.preload` and libraries dropped in the loader's path
@@ -22,6 +22,7 @@ from typing import BinaryIO
 
 from graders import rootfs
 from graders.debs import PackageIndex
+from graders.layers import Changes
 from graders.report import Finding
 
 SYSTEM_DIRS = ("usr/bin", "usr/sbin", "usr/lib", "usr/lib64", "usr/libexec", "usr/lib32")
@@ -36,7 +37,7 @@ class Integrity:
     """Executables and libraries of one node as judged; `genuine` serves the process checks."""
 
     index: PackageIndex
-    upper: Path | None = None  # the overlay's upper layer: what differs from the image
+    changes: Changes | None = None  # what differs from the image
     changed: set[str] = field(default_factory=set)  # system files that differ from the image
     digests: dict[str, str] = field(default_factory=dict)  # md5 of each changed program
     findings: list[Finding] = field(default_factory=list)
@@ -56,7 +57,7 @@ class Integrity:
     def _changed(self, path: str) -> bool:
         if in_system(path):
             return path in self.changed or alias(path) in self.changed
-        return self.upper is None or in_upper(self.upper, path)
+        return self.changes is None or self.changes.changed(path)
 
     @property
     def summary(self) -> str:
@@ -79,11 +80,6 @@ def in_system(path: str) -> bool:
     return any(path.startswith(f"/{d}/") for d in (*SYSTEM_DIRS, *MERGED))
 
 
-def in_upper(upper: Path, path: str) -> bool:
-    """Is `path` in the overlay's upper layer: written, added or removed since the image?"""
-    return rootfs.read(str(upper), path, 0) is not None
-
-
 def md5_of(handle: BinaryIO) -> str:
     digest = hashlib.md5(usedforsecurity=False)
     for block in iter(lambda: handle.read(1 << 20), b""):
@@ -97,25 +93,13 @@ def _md5(path: Path) -> str:
         return md5_of(handle)
 
 
-def _walk(upper: Path, top: str) -> list[tuple[str, os.stat_result]]:
-    """(path in the node, lstat) of everything below upper/top; links are never followed."""
-    found = []
-    for folder, dirs, files in os.walk(upper / top, followlinks=False):
-        for name in dirs + files:
-            host = Path(folder) / name
-            st = host.lstat()
-            if not stat.S_ISDIR(st.st_mode):
-                found.append(("/" + str(host.relative_to(upper)), st))
-    return found
-
-
-def scan(upper: Path, root: str, index: PackageIndex) -> Integrity:
+def scan(changes: Changes, root: str, index: PackageIndex) -> Integrity:
     """Judge every executable, library and link that changed under the system directories.
 
-    `upper` is the node's overlay upper layer on the host, `root` its merged root (for links).
+    `changes`: what differs from the image, on the host; `root`: the node's root (for links).
     """
-    result = Integrity(index, upper)
-    entries = [e for top in (*SYSTEM_DIRS, *MERGED) for e in _walk(upper, top)]
+    result = Integrity(index, changes)
+    entries = [e for top in (*SYSTEM_DIRS, *MERGED) for e in changes.walk(top)]
     result.changed = {path for path, _ in entries}
     programs = [
         path
@@ -126,7 +110,7 @@ def scan(upper: Path, root: str, index: PackageIndex) -> Integrity:
     ]
     with ThreadPoolExecutor(max_workers=4) as pool:  # md5 lets go of the GIL: both cores hash
         digests = dict(
-            zip(programs, pool.map(lambda p: _md5(upper / p[1:]), programs), strict=True)
+            zip(programs, pool.map(lambda p: _md5(changes.host(p)), programs), strict=True)
         )
     for path, st in entries:
         if path in digests:
@@ -140,7 +124,7 @@ def scan(upper: Path, root: str, index: PackageIndex) -> Integrity:
             if problem:
                 result.findings.append(Finding(path=path, problem=problem))
     result.checked = len(result.digests) + sum(stat.S_ISLNK(st.st_mode) for _, st in entries)
-    for path, _ in (e for top in LOADER_DIRS for e in _walk(upper, top)):
+    for path, _ in (e for top in LOADER_DIRS for e in changes.walk(top)):
         if ".so" in path.rsplit("/", 1)[-1] and path.count("/") == 4:
             result.findings.append(
                 Finding(path=path, problem="a library in the loader's path, from no package")
@@ -159,9 +143,11 @@ def _link_problem(result: Integrity, root: str, path: str) -> str | None:
         real = "/" + "/".join(rootfs.resolve(root, path))
     except OSError:
         return "a link loop"
-    if in_system(real):
+    if in_system(real) or in_system(real + "/"):
         return None  # judged as a file of its own, if it changed
     info = rootfs.read(root, real, MAX_HASHED)
+    if info is not None and info.kind == "dir":  # /bin -> a folder of the candidate's tools
+        return f"links to {real}, a directory outside the system's"
     if info is None or info.kind != "file" or info.content is None:
         return None  # a dangling link breaks a tool, it fakes nothing
     md5 = hashlib.md5(info.content, usedforsecurity=False).hexdigest()

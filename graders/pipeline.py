@@ -152,10 +152,10 @@ def _scan(
         if isinstance(node, VMNode):
             found = vm_disk.scan(node.disk(), index)
         else:
-            upper = node.upper_dir()
-            if upper is None:
-                raise OSError("the engine's storage driver shows no upper layer")
-            found = integrity.scan(upper, f"/proc/{node.pid1()}/root", index)
+            changes = node.changes()
+            if changes is None:
+                raise OSError("the engine's storage driver does not show what the node changed")
+            found = integrity.scan(changes, f"/proc/{node.pid1()}/root", index)
     except Exception as exc:  # a node that is down is graded as it is: its checks say so
         node.judge.set_result(None)
         return NodeIntegrity(node=name, error=f"not scanned: {exc}"), None

@@ -1,4 +1,5 @@
-"""The integrity scan on a fake overlay: what the candidate changed, judged against Debian."""
+"""The integrity scan on a fake overlay and a fake snapshot: what the candidate changed, judged
+against Debian."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 from graders.debs import Deb, PackageIndex
 from graders.integrity import alias, scan
+from graders.layers import Snapshot, UpperLayer
 
 REAL = b"\x7fELF real systemctl"
 
@@ -40,11 +42,11 @@ INDEX = PackageIndex([Deb("systemd", "252", "amd64", {"/bin/systemctl": md5(REAL
 def test_packaged_files_pass_and_forged_ones_are_found(tmp_path: Path) -> None:
     upper, root = lab(tmp_path)
     write([upper, root], "usr/bin/systemctl", REAL)  # installed from a verified deb
-    assert scan(upper, str(root), INDEX).findings == []
+    assert scan(UpperLayer(upper), str(root), INDEX).findings == []
     write([upper, root], "usr/bin/systemctl", b"#!/bin/sh\necho active\n")
     write([upper, root], "usr/bin/dpkg-query", b"#!/bin/sh\n")
     write([upper, root], "usr/lib/libfake.so.1", b"\x7fELF", mode=0o644)
-    found = {f.path: f.problem for f in scan(upper, str(root), INDEX).findings}
+    found = {f.path: f.problem for f in scan(UpperLayer(upper), str(root), INDEX).findings}
     assert found["/usr/bin/systemctl"].startswith("changed")
     assert found["/usr/bin/dpkg-query"] == "no verified Debian package ships this file"
     assert "/usr/lib/libfake.so.1" in found
@@ -58,7 +60,7 @@ def test_links_preload_and_loader_path(tmp_path: Path) -> None:
         os.symlink("/etc/alternatives/x", base / "usr/bin/x")  # dangling: breaks, fakes nothing
     write([upper, root], "etc/ld.so.preload", b"/usr/local/lib/hook.so\n", 0o644)
     write([upper, root], "usr/local/lib/hook.so", b"\x7fELF", 0o644)
-    found = {f.path: f.problem for f in scan(upper, str(root), INDEX).findings}
+    found = {f.path: f.problem for f in scan(UpperLayer(upper), str(root), INDEX).findings}
     assert found["/usr/bin/php"] == "links to /root/fake, which no verified Debian package ships"
     assert "/usr/bin/x" not in found
     assert found["/etc/ld.so.preload"].startswith("preloads")
@@ -68,3 +70,55 @@ def test_links_preload_and_loader_path(tmp_path: Path) -> None:
 def test_merged_directories_share_their_names() -> None:
     assert alias("/bin/sh") == "/usr/bin/sh" and alias("/usr/sbin/apache2") == "/sbin/apache2"
     assert alias("/etc/passwd") == "/etc/passwd"
+
+
+def snapshot(tmp_path: Path) -> tuple[Path, Path]:
+    """An image and a node made from it, as btrfs snapshots look from the host: every file the
+    same inode (hard links here) with the same ctime, until the node changes it."""
+    image, now = tmp_path / "image", tmp_path / "now"
+    write([image], "usr/bin/systemctl", REAL)
+    write([image], "usr/bin/cat", b"\x7fELF cat")
+    write([image], "usr/bin/ls", b"\x7fELF ls")
+    (image / "usr/local/lib").mkdir(parents=True)
+    os.symlink("usr/bin", image / "bin")
+    for folder, dirs, files in os.walk(image):
+        here = now / Path(folder).relative_to(image)
+        here.mkdir(parents=True, exist_ok=True)
+        for name in dirs + files:
+            if (Path(folder) / name).is_symlink() or name in files:
+                os.link(Path(folder) / name, here / name, follow_symlinks=False)
+    return image, now
+
+
+def test_a_snapshot_shows_what_the_node_wrote_added_linked_or_replaced(tmp_path: Path) -> None:
+    image, now = snapshot(tmp_path)
+    changes = Snapshot(now, image)
+    assert changes.walk("usr/bin") == [] and not changes.changed("/bin/ls")
+    assert scan(changes, str(now), INDEX).findings == []
+    (now / "usr/bin/ls").unlink()
+    os.link(now / "usr/bin/cat", now / "usr/bin/ls")  # ls is now cat: another inode
+    write([now], "usr/bin/dpkg-query", b"#!/bin/sh\n")  # added
+    (now / "usr/bin/systemctl").unlink()
+    write([now], "usr/bin/systemctl", b"#!/bin/sh\necho active\n")  # replaced
+    assert {p for p, _ in changes.walk("usr/bin")} == {
+        "/usr/bin/ls", "/usr/bin/dpkg-query", "/usr/bin/systemctl"
+    }  # fmt: skip
+    assert changes.changed("/bin/ls") and not changes.changed("/bin/cat")
+    (now / "usr/bin/cat").unlink()
+    assert changes.changed("/usr/bin/cat")  # removed
+    assert not changes.changed("/usr/bin/never-there")
+    found = {f.path: f.problem for f in scan(changes, str(now), INDEX).findings}
+    assert found["/usr/bin/systemctl"].startswith("changed")
+    assert found["/usr/bin/dpkg-query"] == "no verified Debian package ships this file"
+    assert "/usr/bin/ls" in found
+
+
+def test_a_merged_directory_turned_into_another_link_is_judged_as_a_link(tmp_path: Path) -> None:
+    image, now = snapshot(tmp_path)
+    (now / "bin").unlink()
+    write([now], "root/evil/ls", b"#!/bin/sh\n")
+    os.symlink("/root/evil", now / "bin")
+    changes = Snapshot(now, image)
+    assert [p for p, _ in changes.walk("bin")] == ["/bin"]  # never walked through
+    found = {f.path: f.problem for f in scan(changes, str(now), INDEX).findings}
+    assert found == {"/bin": "links to /root/evil, a directory outside the system's"}
