@@ -1,0 +1,161 @@
+"""Sign-in on a network, against the real service: floods answered 429 while others still get
+in, exam codes that die with their session, a logout the server remembers, CSRF tokens on
+what a browser posts, API docs for staff only, `Secure` cookies over HTTPS."""
+
+from __future__ import annotations
+
+import re
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.integration.conftest import Service
+from tests.integration.ui import examiner_password
+
+HTML = {"Accept": "text/html"}
+PER_ADDRESS, PER_NAME = 4, 6
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[Service]:
+    limits = {"signin_per_address": str(PER_ADDRESS), "signin_per_name": str(PER_NAME)}
+    svc = Service(tmp_path, **limits).start()
+    yield svc
+    svc.kill(signal.SIGTERM)
+    svc.destroy_all()
+
+
+def browser(service: Service, address: str = "127.0.0.1") -> httpx.Client:
+    """A browser-like client (cookies kept, no Bearer token) from a loopback `address`."""
+    transport = httpx.HTTPTransport(local_address=address)
+    return httpx.Client(base_url=service.url, transport=transport, timeout=60, headers=HTML)
+
+
+def form_token(client: httpx.Client, path: str) -> str:
+    page = client.get(path)
+    assert page.status_code == 200, page.text
+    found = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text)
+    assert found, page.text
+    return found.group(1)
+
+
+def sign_in(client: httpx.Client, name: str, password: str) -> httpx.Response:
+    form = {"name": name, "password": password, "csrf": form_token(client, "/login")}
+    return client.post("/login", data=form)
+
+
+def test_a_flood_is_answered_429_while_others_still_sign_in(service: Service) -> None:
+    name, password = examiner_password(service)
+    with browser(service) as flood:
+        answers = [sign_in(flood, "ghost", f"guess-{n}") for n in range(PER_ADDRESS + 2)]
+    codes = [a.status_code for a in answers]
+    assert codes == [401] * PER_ADDRESS + [429, 429], codes
+    refused = answers[-1]
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert "text/html" in refused.headers["content-type"]
+    assert re.search(r"Trop de tentatives\. Réessayez dans \d+ s\.", refused.text)
+    # Another address gets in at once, with the right password, during the flood.
+    with browser(service, "127.0.0.2") as colleague:
+        assert sign_in(colleague, name, password).status_code == 303
+        assert colleague.get("/staff").status_code == 200
+    # The flooded name is throttled from any address: its attempts are spent.
+    with browser(service, "127.0.0.3") as elsewhere:
+        elsewhere.get("/login")
+        assert sign_in(elsewhere, "ghost", "again").status_code == 401  # its last ones
+        assert sign_in(elsewhere, "ghost", "again").status_code == 401
+        assert sign_in(elsewhere, "ghost", "again").status_code == 429
+    # Exam codes are throttled the same way.
+    with browser(service, "127.0.0.4") as guesser:
+        for n in range(PER_ADDRESS):
+            code = {"code": f"AAAA-AAA{n}", "csrf": form_token(guesser, "/exam")}
+            assert guesser.post("/exam", data=code).status_code == 401
+        code = {"code": "AAAA-AAAA", "csrf": form_token(guesser, "/exam")}
+        assert guesser.post("/exam", data=code).status_code == 429
+
+
+def test_an_exam_code_and_candidate_token_stop_at_the_end(service: Service) -> None:
+    with service.client() as api:
+        created = api.post("/api/sessions", json={"scenario": "quick", "candidate": "Zoé"})
+        assert created.status_code == 202, created.text
+        lab = created.json()
+        with browser(service) as candidate:
+            form = {"code": lab["access"]["exam_code"], "csrf": form_token(candidate, "/exam")}
+            entered = candidate.post("/exam", data=form)
+            assert entered.status_code == 303
+            assert entered.headers["location"] == f"/exam/{lab['id']}"
+        with service.client(lab["access"]["token"]) as token:
+            assert token.get(f"/api/sessions/{lab['id']}").status_code == 200
+            assert api.post(f"/api/sessions/{lab['id']}/end").status_code == 200
+            assert token.get(f"/api/sessions/{lab['id']}").status_code == 401
+    with browser(service) as candidate:
+        form = {"code": lab["access"]["exam_code"], "csrf": form_token(candidate, "/exam")}
+        refused = candidate.post("/exam", data=form)
+        assert refused.status_code == 403
+        assert "Cet examen est terminé : son code ne l'ouvre plus." in refused.text
+
+
+def test_logout_is_a_post_and_ends_the_login(service: Service) -> None:
+    name, password = examiner_password(service)
+    with browser(service) as staff:
+        assert sign_in(staff, name, password).status_code == 303
+        cookie = staff.cookies["praxis"]
+        token = form_token(staff, "/logout")  # a page with a form: GET alone signs no one out
+        assert staff.get("/staff").status_code == 200
+        assert staff.post("/logout", data={}).status_code == 403  # no CSRF token
+        assert staff.get("/staff").status_code == 200
+        out = staff.post("/logout", data={"csrf": token})
+        assert out.status_code == 303
+    with browser(service) as replay:  # the old cookie, copied: it opens nothing any more
+        replay.cookies.set("praxis", cookie)
+        assert replay.get("/staff").headers.get("location") == "/login"
+        assert replay.get("/api/sessions", headers={"Accept": "*/*"}).status_code == 401
+
+
+def test_browser_posts_need_the_csrf_token(service: Service) -> None:
+    name, password = examiner_password(service)
+    with browser(service) as staff:
+        assert staff.post("/login", data={"name": name, "password": password}).status_code == 403
+        assert sign_in(staff, name, password).status_code == 303
+        token = form_token(staff, "/staff")
+        api = {"Accept": "application/json"}
+        forged = staff.post("/api/sessions/none/end", headers=api)
+        assert forged.status_code == 403 and "CSRF" in forged.json()["detail"]
+        wrong = staff.post("/api/sessions/none/end", headers={**api, "X-CSRF-Token": "0" * 64})
+        assert wrong.status_code == 403
+        sent = staff.post("/api/sessions/none/end", headers={**api, "X-CSRF-Token": token})
+        assert sent.status_code == 404  # past the CSRF check: there is no such session
+    with service.client() as bearer:  # API calls with a token: no cookie, no CSRF risk
+        assert bearer.post("/api/sessions/none/end").status_code == 404
+
+
+def test_api_docs_are_for_staff_and_cookies_secure_over_https(service: Service) -> None:
+    with httpx.Client(base_url=service.url, timeout=60) as anonymous:
+        assert anonymous.get("/openapi.json").status_code == 401
+        assert anonymous.get("/redoc").status_code == 401
+        assert anonymous.get("/docs", headers=HTML).headers["location"] == "/login"
+    with service.client() as staff:
+        schema = staff.get("/openapi.json")
+        assert schema.status_code == 200 and "/api/sessions" in schema.json()["paths"]
+        assert staff.get("/docs").status_code == 200
+        lab = staff.post("/api/sessions", json={"scenario": "quick", "candidate": "Zoé"}).json()
+        with service.client(lab["access"]["token"]) as candidate:
+            assert candidate.get("/openapi.json").status_code == 403
+        assert staff.post(f"/api/sessions/{lab['id']}/end").status_code == 200  # no lab needed
+    name, password = examiner_password(service)
+    with browser(service) as proxied:  # uvicorn trusts X-Forwarded-Proto from 127.0.0.1
+        proxied.headers["X-Forwarded-Proto"] = "https"
+        page = proxied.get("/login")
+        assert "secure" in page.headers["set-cookie"].lower()
+        token = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text)
+        assert token
+        form = {"name": name, "password": password, "csrf": token.group(1)}
+        # A Secure cookie goes back over HTTPS only: the proxy's side of it is plain HTTP.
+        pre = {"Cookie": f"praxis_pre={page.cookies['praxis_pre']}"}
+        signed_in = proxied.post("/login", data=form, headers=pre)
+        assert signed_in.status_code == 303
+        assert "secure" in signed_in.headers["set-cookie"].lower()
+    with browser(service, "127.0.0.2") as plain:
+        assert "secure" not in sign_in(plain, name, password).headers["set-cookie"].lower()
