@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import signal
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -16,16 +17,29 @@ from tests.integration.conftest import Service
 from tests.integration.ui import examiner_password
 
 HTML = {"Accept": "text/html"}
-PER_ADDRESS, PER_NAME = 4, 6
+PER_ADDRESS, PER_NAME, HASHES = 4, 6, 2
+MIB = 1024 * 1024
 
 
-@pytest.fixture
-def service(tmp_path: Path) -> Iterator[Service]:
-    limits = {"signin_per_address": str(PER_ADDRESS), "signin_per_name": str(PER_NAME)}
-    svc = Service(tmp_path, **limits).start()
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """One service for the module (each test signs in from addresses of its own: the buckets
+    are the service's)."""
+    limits = {
+        "signin_per_address": str(PER_ADDRESS),
+        "signin_per_name": str(PER_NAME),
+        "signin_hashes": str(HASHES),
+        "signin_hash_wait": "120",  # under test, a sign-in waits for its hash: none is refused
+    }
+    svc = Service(tmp_path_factory.mktemp("signin"), **limits).start()
     yield svc
     svc.kill(signal.SIGTERM)
     svc.destroy_all()
+
+
+@pytest.fixture(scope="module")
+def staff(service: Service) -> tuple[str, str]:
+    return examiner_password(service)
 
 
 def browser(service: Service, address: str = "127.0.0.1") -> httpx.Client:
@@ -47,8 +61,10 @@ def sign_in(client: httpx.Client, name: str, password: str) -> httpx.Response:
     return client.post("/login", data=form)
 
 
-def test_a_flood_is_answered_429_while_others_still_sign_in(service: Service) -> None:
-    name, password = examiner_password(service)
+def test_a_flood_is_answered_429_while_others_still_sign_in(
+    service: Service, staff: tuple[str, str]
+) -> None:
+    name, password = staff
     with browser(service) as flood:
         answers = [sign_in(flood, "ghost", f"guess-{n}") for n in range(PER_ADDRESS + 2)]
     codes = [a.status_code for a in answers]
@@ -76,12 +92,37 @@ def test_a_flood_is_answered_429_while_others_still_sign_in(service: Service) ->
         assert guesser.post("/exam", data=code).status_code == 429
 
 
+def peak_memory(service: Service) -> int:
+    """The service's highest resident memory so far (bytes)."""
+    assert service.process is not None
+    status = Path(f"/proc/{service.process.pid}/status").read_text()
+    found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+    assert found, status
+    return int(found.group(1)) * 1024
+
+
+def test_hashes_at_once_are_bounded_in_a_flood_from_many_addresses(service: Service) -> None:
+    """16 sign-ins at once, each from its own address: argon2 takes 64 MiB per hash, so
+    without the bound the service's memory would grow by ~1 GiB; with it, by HASHES x 64."""
+    before = peak_memory(service)
+
+    def attempt(n: int) -> int:
+        with browser(service, f"127.0.1.{n + 1}") as client:
+            return sign_in(client, f"name-{n}", "guess").status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        codes = list(pool.map(attempt, range(16)))
+    assert codes == [401] * 16, codes
+    grown = peak_memory(service) - before
+    assert grown < (HASHES + 2) * 64 * MIB, f"peak memory grew by {grown / MIB:.0f} MiB"
+
+
 def test_an_exam_code_and_candidate_token_stop_at_the_end(service: Service) -> None:
     with service.client() as api:
         created = api.post("/api/sessions", json={"scenario": "quick", "candidate": "Zoé"})
         assert created.status_code == 202, created.text
         lab = created.json()
-        with browser(service) as candidate:
+        with browser(service, "127.0.0.7") as candidate:
             form = {"code": lab["access"]["exam_code"], "csrf": form_token(candidate, "/exam")}
             entered = candidate.post("/exam", data=form)
             assert entered.status_code == 303
@@ -90,23 +131,22 @@ def test_an_exam_code_and_candidate_token_stop_at_the_end(service: Service) -> N
             assert token.get(f"/api/sessions/{lab['id']}").status_code == 200
             assert api.post(f"/api/sessions/{lab['id']}/end").status_code == 200
             assert token.get(f"/api/sessions/{lab['id']}").status_code == 401
-    with browser(service) as candidate:
+    with browser(service, "127.0.0.8") as candidate:
         form = {"code": lab["access"]["exam_code"], "csrf": form_token(candidate, "/exam")}
         refused = candidate.post("/exam", data=form)
         assert refused.status_code == 403
-        assert "Cet examen est terminé : son code ne l'ouvre plus." in refused.text
+        assert "Cet examen est terminé : son code ne l&#39;ouvre plus." in refused.text
 
 
-def test_logout_is_a_post_and_ends_the_login(service: Service) -> None:
-    name, password = examiner_password(service)
-    with browser(service) as staff:
-        assert sign_in(staff, name, password).status_code == 303
-        cookie = staff.cookies["praxis"]
-        token = form_token(staff, "/logout")  # a page with a form: GET alone signs no one out
-        assert staff.get("/staff").status_code == 200
-        assert staff.post("/logout", data={}).status_code == 403  # no CSRF token
-        assert staff.get("/staff").status_code == 200
-        out = staff.post("/logout", data={"csrf": token})
+def test_logout_is_a_post_and_ends_the_login(service: Service, staff: tuple[str, str]) -> None:
+    with browser(service, "127.0.0.5") as examiner:
+        assert sign_in(examiner, *staff).status_code == 303
+        cookie = examiner.cookies["praxis"]
+        token = form_token(examiner, "/logout")  # a page with a form: GET signs no one out
+        assert examiner.get("/staff").status_code == 200
+        assert examiner.post("/logout", data={}).status_code == 403  # no CSRF token
+        assert examiner.get("/staff").status_code == 200
+        out = examiner.post("/logout", data={"csrf": token})
         assert out.status_code == 303
     with browser(service) as replay:  # the old cookie, copied: it opens nothing any more
         replay.cookies.set("praxis", cookie)
@@ -114,39 +154,42 @@ def test_logout_is_a_post_and_ends_the_login(service: Service) -> None:
         assert replay.get("/api/sessions", headers={"Accept": "*/*"}).status_code == 401
 
 
-def test_browser_posts_need_the_csrf_token(service: Service) -> None:
-    name, password = examiner_password(service)
-    with browser(service) as staff:
-        assert staff.post("/login", data={"name": name, "password": password}).status_code == 403
-        assert sign_in(staff, name, password).status_code == 303
-        token = form_token(staff, "/staff")
+def test_browser_posts_need_the_csrf_token(service: Service, staff: tuple[str, str]) -> None:
+    name, password = staff
+    with browser(service, "127.0.0.6") as examiner:
+        no_token = {"name": name, "password": password}
+        assert examiner.post("/login", data=no_token).status_code == 403
+        assert sign_in(examiner, name, password).status_code == 303
+        token = form_token(examiner, "/staff")
         api = {"Accept": "application/json"}
-        forged = staff.post("/api/sessions/none/end", headers=api)
+        forged = examiner.post("/api/sessions/none/end", headers=api)
         assert forged.status_code == 403 and "CSRF" in forged.json()["detail"]
-        wrong = staff.post("/api/sessions/none/end", headers={**api, "X-CSRF-Token": "0" * 64})
-        assert wrong.status_code == 403
-        sent = staff.post("/api/sessions/none/end", headers={**api, "X-CSRF-Token": token})
+        wrong = {**api, "X-CSRF-Token": "0" * 64}
+        assert examiner.post("/api/sessions/none/end", headers=wrong).status_code == 403
+        sent = examiner.post("/api/sessions/none/end", headers={**api, "X-CSRF-Token": token})
         assert sent.status_code == 404  # past the CSRF check: there is no such session
     with service.client() as bearer:  # API calls with a token: no cookie, no CSRF risk
         assert bearer.post("/api/sessions/none/end").status_code == 404
 
 
-def test_api_docs_are_for_staff_and_cookies_secure_over_https(service: Service) -> None:
+def test_api_docs_are_for_staff_and_cookies_secure_over_https(
+    service: Service, staff: tuple[str, str]
+) -> None:
     with httpx.Client(base_url=service.url, timeout=60) as anonymous:
         assert anonymous.get("/openapi.json").status_code == 401
         assert anonymous.get("/redoc").status_code == 401
         assert anonymous.get("/docs", headers=HTML).headers["location"] == "/login"
-    with service.client() as staff:
-        schema = staff.get("/openapi.json")
+    with service.client() as api:
+        schema = api.get("/openapi.json")
         assert schema.status_code == 200 and "/api/sessions" in schema.json()["paths"]
-        assert staff.get("/docs").status_code == 200
-        lab = staff.post("/api/sessions", json={"scenario": "quick", "candidate": "Zoé"}).json()
+        assert api.get("/docs").status_code == 200
+        lab = api.post("/api/sessions", json={"scenario": "quick", "candidate": "Zoé"}).json()
         with service.client(lab["access"]["token"]) as candidate:
             assert candidate.get("/openapi.json").status_code == 403
-        assert staff.post(f"/api/sessions/{lab['id']}/end").status_code == 200  # no lab needed
-    name, password = examiner_password(service)
-    with browser(service) as proxied:  # uvicorn trusts X-Forwarded-Proto from 127.0.0.1
-        proxied.headers["X-Forwarded-Proto"] = "https"
+        assert api.post(f"/api/sessions/{lab['id']}/end").status_code == 200  # no lab needed
+    name, password = staff
+    with browser(service) as proxied:  # uvicorn trusts X-Forwarded-* from 127.0.0.1
+        proxied.headers.update({"X-Forwarded-Proto": "https", "X-Forwarded-For": "192.0.2.7"})
         page = proxied.get("/login")
         assert "secure" in page.headers["set-cookie"].lower()
         token = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text)
@@ -157,5 +200,5 @@ def test_api_docs_are_for_staff_and_cookies_secure_over_https(service: Service) 
         signed_in = proxied.post("/login", data=form, headers=pre)
         assert signed_in.status_code == 303
         assert "secure" in signed_in.headers["set-cookie"].lower()
-    with browser(service, "127.0.0.2") as plain:
+    with browser(service, "127.0.0.9") as plain:
         assert "secure" not in sign_in(plain, name, password).headers["set-cookie"].lower()
