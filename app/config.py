@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     # per staff name or exam code. An exam room behind one NAT address needs a larger first.
     signin_per_address: int = Field(default=30, ge=1)
     signin_per_name: int = Field(default=10, ge=1)
-    # Password hashes (argon2, 64 MiB and ~0.1 s of a core each) running at once; a sign-in
+    # Password hashes (argon2, 64 MiB and ~0.2 s of the cores each) running at once; a sign-in
     # that finds none free within `signin_hash_wait` seconds is answered 429.
     signin_hashes: int = Field(default=2, ge=1)
     signin_hash_wait: float = Field(default=5.0, gt=0)

@@ -1,5 +1,5 @@
 """Sign-in throttling: token buckets per key (a client address, a staff name, an exam code) and
-a bound on the argon2 hashes that run at once (each takes 64 MiB and a core for ~0.1 s)."""
+a bound on the argon2 hashes that run at once (each takes 64 MiB and the cores for ~0.2 s)."""
 
 from __future__ import annotations
 
