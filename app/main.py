@@ -76,6 +76,7 @@ def create_app(
         settings.signin_per_address,
         settings.signin_per_name,
         settings.signin_hashes,
+        settings.signin_window,
         settings.signin_hash_wait,
     )
     errors.install(app)

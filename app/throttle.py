@@ -13,17 +13,18 @@ from app.errors import TooManyAttempts
 
 
 class Buckets:
-    """`per_minute` attempts per key, in bursts of up to `per_minute`; keys seen least recently
-    are forgotten past `max_keys`, so a flood of made-up names cannot grow memory."""
+    """`attempts` per key every `window` seconds, in bursts of up to `attempts`; keys seen least
+    recently are forgotten past `max_keys`, so a flood of made-up names cannot grow memory."""
 
     def __init__(
         self,
-        per_minute: int,
+        attempts: int,
+        window: float = 60.0,
         max_keys: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0  # tokens per second
+        self.capacity = float(attempts)
+        self.rate = attempts / window  # tokens per second
         self.max_keys = max_keys
         self.clock = clock
         self._tokens: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key: (tokens, at)
@@ -47,10 +48,15 @@ class SignInGuard:
     then, for a password, one of `hashes` slots."""
 
     def __init__(
-        self, per_address: int, per_name: int, hashes: int, hash_wait: float = 5.0
+        self,
+        per_address: int,
+        per_name: int,
+        hashes: int,
+        window: float = 60.0,
+        hash_wait: float = 5.0,
     ) -> None:
-        self.addresses = Buckets(per_address)
-        self.names = Buckets(per_name)
+        self.addresses = Buckets(per_address, window)
+        self.names = Buckets(per_name, window)
         self._slots = threading.BoundedSemaphore(hashes)
         self.hash_wait = hash_wait
 

@@ -20,7 +20,7 @@ class Clock:
 
 def test_a_burst_then_one_attempt_per_refill() -> None:
     clock = Clock()
-    buckets = Buckets(per_minute=3, clock=clock)
+    buckets = Buckets(3, clock=clock)
     assert [buckets.take("a") for _ in range(3)] == [0, 0, 0]
     assert buckets.take("a") == pytest.approx(20)  # 3 a minute: one more in 20 s
     clock.now += 10
@@ -30,15 +30,22 @@ def test_a_burst_then_one_attempt_per_refill() -> None:
     assert buckets.take("a") > 0
 
 
+def test_a_longer_window_refills_slower() -> None:
+    clock = Clock()
+    buckets = Buckets(2, window=3600, clock=clock)
+    assert buckets.take("a") == buckets.take("a") == 0
+    assert buckets.take("a") == pytest.approx(1800)
+
+
 def test_keys_are_apart() -> None:
-    buckets = Buckets(per_minute=1, clock=Clock())
+    buckets = Buckets(1, clock=Clock())
     assert buckets.take("a") == 0
     assert buckets.take("a") > 0
     assert buckets.take("b") == 0
 
 
 def test_a_flood_of_names_cannot_grow_memory() -> None:
-    buckets = Buckets(per_minute=1, max_keys=100, clock=Clock())
+    buckets = Buckets(1, max_keys=100, clock=Clock())
     for n in range(1000):
         buckets.take(f"name-{n}")
     assert len(buckets._tokens) == 100
