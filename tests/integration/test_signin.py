@@ -12,9 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Browser
 
 from tests.integration.conftest import Service
-from tests.integration.ui import examiner_password
+from tests.integration.ui import examiner_password, page, sign_in
 
 HTML = {"Accept": "text/html"}
 PER_ADDRESS, PER_NAME, HASHES = 4, 6, 2
@@ -43,7 +44,7 @@ def staff(service: Service) -> tuple[str, str]:
     return examiner_password(service)
 
 
-def browser(service: Service, address: str = "127.0.0.1") -> httpx.Client:
+def client_from(service: Service, address: str = "127.0.0.1") -> httpx.Client:
     """A browser-like client (cookies kept, no Bearer token) from a loopback `address`."""
     transport = httpx.HTTPTransport(local_address=address)
     return httpx.Client(base_url=service.url, transport=transport, timeout=60, headers=HTML)
@@ -57,7 +58,7 @@ def form_token(client: httpx.Client, path: str) -> str:
     return found.group(1)
 
 
-def sign_in(client: httpx.Client, name: str, password: str) -> httpx.Response:
+def post_sign_in(client: httpx.Client, name: str, password: str) -> httpx.Response:
     form = {"name": name, "password": password, "csrf": form_token(client, "/login")}
     return client.post("/login", data=form)
 
@@ -66,8 +67,8 @@ def test_a_flood_is_answered_429_while_others_still_sign_in(
     service: Service, staff: tuple[str, str]
 ) -> None:
     name, password = staff
-    with browser(service) as flood:
-        answers = [sign_in(flood, "ghost", f"guess-{n}") for n in range(PER_ADDRESS + 2)]
+    with client_from(service, "127.0.0.10") as flood:
+        answers = [post_sign_in(flood, "ghost", f"guess-{n}") for n in range(PER_ADDRESS + 2)]
     codes = [a.status_code for a in answers]
     assert codes == [401] * PER_ADDRESS + [429, 429], codes
     refused = answers[-1]
@@ -75,17 +76,17 @@ def test_a_flood_is_answered_429_while_others_still_sign_in(
     assert "text/html" in refused.headers["content-type"]
     assert re.search(r"Trop de tentatives\. Réessayez dans \d+ s\.", refused.text)
     # Another address gets in at once, with the right password, during the flood.
-    with browser(service, "127.0.0.2") as colleague:
-        assert sign_in(colleague, name, password).status_code == 303
+    with client_from(service, "127.0.0.2") as colleague:
+        assert post_sign_in(colleague, name, password).status_code == 303
         assert colleague.get("/staff").status_code == 200
     # The flooded name is throttled from any address: its attempts are spent.
-    with browser(service, "127.0.0.3") as elsewhere:
+    with client_from(service, "127.0.0.3") as elsewhere:
         elsewhere.get("/login")
-        assert sign_in(elsewhere, "ghost", "again").status_code == 401  # its last ones
-        assert sign_in(elsewhere, "ghost", "again").status_code == 401
-        assert sign_in(elsewhere, "ghost", "again").status_code == 429
+        assert post_sign_in(elsewhere, "ghost", "again").status_code == 401  # its last ones
+        assert post_sign_in(elsewhere, "ghost", "again").status_code == 401
+        assert post_sign_in(elsewhere, "ghost", "again").status_code == 429
     # Exam codes are throttled the same way.
-    with browser(service, "127.0.0.4") as guesser:
+    with client_from(service, "127.0.0.4") as guesser:
         for n in range(PER_ADDRESS):
             code = {"code": f"AAAA-AAA{n}", "csrf": form_token(guesser, "/exam")}
             assert guesser.post("/exam", data=code).status_code == 401
@@ -108,8 +109,8 @@ def test_hashes_at_once_are_bounded_in_a_flood_from_many_addresses(service: Serv
     before = peak_memory(service)
 
     def attempt(n: int) -> int:
-        with browser(service, f"127.0.1.{n + 1}") as client:
-            return sign_in(client, f"name-{n}", "guess").status_code
+        with client_from(service, f"127.0.1.{n + 1}") as client:
+            return post_sign_in(client, f"name-{n}", "guess").status_code
 
     with ThreadPoolExecutor(16) as pool:
         codes = list(pool.map(attempt, range(16)))
@@ -123,7 +124,7 @@ def test_an_exam_code_and_candidate_token_stop_at_the_end(service: Service) -> N
         created = api.post("/api/sessions", json={"scenario": "quick", "candidate": "Zoé"})
         assert created.status_code == 202, created.text
         lab = created.json()
-        with browser(service, "127.0.0.7") as candidate:
+        with client_from(service, "127.0.0.7") as candidate:
             form = {"code": lab["access"]["exam_code"], "csrf": form_token(candidate, "/exam")}
             entered = candidate.post("/exam", data=form)
             assert entered.status_code == 303
@@ -132,7 +133,7 @@ def test_an_exam_code_and_candidate_token_stop_at_the_end(service: Service) -> N
             assert token.get(f"/api/sessions/{lab['id']}").status_code == 200
             assert api.post(f"/api/sessions/{lab['id']}/end").status_code == 200
             assert token.get(f"/api/sessions/{lab['id']}").status_code == 401
-    with browser(service, "127.0.0.8") as candidate:
+    with client_from(service, "127.0.0.8") as candidate:
         form = {"code": lab["access"]["exam_code"], "csrf": form_token(candidate, "/exam")}
         refused = candidate.post("/exam", data=form)
         assert refused.status_code == 403
@@ -140,8 +141,8 @@ def test_an_exam_code_and_candidate_token_stop_at_the_end(service: Service) -> N
 
 
 def test_logout_is_a_post_and_ends_the_login(service: Service, staff: tuple[str, str]) -> None:
-    with browser(service, "127.0.0.5") as examiner:
-        assert sign_in(examiner, *staff).status_code == 303
+    with client_from(service, "127.0.0.5") as examiner:
+        assert post_sign_in(examiner, *staff).status_code == 303
         cookie = examiner.cookies["praxis"]
         token = form_token(examiner, "/logout")  # a page with a form: GET signs no one out
         assert examiner.get("/staff").status_code == 200
@@ -149,18 +150,30 @@ def test_logout_is_a_post_and_ends_the_login(service: Service, staff: tuple[str,
         assert examiner.get("/staff").status_code == 200
         out = examiner.post("/logout", data={"csrf": token})
         assert out.status_code == 303
-    with browser(service) as replay:  # the old cookie, copied: it opens nothing any more
+    with client_from(service) as replay:  # the old cookie, copied: it opens nothing any more
         replay.cookies.set("praxis", cookie)
         assert replay.get("/staff").headers.get("location") == "/login"
         assert replay.get("/api/sessions", headers={"Accept": "*/*"}).status_code == 401
 
 
+def test_signing_out_from_the_page(
+    browser: Browser, service: Service, staff: tuple[str, str]
+) -> None:
+    """The nav's sign-out button posts its form (with the token): the login is over."""
+    p = page(browser)
+    sign_in(p, service, *staff)
+    p.click("#sign-out")
+    p.wait_for_url("**/exam")
+    p.goto(f"{service.url}/staff")
+    p.wait_for_url("**/login")
+
+
 def test_browser_posts_need_the_csrf_token(service: Service, staff: tuple[str, str]) -> None:
     name, password = staff
-    with browser(service, "127.0.0.6") as examiner:
+    with client_from(service, "127.0.0.6") as examiner:
         no_token = {"name": name, "password": password}
         assert examiner.post("/login", data=no_token).status_code == 403
-        assert sign_in(examiner, name, password).status_code == 303
+        assert post_sign_in(examiner, name, password).status_code == 303
         token = form_token(examiner, "/staff")
         api = {"Accept": "application/json"}
         forged = examiner.post("/api/sessions/none/end", headers=api)
@@ -189,7 +202,7 @@ def test_api_docs_are_for_staff_and_cookies_secure_over_https(
             assert candidate.get("/openapi.json").status_code == 403
         assert api.post(f"/api/sessions/{lab['id']}/end").status_code == 200  # no lab needed
     name, password = staff
-    with browser(service) as proxied:  # uvicorn trusts X-Forwarded-* from 127.0.0.1
+    with client_from(service) as proxied:  # uvicorn trusts X-Forwarded-* from 127.0.0.1
         proxied.headers.update({"X-Forwarded-Proto": "https", "X-Forwarded-For": "192.0.2.7"})
         page = proxied.get("/login")
         assert "secure" in page.headers["set-cookie"].lower()
@@ -201,5 +214,5 @@ def test_api_docs_are_for_staff_and_cookies_secure_over_https(
         signed_in = proxied.post("/login", data=form, headers=pre)
         assert signed_in.status_code == 303
         assert "secure" in signed_in.headers["set-cookie"].lower()
-    with browser(service, "127.0.0.9") as plain:
-        assert "secure" not in sign_in(plain, name, password).headers["set-cookie"].lower()
+    with client_from(service, "127.0.0.9") as plain:
+        assert "secure" not in post_sign_in(plain, name, password).headers["set-cookie"].lower()
