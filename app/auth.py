@@ -6,12 +6,13 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
 import argon2
 from sqlmodel import Session, select
 
 from app.errors import Forbidden, Unauthorized
-from app.models import LabSession, Login, Role, User, utcnow
+from app.models import OPEN_STATES, LabSession, Login, Role, User, utcnow
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 _hasher = argon2.PasswordHasher()
@@ -60,11 +61,17 @@ def authenticate(db: Session, authorization: str | None, cookie: str | None = No
         return Principal(user.name, user.role)
     lab = db.exec(select(LabSession).where(LabSession.candidate_token_hash == digest)).first()
     if lab is not None:
+        if lab.state not in OPEN_STATES:
+            raise Unauthorized(f"this candidate token expired with its session ({lab.state.value})")
         return Principal(lab.candidate, Role.candidate, lab.id)
     login = db.get(Login, digest)
     if login is not None and login.expires_at > utcnow():
         return Principal(login.name, login.role, login.session_id)
     raise Unauthorized("unknown or expired token")
+
+
+class ExamOver(Forbidden):
+    """An exam code whose session has ended, been graded or failed."""
 
 
 def new_exam_code() -> str:
@@ -95,16 +102,30 @@ def _sign_in(db: Session, role: Role, name: str, session_id: str | None, hours: 
     return token
 
 
+@cache
+def _dummy_hash() -> str:
+    return _hasher.hash(new_token())
+
+
 def sign_in_staff(db: Session, name: str, password: str) -> str:
-    """A browser token for a staff member. Raises Unauthorized (one message for any mismatch)."""
+    """A browser token for a staff member. Raises Unauthorized (one message for any mismatch).
+    An unknown name costs the same hash as a known one: timing does not tell names apart."""
     user = db.exec(select(User).where(User.name == name)).first()
+    stored = user.password_hash if user is not None else None
     try:
-        if user is None or user.password_hash is None:
-            raise argon2.exceptions.VerifyMismatchError
-        _hasher.verify(user.password_hash, password)
+        _hasher.verify(stored or _dummy_hash(), password)
     except argon2.exceptions.VerificationError as exc:
         raise Unauthorized("wrong name or password") from exc
+    if user is None or stored is None:  # the dummy's password is random: never reached
+        raise Unauthorized("wrong name or password")
     return _sign_in(db, user.role, user.name, None, hours=12)
+
+
+def sign_out(db: Session, token: str | None) -> None:
+    """The browser's login ends here, on the server: a copy of its cookie opens nothing."""
+    login = db.get(Login, token_hash(token)) if token else None
+    if login is not None:
+        db.delete(login)
 
 
 def sign_in_candidate(db: Session, code: str) -> tuple[str, str]:
@@ -114,6 +135,8 @@ def sign_in_candidate(db: Session, code: str) -> tuple[str, str]:
     ).first()
     if lab is None or not _normal_code(code):
         raise Unauthorized("unknown exam code")
+    if lab.state not in OPEN_STATES:
+        raise ExamOver(f"this exam is over ({lab.state.value}): its code no longer opens it")
     return _sign_in(db, Role.candidate, lab.candidate, lab.id, hours=24), lab.id
 
 

@@ -46,7 +46,18 @@ class Settings(BaseSettings):
     grading_attempts: int = 3  # an incomplete grade (a criterion in `error`) is graded again
     grading_retry_seconds: float = 10.0
     timezone: str = "Europe/Paris"  # the exam centre's: dates and times shown in pages
-    secure_cookies: bool = False  # set when served over HTTPS
+    # Cookies are `Secure` on HTTPS requests; set this behind a TLS-terminating proxy that
+    # does not send `X-Forwarded-Proto` (uvicorn trusts that header from 127.0.0.1 only).
+    secure_cookies: bool = False
+    # Sign-in throttling, attempts per window (in bursts as large): per client address, and
+    # per staff name or exam code. An exam room behind one NAT address needs a larger first.
+    signin_per_address: int = Field(default=30, ge=1)
+    signin_per_name: int = Field(default=10, ge=1)
+    signin_window: float = Field(default=60.0, gt=0)  # seconds
+    # Password hashes (argon2, 64 MiB and ~0.2 s of the cores each) running at once; a sign-in
+    # that finds none free within `signin_hash_wait` seconds is answered 429.
+    signin_hashes: int = Field(default=2, ge=1)
+    signin_hash_wait: float = Field(default=5.0, gt=0)
 
     @property
     def db_url(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -39,6 +40,19 @@ class Invalid(PraxisError):
     status, code = 422, "invalid"
 
 
+class TooManyAttempts(PraxisError):
+    """Throttled (sign-in floods): answered 429 with `Retry-After`."""
+
+    status, code = 429, "too_many_attempts"
+
+    def __init__(self, detail: str, retry_after: float) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(max(1, math.ceil(self.retry_after)))}
+
+
 def navigating(request: Request) -> bool:
     """A browser following a link or typing an address (Accept: text/html); scripts calling
     the API (fetch, httpx) do not ask for HTML."""
@@ -51,6 +65,8 @@ def install(app: FastAPI) -> None:
         if exc.status == 401 and navigating(request):  # e.g. a PDF link after the sign-in expired
             return RedirectResponse("/login", status_code=303)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if isinstance(exc, TooManyAttempts):
+            headers = exc.headers()
         return JSONResponse({"error": exc.code, "detail": exc.detail}, exc.status, headers=headers)
 
     @app.exception_handler(Exception)

@@ -13,14 +13,23 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import backends, errors
-from app.api import exam_codes, grades, incidents, reports, scenarios, sessions
+from app.api import docs, exam_codes, grades, incidents, reports, scenarios, sessions
 from app.catalog import Catalog
 from app.config import Settings, get_settings
 from app.consoles import ConsoleHub, ConsoleSource
 from app.controller import Controller
 from app.db import instance_id, make_engine, migrate
 from app.terminals import TerminalHub
-from app.web import console_ws, history, incident_pages, not_found, pages, terminal_ws
+from app.throttle import SignInGuard
+from app.web import (
+    console_ws,
+    history,
+    incident_pages,
+    not_found,
+    pages,
+    signin,
+    terminal_ws,
+)
 from labs.driver import LabDriver
 
 
@@ -59,6 +68,16 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
         description="Hands-on IT exams: per-candidate labs, a clock, graded evidence.",
+        docs_url=None,  # served by app.api.docs, to signed-in staff only
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.signin = SignInGuard(
+        settings.signin_per_address,
+        settings.signin_per_name,
+        settings.signin_hashes,
+        settings.signin_window,
+        settings.signin_hash_wait,
     )
     errors.install(app)
     not_found.install(app)
@@ -68,7 +87,9 @@ def create_app(
     app.include_router(scenarios.router)
     app.include_router(grades.router)
     app.include_router(reports.router)
+    app.include_router(docs.router)
     app.include_router(pages.router)
+    app.include_router(signin.router)
     app.include_router(incident_pages.router)
     app.include_router(history.router)
     app.include_router(terminal_ws.router)

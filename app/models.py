@@ -34,6 +34,9 @@ class State(StrEnum):
     failed = "failed"
 
 
+# Before the exam is over: an exam code and a candidate's API token open the session only then.
+OPEN_STATES = (State.requested, State.provisioning, State.ready)
+
 LIVE_STATES = {
     State.requested,
     State.provisioning,

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Cookie, Depends, Header, Request
 from sqlmodel import Session
 
+from app import csrf
 from app.auth import Principal, authenticate
 from app.catalog import Catalog
 from app.config import Settings
@@ -26,15 +27,21 @@ def get_db(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 
 
-COOKIE = "praxis"  # a browser's sign-in token (HttpOnly, SameSite=Strict)
+COOKIE = csrf.COOKIE
 
 
 def get_principal(
+    request: Request,
     db: SessionDep,
     authorization: Annotated[str | None, Header()] = None,
     praxis: Annotated[str | None, Cookie()] = None,
+    x_csrf_token: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Principal:
-    return authenticate(db, authorization, praxis)
+    who = authenticate(db, authorization, praxis)
+    bearer = (authorization or "").lower().startswith("bearer ")
+    if request.method not in csrf.SAFE_METHODS and not bearer:
+        csrf.check(request, x_csrf_token)  # the browser's cookie did the signing in
+    return who
 
 
 def get_catalog(request: Request) -> Catalog:

@@ -10,11 +10,10 @@ from sqlmodel import col, select
 from app.api.deps import CurrentUser, SessionDep, find_lab
 from app.auth import exam_code_hash, new_exam_code
 from app.errors import Conflict
-from app.models import LabSession, Login, Role, State
+from app.models import OPEN_STATES, LabSession, Login, Role
 from app.results import audit
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
-USABLE = (State.requested, State.provisioning, State.ready)  # a code still opens the exam
 
 
 class ExamCodePublic(BaseModel):
@@ -24,7 +23,7 @@ class ExamCodePublic(BaseModel):
 
 def _usable(db: SessionDep, session_id: str) -> LabSession:
     lab = find_lab(db, session_id)
-    if lab.state not in USABLE or not lab.exam_code:
+    if lab.state not in OPEN_STATES or not lab.exam_code:
         raise Conflict(f"the session is {lab.state.value}: its exam code no longer opens anything")
     return lab
 

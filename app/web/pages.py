@@ -7,15 +7,16 @@ from functools import partial
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Cookie, Form, HTTPException, Request
+from fastapi import APIRouter, Cookie, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from sqlmodel import col, select
 
-from app.api.deps import COOKIE, CatalogDep, SessionDep, SettingsDep
+from app import csrf
+from app.api.deps import COOKIE, CatalogDep, SessionDep
 from app.api.reports import scenario_topology, session_report
-from app.auth import Principal, authenticate, sign_in_candidate, sign_in_staff
+from app.auth import Principal, authenticate
 from app.backends import states_within
 from app.catalog import Catalog, validate
 from app.controller import seconds_left
@@ -52,7 +53,8 @@ def _who(db: SessionDep, token: str | None) -> Principal | None:
 def _page(request: Request, name: str, lang: str | None, **context: Any) -> HTMLResponse:
     settings = request.app.state.settings
     zone, said = ZoneInfo(settings.timezone), _lang(lang)
-    return templates.TemplateResponse(
+    token, fresh = csrf.page_token(request)
+    response = templates.TemplateResponse(
         request,
         name,
         {
@@ -64,21 +66,13 @@ def _page(request: Request, name: str, lang: str | None, **context: Any) -> HTML
             "clock": clock,
             "percent": partial(percent, lang=_lang(lang)),  # the report's number format
             "zone": settings.timezone,
+            "csrf": token,
             **context,
         },
     )
-
-
-def _signed_in(url: str, token: str, settings: Any) -> RedirectResponse:
-    response = RedirectResponse(url, status_code=303)
-    response.set_cookie(
-        COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=settings.secure_cookies,
-        max_age=24 * 3600,
-    )
+    if fresh:  # the first page this browser sees: its forms' token comes from this cookie
+        secure = csrf.secure(request, settings.secure_cookies)
+        response.set_cookie(csrf.PRE_COOKIE, fresh, httponly=True, samesite="strict", secure=secure)
     return response
 
 
@@ -98,56 +92,6 @@ def switch_language(lang: str, request: Request) -> RedirectResponse:
     response = RedirectResponse(back if back.startswith(str(request.base_url)) else "/", 303)
     response.set_cookie("lang", _lang(lang), samesite="strict", max_age=365 * 24 * 3600)
     return response
-
-
-@router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, lang: LangCookie = None) -> HTMLResponse:
-    return _page(request, "login.html", lang, error=None)
-
-
-@router.post("/login", response_model=None)
-def login(
-    request: Request,
-    db: SessionDep,
-    settings: SettingsDep,
-    name: Annotated[str, Form()],
-    password: Annotated[str, Form()],
-    lang: LangCookie = None,
-) -> Response:
-    try:
-        token = sign_in_staff(db, name, password)
-    except Unauthorized:
-        error = texts(_lang(lang))["wrong_login"]
-        return _page(request, "login.html", lang, error=error, typed=name)
-    return _signed_in("/", token, settings)
-
-
-@router.get("/logout")
-def logout() -> RedirectResponse:
-    response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(COOKIE)
-    return response
-
-
-@router.get("/exam", response_class=HTMLResponse)
-def exam_code_form(request: Request, lang: LangCookie = None) -> HTMLResponse:
-    return _page(request, "exam_code.html", lang, error=None)
-
-
-@router.post("/exam", response_model=None)
-def exam_code(
-    request: Request,
-    db: SessionDep,
-    settings: SettingsDep,
-    code: Annotated[str, Form()],
-    lang: LangCookie = None,
-) -> Response:
-    try:
-        token, session_id = sign_in_candidate(db, code)
-    except Unauthorized:
-        error = texts(_lang(lang))["unknown_code"]
-        return _page(request, "exam_code.html", lang, error=error, code=code)  # kept, to fix
-    return _signed_in(f"/exam/{session_id}", token, settings)
 
 
 def _forbidden(request: Request, lang: str | None) -> HTMLResponse:

@@ -78,7 +78,7 @@ def _check_pdf(text: str) -> None:
 
 def _override(p: Page) -> None:
     """One form for the whole table, opened from the row; points as the table shows them."""
-    expect(p.locator("form")).to_have_count(1)  # not one per criterion
+    expect(p.locator("main form")).to_have_count(1)  # not one per criterion
     dialog = p.locator("#override-dialog")
     expect(dialog).to_be_hidden()
     p.locator('#result tr[data-criterion="answer-file"] button.edit-score').click()
