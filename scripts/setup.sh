@@ -75,12 +75,12 @@ acng_praxis_conf() {
 acng_conf=$(acng_praxis_conf)
 if [ "$acng_conf" != "$(cat "$ACNG_DROPIN" 2>/dev/null)" ]; then
     printf '%s\n' "$acng_conf" > "$ACNG_DROPIN"
-    if pgrep -x apt-cacher-ng >/dev/null; then  # a restart of a second or so, only on a change
+    acng=$(cat /run/apt-cacher-ng/pid 2>/dev/null || true)  # ours, not any apt-cacher-ng
+    if [ -n "$acng" ] && kill -0 "$acng" 2>/dev/null; then  # a restart of a second, on a change
         say "restarting apt-cacher-ng: its configuration changed"
         if have_systemd; then systemctl restart apt-cacher-ng; else
-            pid=$(cat /run/apt-cacher-ng/pid 2>/dev/null || true)
-            [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-            for _ in $(seq 50); do pgrep -x apt-cacher-ng >/dev/null || break; sleep 0.1; done
+            kill "$acng" 2>/dev/null || true
+            for _ in $(seq 50); do kill -0 "$acng" 2>/dev/null || break; sleep 0.1; done
         fi
     fi
 fi
