@@ -28,7 +28,13 @@ def lab_driver(settings: Settings, instance: str) -> LabDriver:
     """The driver for this host's labs, labelling what it makes with `instance`: the owning
     platform's id (app.db.instance_id), so that reaping never touches another platform's.
     Containers go to the Docker engine, VMs to libvirt, on the session's one network."""
-    containers = DockerDriver(settings.docker_url, settings.lab_pool, settings.cache_port, instance)
+    containers = DockerDriver(
+        settings.docker_url,
+        settings.lab_pool,
+        settings.cache_port,
+        instance,
+        settings.node_capabilities,
+    )
     vms = LibvirtDriver(settings.libvirt_url, settings.vm_dir, instance, settings.cache_port)
     return CompositeDriver(containers, vms)
 

@@ -231,7 +231,9 @@ def reap() -> None:
 
     settings, engine = get_settings(), _engine()
     driver = lab_driver(settings, instance_id(engine))
-    reaped = Controller(engine, settings, driver, Catalog(settings.scenarios_dir)).reap()
+    reaped = Controller(
+        engine, settings, driver, Catalog(settings.scenarios_dir, settings.node_capabilities)
+    ).reap()
     trials = lab_driver(settings, trials_of(instance_id(engine)))
     for session_id in trials.sessions():  # trial labs kept with --keep: never a live session
         trials.destroy(session_id)

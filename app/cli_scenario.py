@@ -62,7 +62,7 @@ def scenario_validate(
     """Report every problem as file:line: message (exit 1 if any)."""
     failed = False
     for target in targets:
-        _, problems = validate(_folder(target), host)
+        _, problems = validate(_folder(target), host, get_settings().node_capabilities)
         for problem in problems:
             out.print(str(problem), soft_wrap=True, markup=False)
         if not problems:
@@ -74,9 +74,10 @@ def scenario_validate(
 @scenario_cli.command("list")
 def scenario_list() -> None:
     """Scenarios under the scenarios folder, with their validation status."""
-    catalog = Catalog(get_settings().scenarios_dir)
+    settings = get_settings()
+    catalog = Catalog(settings.scenarios_dir, settings.node_capabilities)
     for scenario_id in catalog.ids():
-        scenario, problems = validate(catalog.root / scenario_id)
+        scenario, problems = catalog.check(scenario_id)
         status = (
             f"{len(scenario.criteria)} criteria, {scenario.duration}"
             if scenario
@@ -108,7 +109,7 @@ def _run(target: str, blank: bool, keep: bool) -> GradeReport:
     from app.scenario_test import test_scenario
 
     settings = get_settings()
-    scenario, problems = validate(_folder(target))
+    scenario, problems = validate(_folder(target), capabilities=settings.node_capabilities)
     if scenario is None:
         for problem in problems:
             out.print(str(problem), soft_wrap=True, markup=False)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.disk import package_cache_dir
+from labs.rights import KNOWN, SAFE, capability
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,6 +59,22 @@ class Settings(BaseSettings):
     # that finds none free within `signin_hash_wait` seconds is answered 429.
     signin_hashes: int = Field(default=2, ge=1)
     signin_hash_wait: float = Field(default=5.0, gt=0)
+    # Capabilities scenarios may give container nodes beyond the safe ones (Docker's defaults
+    # and NET_ADMIN), comma-separated: each reaches past the node (SYS_ADMIN, SYS_TIME...).
+    allowed_capabilities: str = ""
+
+    @field_validator("allowed_capabilities")
+    @classmethod
+    def _known_capabilities(cls, value: str) -> str:
+        unknown = sorted(set(_names(value)) - KNOWN)
+        if unknown:
+            raise ValueError(f"unknown capabilities: {', '.join(unknown)} (see capabilities(7))")
+        return value
+
+    @property
+    def node_capabilities(self) -> frozenset[str]:
+        """What a scenario's node may ask: the safe set and the operator's additions."""
+        return SAFE | set(_names(self.allowed_capabilities))
 
     @property
     def db_url(self) -> str:
@@ -67,6 +84,10 @@ class Settings(BaseSettings):
     def access_port_range(self) -> range:
         low, _, high = self.access_ports.partition("-")
         return range(int(low), int(high or low) + 1)
+
+
+def _names(value: str) -> list[str]:
+    return [capability(name) for name in value.split(",") if name.strip()]
 
 
 @lru_cache

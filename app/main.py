@@ -43,7 +43,7 @@ def create_app(
         engine = make_engine(settings.db_url)
         migrate(engine)
         lab_driver = driver or backends.lab_driver(settings, instance_id(engine))
-        catalog = Catalog(settings.scenarios_dir)
+        catalog = Catalog(settings.scenarios_dir, settings.node_capabilities)
         app.state.engine, app.state.driver, app.state.catalog = engine, lab_driver, catalog
         app.state.settings = settings
         terminals = TerminalHub(settings.data_dir / "recordings")

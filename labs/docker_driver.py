@@ -13,6 +13,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -22,6 +23,7 @@ from docker.models.containers import Container
 from docker.models.networks import Network
 
 from labs import firewall
+from labs.cgroups import WAIT, give_systemd_its_tree
 from labs.driver import (
     INSTANCE_LABEL,
     NODE_LABEL,
@@ -33,24 +35,9 @@ from labs.driver import (
 )
 from labs.images import image_tag
 from labs.links import Links, Port, decode, encode, ports
+from labs.rights import BASE_CAPS, SAFE, refused
 from labs.scenario import Node, Scenario
 
-# Docker's default capability set without MKNOD; scenarios may add more per node.
-BASE_CAPS = [
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "FSETID",
-    "FOWNER",
-    "NET_RAW",
-    "SETGID",
-    "SETUID",
-    "SETFCAP",
-    "SETPCAP",
-    "NET_BIND_SERVICE",
-    "SYS_CHROOT",
-    "KILL",
-    "AUDIT_WRITE",
-]
 LOG_CAP = {"max-size": "1m", "max-file": "2"}
 NO_DISK_CAPS = (
     "the Docker engine cannot cap a node's disk (its data root needs quotas: btrfs, zfs or "
@@ -62,12 +49,12 @@ STOP_TIMEOUT = 10  # systemd's clean shutdown, then SIGKILL
 START_ATTEMPTS = 2  # a node whose init dies at once is started again, then reported
 BOOT_TIMEOUT = 90  # services that take longer are graded as they are
 LINKS_LABEL = "praxis.links"  # a node's lab links (labs.links.encode), plugged at each start
-# PID 1 of a node with lab links waits for them (30 s at most) before it becomes the image's
-# init: the driver plugs them in once the container runs, and the node's own network
-# configuration must find them at boot, as on real hardware.
-WAIT_FOR_LINKS = (
+# PID 1 of a node waits (30 s at most) for what the driver does once the container runs, then
+# becomes the image's init: its lab links plugged in (the node's own network configuration must
+# find them at boot, as on real hardware) and, on cgroup v1, its cgroup tree (labs.cgroups).
+WAIT_BEFORE_INIT = (
     "n=0; while [ $n -lt 600 ]; do m=; for i in $PRAXIS_LINKS; do "
-    '[ -e "/sys/class/net/$i" ] || m=1; done; [ -z "$m" ] && break; '
+    '[ -e "/sys/class/net/$i" ] || m=1; done; {cgroup}[ -z "$m" ] && break; '
     'n=$((n+1)); sleep 0.05; done; exec "$@"'
 )
 
@@ -79,6 +66,7 @@ class DockerDriver:
         pool: str = "10.213.0.0/16",
         cache_port: int = 3142,
         instance: str = "",
+        capabilities: Collection[str] = SAFE,
     ) -> None:
         self.instance = instance  # the owning platform's id, on every object (see `sessions`)
         self.client = docker.DockerClient(base_url=base_url) if base_url else docker.from_env()
@@ -86,11 +74,13 @@ class DockerDriver:
         self.pool = ipaddress.ip_network(pool)
         self.cache_port = cache_port
         self._net_lock = threading.Lock()
+        self.capabilities = capabilities  # what a node may have (Settings.node_capabilities)
         self._cgroup_v2: bool | None = None
         self.links = Links(instance)  # the session's L2 links: VMs join them too
 
     # -- create ---------------------------------------------------------------------------
     def create(self, session_id: str, scenario: Scenario, access: Access) -> dict[str, NodeInfo]:
+        self._check_rights(scenario)
         try:
             firewall.ensure_chain()
             network = self._network(session_id)
@@ -117,6 +107,15 @@ class DockerDriver:
             raise LabError(f"docker: {exc}") from exc
         except DockerError as exc:
             raise LabError(f"docker: {exc}") from exc
+
+    def _check_rights(self, scenario: Scenario) -> None:
+        """Raises LabError for a capability beyond the policy, before anything is made:
+        validation refuses it already, but a scenario may come another way (a test, a setting
+        changed since the catalog validated it)."""
+        asked = {name: node.capabilities for name, node in scenario.nodes.items()}
+        beyond = [f"{node}: {name}" for node, _, name in refused(asked, self.capabilities)]
+        if beyond:
+            raise LabError(f"capabilities not allowed on this platform: {', '.join(beyond)}")
 
     def prepare(self, session_id: str) -> None:
         try:
@@ -216,14 +215,14 @@ class DockerDriver:
                 },
                 **self._limits(node),
                 **self._init_options(),
-                **(self._waits_for_links(node.image) if node_ports else {}),
+                **(self._waits(node.image) if node_ports or self._cgroup_v1() else {}),
             )
         for _ in range(START_ATTEMPTS):
             if container.status != "running":
                 container.start()
             container.reload()
             if container.status == "running":
-                self._plug(container)
+                self._started(container)
                 return container
         state = container.attrs["State"]
         raise LabError(
@@ -247,38 +246,48 @@ class DockerDriver:
         }
 
     def _init_options(self) -> dict[str, Any]:
-        """systemd as PID 1 without --privileged: a private /run, and the cgroup tree."""
-        if self._cgroup_v2 is None:
-            self._cgroup_v2 = str(self.client.info().get("CgroupVersion")) == "2"
-        options: dict[str, Any] = {
+        """systemd as PID 1 without --privileged: a private /run, and a private cgroup tree
+        (labs.cgroups). Raises LabError for a cgroup v1 engine on another host."""
+        if self._cgroup_v1() and not self._local():
+            raise LabError(f"a cgroup v1 engine must run on this host, not {self.base_url}")
+        return {
             "tmpfs": {"/run": "", "/run/lock": ""},
             "stop_signal": "SIGRTMIN+3",
+            "cgroupns": "private",
         }
-        if self._cgroup_v2:
-            options["cgroupns"] = "private"
-        else:
-            options["volumes"] = {"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "ro"}}
-        return options
 
-    def _waits_for_links(self, image: str) -> dict[str, Any]:
+    def _waits(self, image: str) -> dict[str, Any]:
         config = self.client.images.get(image_tag(image)).attrs["Config"]
         init = [*(config.get("Entrypoint") or []), *(config.get("Cmd") or [])]
-        return {"entrypoint": ["/bin/sh", "-c", WAIT_FOR_LINKS, "praxis-links"], "command": init}
+        wait = WAIT_BEFORE_INIT.format(cgroup=WAIT if self._cgroup_v1() else "")
+        return {"entrypoint": ["/bin/sh", "-c", wait, "praxis-wait"], "command": init}
+
+    def _cgroup_v1(self) -> bool:
+        if self._cgroup_v2 is None:
+            self._cgroup_v2 = str(self.client.info().get("CgroupVersion")) == "2"
+        return not self._cgroup_v2
+
+    def _local(self) -> bool:
+        return not self.base_url or self.base_url.startswith("unix://")
 
     def _links_here(self) -> None:
         """Links are plugged through the host's kernel: the engine must run on this host."""
-        if self.base_url and not self.base_url.startswith("unix://"):
+        if not self._local():
             raise LabError(f"lab links need a Docker engine on this host, not {self.base_url}")
 
-    def _plug(self, container: Container) -> None:
-        """Plug a started node into its links (its namespace is new at each start)."""
+    def _started(self, container: Container) -> None:
+        """What a node needs at each start, its namespaces being new: on cgroup v1 its cgroup
+        tree writable for systemd, its lab links plugged in."""
+        container.reload()
+        pid = container.attrs["State"]["Pid"]
+        if self._cgroup_v1() and container.attrs["HostConfig"].get("CgroupnsMode") == "private":
+            give_systemd_its_tree(pid)
         label = container.labels.get(LINKS_LABEL)
         if label:
-            container.reload()
             self.links.attach(
                 container.labels[SESSION_LABEL],
                 container.labels.get(NODE_LABEL, ""),
-                container.attrs["State"]["Pid"],
+                pid,
                 decode(label),
             )
 
@@ -304,7 +313,7 @@ class DockerDriver:
             container.exec_run(["usermod", "--lock", "--expiredate", "1", access.candidate_user])
             if restart:
                 container.restart(timeout=STOP_TIMEOUT)
-                self._plug(container)
+                self._started(container)
                 self._wait_booted(container)
             else:  # from the host, so that a replaced `pkill` inside cannot spare anything
                 for pid in _candidate_processes(container):
@@ -357,7 +366,7 @@ class DockerDriver:
             container.reload()
             if container.status != "running":
                 raise LabError(f"node {node} stopped again as soon as it started")
-            self._plug(container)
+            self._started(container)
             self._wait_booted(container)
             container.reload()
         except DockerError as exc:

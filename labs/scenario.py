@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from labs.params import PARAMETER, Draw, group_problems
+from labs.rights import KNOWN, capability
 
 NAME = r"^[a-z][a-z0-9-]{0,30}$"
 # A lab interface's name: the kernel's limit is 15 characters.
@@ -96,7 +97,8 @@ class Node(Strict):
     memory: str = "512M"
     pids: int = Field(default=512, ge=32, le=16384)
     internet: Literal["none", "packages"] = "none"
-    # Extra Linux capabilities the candidate may need beyond the default set (containers).
+    # Extra Linux capabilities the candidate may need beyond the default set (containers):
+    # NET_ADMIN, others only if the operator allows them (labs.rights).
     capabilities: list[str] = []
     # The node's disk: a container's writable layer is capped there (the image counts in it),
     # a VM's system disk has that size (never below the image's).
@@ -122,6 +124,15 @@ class Node(Strict):
                 "valid ones are e.g. linux, cisco_ios, arista_eos, juniper_junos"
             )
         return value
+
+    @field_validator("capabilities")
+    @classmethod
+    def _capabilities(cls, value: list[str]) -> list[str]:
+        names = [capability(c) for c in value]  # as Docker reads them: cap_x is X
+        for name in names:
+            if name not in KNOWN:
+                raise ValueError(f"unknown capability {name!r} (see capabilities(7))")
+        return names
 
     @field_validator("memory")
     @classmethod

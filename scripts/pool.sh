@@ -59,21 +59,15 @@ if ours; then
             for _ in $(seq 60); do pgrep -x dockerd >/dev/null || break; sleep 0.5; done
         fi
     fi
-    # The package cache's own subvolume, capped; acng is (re)started below when this changes.
+    # The package cache's own subvolume, capped; setup.sh restarts apt-cacher-ng when it moves.
     if [ ! -d "$POOL/apt-cacher-ng" ]; then
         btrfs -q subvolume create "$POOL/apt-cacher-ng"
         chown apt-cacher-ng:apt-cacher-ng "$POOL/apt-cacher-ng"
     fi
     btrfs qgroup limit "$CACHE_CAP" "$POOL/apt-cacher-ng"
-    printf 'CacheDir: %s/apt-cacher-ng\n' "$POOL" > /etc/apt-cacher-ng/zz-praxis-pool.conf.new
-    if ! cmp -s /etc/apt-cacher-ng/zz-praxis-pool.conf.new /etc/apt-cacher-ng/zz-praxis-pool.conf
-    then
-        mv /etc/apt-cacher-ng/zz-praxis-pool.conf.new /etc/apt-cacher-ng/zz-praxis-pool.conf
-        acng=$(cat /run/apt-cacher-ng/pid 2>/dev/null || true)  # started again, on its new cache, below
-        if [ -n "$acng" ] && kill "$acng" 2>/dev/null; then
-            for _ in $(seq 20); do kill -0 "$acng" 2>/dev/null || break; sleep 0.5; done
-        fi
-    else
-        rm /etc/apt-cacher-ng/zz-praxis-pool.conf.new
+    cache_conf="CacheDir: $POOL/apt-cacher-ng"
+    if [ "$cache_conf" != "$(cat /etc/apt-cacher-ng/zz-praxis-pool.conf 2>/dev/null)" ]; then
+        echo "$cache_conf" > /etc/apt-cacher-ng/zz-praxis-pool.conf
+        ACNG_MOVED=1
     fi
 fi

@@ -61,6 +61,32 @@ fi
 # Package cache for `internet: packages` nodes: labs have no NAT, they reach this only.
 grep -q deb.debian.org /etc/apt-cacher-ng/backends_debian 2>/dev/null \
     || echo "http://deb.debian.org/debian/" > /etc/apt-cacher-ng/backends_debian
+ACNG_DROPIN=/etc/apt-cacher-ng/zzz-praxis.conf  # read last: *.conf in alphabetical order
+acng_praxis_conf() {
+    # "Debian's repositories only": no URL outside a declared repository (ForceManaged), no
+    # HTTPS tunnel, no report/admin page (labs reach this port). Remap- lines only add, so the
+    # other distributions the package declares (Ubuntu, Kali, Fedora...) are sent to a proxy
+    # that refuses on this host: nothing leaves for them.
+    echo "# Written by Praxis's scripts/setup.sh (rewritten at each run): Debian's repositories only."
+    echo "ForceManaged: 1"
+    echo "PassThroughPattern: ^\$"
+    echo "ReportPage:"
+    for conf in /etc/apt-cacher-ng/*.conf; do
+        [ "$conf" = "$ACNG_DROPIN" ] || sed -n 's/^[[:space:]]*Remap-\([A-Za-z0-9_.-]*\)[[:space:]]*:.*/\1/p' "$conf"
+    done | sort -u | { grep -vx -e debrep -e secdeb || true; } | sed 's|.*|Remap-&: ; ; proxy=http://127.0.0.1:9|'
+}
+acng_conf=$(acng_praxis_conf)
+if [ "$acng_conf" != "$(cat "$ACNG_DROPIN" 2>/dev/null)" ] || [ -n "${ACNG_MOVED:-}" ]; then
+    printf '%s\n' "$acng_conf" > "$ACNG_DROPIN"
+    acng=$(cat /run/apt-cacher-ng/pid 2>/dev/null || true)  # ours, not any apt-cacher-ng
+    if [ -n "$acng" ] && kill -0 "$acng" 2>/dev/null; then  # a restart of a second, on a change
+        say "restarting apt-cacher-ng: its configuration changed"
+        if have_systemd; then systemctl restart apt-cacher-ng; else
+            kill "$acng" 2>/dev/null || true
+            for _ in $(seq 50); do kill -0 "$acng" 2>/dev/null || break; sleep 0.1; done
+        fi
+    fi
+fi
 if ! kill -0 "$(cat /run/apt-cacher-ng/pid 2>/dev/null)" 2>/dev/null; then
     say "starting apt-cacher-ng"
     if have_systemd; then systemctl start apt-cacher-ng; else

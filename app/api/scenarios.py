@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.api.deps import CatalogDep, CurrentUser
-from app.catalog import validate
 from app.errors import NotFound
 from app.models import Role, ScenarioPublic
 
@@ -17,7 +16,7 @@ def list_scenarios(user: CurrentUser, catalog: CatalogDep) -> list[ScenarioPubli
     user.require(Role.examiner, Role.instructor)
     out = []
     for scenario_id in catalog.ids():
-        scenario, _ = validate(catalog.root / scenario_id)
+        scenario, _ = catalog.check(scenario_id)
         if scenario is not None:
             out.append(
                 ScenarioPublic(
@@ -37,4 +36,4 @@ def problems(scenario_id: str, user: CurrentUser, catalog: CatalogDep) -> list[s
     user.require(Role.instructor, Role.examiner)
     if scenario_id not in catalog.ids():
         raise NotFound(f"no scenario {scenario_id!r}")
-    return [str(p) for p in validate(catalog.root / scenario_id)[1]]
+    return [str(p) for p in catalog.check(scenario_id)[1]]

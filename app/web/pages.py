@@ -18,7 +18,7 @@ from app.api.deps import COOKIE, CatalogDep, SessionDep
 from app.api.reports import scenario_topology, session_report
 from app.auth import Principal, authenticate
 from app.backends import states_within
-from app.catalog import Catalog, validate
+from app.catalog import Catalog
 from app.controller import seconds_left
 from app.errors import PraxisError, Unauthorized
 from app.models import LIVE_STATES, LabSession, Result, Role, State
@@ -264,7 +264,7 @@ def scenarios_page(
 ) -> Response:
     rows = []
     for scenario_id in catalog.ids():
-        scenario, problems = validate(catalog.root / scenario_id)
+        scenario, problems = catalog.check(scenario_id)
         rows.append(
             {"id": scenario_id, "scenario": scenario, "problems": [str(p) for p in problems]}
         )

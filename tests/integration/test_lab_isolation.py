@@ -81,13 +81,39 @@ def test_sessions_cannot_reach_each_other_nor_host_services(
         listener.close()
 
 
-def test_packages_nodes_reach_the_cache_only(driver: DockerDriver, quick: Scenario) -> None:
+def fetch(container: str, url: str, proxy: str = "", answer: str = "http_code") -> str:
+    """The HTTP status of `url` asked from inside a lab node ('000': no answer); `answer`
+    http_connect: the proxy's answer to the tunnel asked for an https URL."""
+    command = ["curl", "-s", "-m", "60", "-o", "/dev/null", "-w", f"%{{{answer}}}", url]
+    node = docker.from_env().containers.get(container)
+    return str(node.exec_run([*command, *(["-x", proxy] if proxy else [])]).output.decode())
+
+
+def test_packages_nodes_get_debian_from_the_cache_and_nothing_else(
+    driver: DockerDriver, quick: Scenario
+) -> None:
     node = quick.nodes["web"].model_copy(update={"internet": "packages"})
     scenario = quick.model_copy(update={"nodes": {"web": node}})
-    nodes = driver.create("pkgs00000001", scenario, access())
-    gateway = nodes["web"].address.rsplit(".", 1)[0] + ".1"
-    assert reach("praxis-pkgs00000001-web", gateway, 3142)
-    assert not reach("praxis-pkgs00000001-web", gateway, 22)
+    keys = new_keypair()
+    nodes = driver.create("pkgs00000001", scenario, Access(keys.public, "candidat", "pw"))
+    wait_ready(nodes["web"].address, load_key(keys.private), 90)  # its apt proxy is set at boot
+    web, gateway = "praxis-pkgs00000001-web", nodes["web"].address.rsplit(".", 1)[0] + ".1"
+    assert reach(web, gateway, 3142)
+    assert not reach(web, gateway, 22)
+    container = docker.from_env().containers.get(web)
+    apt = container.exec_run(
+        ["bash", "-c", "cd /tmp && apt-get -qq update && apt-get -qq download hello && ls hello_*"]
+    )
+    assert apt.exit_code == 0, apt.output.decode()
+    # scripts/setup.sh's configuration: Debian's repositories only. Another distribution's
+    # (declared by the package's own configuration) goes to a proxy that refuses on the host;
+    # any other address, a tunnel and the cache's report page are refused by the cache itself.
+    cache = f"http://{gateway}:3142"
+    assert fetch(web, "http://archive.ubuntu.com/ubuntu/dists/jammy/InRelease", cache) == "503"
+    assert fetch(web, "http://example.com/", cache) == "403"
+    assert fetch(web, "https://bugs.debian.org/", cache, "http_connect") == "403"
+    assert fetch(web, f"{cache}/acng-report.html") == "403"
+    assert fetch(web, f"{cache}/acng-report.html", cache) == "403"
 
 
 def test_nodes_are_capped_unprivileged_and_labelled(driver: DockerDriver, quick: Scenario) -> None:
