@@ -98,7 +98,8 @@ def test_amp_exam_solved_scores_100_and_blank_scores_at_most_10(service: Service
         assert status == 0, output[-3000:]
         submitted = candidate.post(f"/api/sessions/{session_id}/submit")
         assert submitted.status_code == 200 and submitted.json()["state"] == "ending"
-        assert candidate.post(f"/api/sessions/{session_id}/submit").status_code == 409
+        # The candidate's token ends with the exam: a second submit opens nothing.
+        assert candidate.post(f"/api/sessions/{session_id}/submit").status_code == 401
 
     # Candidate access is cut before grading: the open shell dies, a new login is refused.
     service.wait(session_id, "grading", "graded", "torn_down")
