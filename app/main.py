@@ -19,6 +19,7 @@ from app.config import Settings, get_settings
 from app.consoles import ConsoleHub, ConsoleSource
 from app.controller import Controller
 from app.db import instance_id, make_engine, migrate
+from app.service_lock import holding
 from app.terminals import TerminalHub
 from app.web import console_ws, history, incident_pages, not_found, pages, terminal_ws
 from labs.driver import LabDriver
@@ -94,4 +95,5 @@ def serve(settings: Settings) -> None:
         os.setpriority(os.PRIO_PROCESS, 0, settings.service_niceness)
     except PermissionError:
         logging.warning("cannot run at niceness %d (not root)", settings.service_niceness)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    with holding(settings.data_dir):  # one service per data folder; a restore waits for none
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
