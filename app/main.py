@@ -60,6 +60,7 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
         description="Hands-on IT exams: per-candidate labs, a clock, graded evidence.",
+        responses=errors.RESPONSES,
     )
     errors.install(app)
     not_found.install(app)
