@@ -55,6 +55,8 @@ def backup(data_dir: Path, db_url: str, target: Path) -> dict[str, Any]:
         raise BackupError(f"no database at {source}: nothing to back up")
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise BackupError(f"{target} exists and is not an empty folder: give a new path")
+    if target.resolve().is_relative_to(data_dir.resolve()):
+        raise BackupError(f"{target} is inside the data folder {data_dir}: give another path")
     created = not target.exists()
     try:
         target.mkdir(parents=True, exist_ok=True)
@@ -189,7 +191,7 @@ def verify(folder: Path, known_schema: Callable[[str], bool]) -> dict[str, Any]:
 
 def _manifest(folder: Path) -> dict[str, Any]:
     if not folder.is_dir():
-        raise BackupError(f"{folder}: no such folder")
+        raise BackupError(f"{folder}: {'not a folder' if folder.exists() else 'no such folder'}")
     try:
         manifest = json.loads((folder / MANIFEST).read_text())
     except FileNotFoundError as exc:

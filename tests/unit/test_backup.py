@@ -61,6 +61,10 @@ def test_backup_refuses_a_used_path_and_another_database(data: Path, tmp_path: P
     (tmp_path / "used" / "x").write_text("x")
     with pytest.raises(BackupError, match="not an empty folder"):
         backup(data, url(data), tmp_path / "used")
+    with pytest.raises(BackupError, match="inside the data folder"):
+        backup(data, url(data), data / "recordings" / "backup")
+    with pytest.raises(BackupError, match="not a folder"):
+        restore(data / "praxis.db", tmp_path / "elsewhere", known_revision)
     with pytest.raises(BackupError, match="mysql"):
         backup(data, "mysql+pymysql://u@h/db", tmp_path / "b")
     with pytest.raises(BackupError, match="no database"):
