@@ -249,10 +249,22 @@ def restore(folder: Path, data_dir: Path, known_schema: Callable[[str], bool]) -
         except (OSError, BackupError) as exc:
             shutil.rmtree(staging, ignore_errors=True)
             raise BackupError(f"cannot restore into {data_dir}: {exc}") from exc
-        former = None
+        return _swap(staging, data_dir)
+
+
+def _swap(staging: Path, data_dir: Path) -> Path | None:
+    """Two renames in one file system: the data folder is the former one or the new one, whole
+    (a failed second rename puts the former back)."""
+    former = None
+    try:
         if data_dir.exists():
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
             former = data_dir.with_name(f"{data_dir.name}.before-restore-{stamp}")
             data_dir.rename(former)
         staging.rename(data_dir)
+    except OSError as exc:
+        if former is not None and not data_dir.exists():
+            former.rename(data_dir)
+        shutil.rmtree(staging, ignore_errors=True)
+        raise BackupError(f"cannot put the restored folder in place of {data_dir}: {exc}") from exc
     return former

@@ -130,3 +130,21 @@ def test_restore_refuses_while_a_service_holds_the_data_folder(data: Path, tmp_p
     with holding(data), pytest.raises(ServiceRunning, match="stop it first"):
         restore(tmp_path / "b", data, known_revision)
     assert restore(tmp_path / "b", data, known_revision) is not None  # released: it restores
+
+
+def test_a_failed_swap_puts_the_former_folder_back(
+    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backup(data, url(data), tmp_path / "b")
+    rename = Path.rename
+
+    def failing(self: Path, target: Path) -> Path:  # the file system refuses the second rename
+        if self.name.endswith(".restoring"):
+            raise OSError(28, "No space left on device")
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", failing)
+    with pytest.raises(BackupError, match="cannot put the restored folder"):
+        restore(tmp_path / "b", data, known_revision)
+    assert (data / "package-index.json").exists()  # the former folder, whole, in its place
+    assert {p.name for p in tmp_path.iterdir()} == {"data", "b"}  # no staging, no copy left
