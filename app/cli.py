@@ -295,6 +295,45 @@ def user_password(name: str) -> None:
     out.print(f"password set for {name}")
 
 
+@cli.command("backup")
+def backup_cmd(
+    path: Annotated[Path, typer.Argument(help="A new folder for the backup.")],
+) -> None:
+    """Copy the platform's state (database, recordings, data folder) into PATH, consistent
+    while the service runs."""
+    from app.backup import BackupError, backup
+
+    settings = get_settings()
+    try:
+        manifest = backup(settings.data_dir, settings.db_url, path)
+    except BackupError as exc:
+        _fail(str(exc))
+    size = sum(f["size"] for f in manifest["files"])
+    out.print(f"backed up {len(manifest['files'])} file(s), {_size(size)}, into {path}")
+
+
+@cli.command("restore")
+def restore_cmd(
+    path: Annotated[Path, typer.Argument(help="A folder written by `praxis backup`.")],
+) -> None:
+    """Replace the data folder with the backup in PATH (the service must be stopped); the
+    former data folder is kept beside it."""
+    from app.backup import BackupError, restore
+    from app.db import known_revision
+    from app.service_lock import ServiceRunning
+
+    settings = get_settings()
+    if settings.db_url != f"sqlite:///{settings.data_dir / 'praxis.db'}":
+        _fail("PRAXIS_DATABASE_URL names another database than the data folder's: restore it")
+    try:
+        former = restore(path, settings.data_dir, known_revision)
+    except (BackupError, ServiceRunning) as exc:
+        _fail(str(exc))
+    out.print(f"restored {path} into {settings.data_dir}", soft_wrap=True)
+    if former is not None:
+        out.print(f"the former data folder is kept in {former}", soft_wrap=True)
+
+
 @cli.command()
 def doctor() -> None:
     """What this host can run: dockerd, images, cache, libvirtd, KVM, 802.1Q."""

@@ -45,6 +45,19 @@ def migrate(engine: Engine) -> None:
     command.upgrade(alembic_config(engine), "head")
 
 
+def known_revision(revision: str) -> bool:
+    """Whether this version's migrations know `revision` (a database from a newer Praxis: no)."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    try:
+        return (
+            bool(revision) and ScriptDirectory(str(MIGRATIONS)).get_revision(revision) is not None
+        )
+    except CommandError:
+        return False
+
+
 @contextmanager
 def unit_of_work(engine: Engine) -> Iterator[Session]:
     """A session that commits on success and rolls back on error."""

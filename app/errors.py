@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
 
 log = logging.getLogger("praxis.api")
 
@@ -51,6 +53,38 @@ class TooManyAttempts(PraxisError):
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(max(1, math.ceil(self.retry_after)))}
+
+
+class ErrorPublic(BaseModel):
+    """What a refused or failed request answers (the handlers below)."""
+
+    error: str
+    detail: str
+
+
+class ValidationErrorsPublic(BaseModel):
+    """FastAPI's own answer to a request that does not fit the route's declared types."""
+
+    detail: list[dict[str, Any]]
+
+
+def _json(schema: dict[str, Any], what: str) -> dict[str, Any]:
+    # A schema, not a `model`: FastAPI would give a model the route's own media type (the
+    # text/plain and text/html routes too), but errors are JSON everywhere.
+    return {"description": what, "content": {"application/json": {"schema": schema}}}
+
+
+# Documented on every route (`FastAPI(responses=...)`): a 422 is either FastAPI's check of the
+# declared types or a domain `Invalid` (a well-typed request the domain refuses).
+_ERROR = ErrorPublic.model_json_schema()
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _json(_ERROR, "Bad request"),
+    401: _json(_ERROR, "Not signed in"),
+    403: _json(_ERROR, "Not allowed to this role or candidate"),
+    404: _json(_ERROR, "Not found"),
+    409: _json(_ERROR, "Not in this state"),
+    422: _json({"anyOf": [_ERROR, ValidationErrorsPublic.model_json_schema()]}, "Invalid"),
+}
 
 
 def navigating(request: Request) -> bool:

@@ -19,6 +19,7 @@ from app.config import Settings, get_settings
 from app.consoles import ConsoleHub, ConsoleSource
 from app.controller import Controller
 from app.db import instance_id, make_engine, migrate
+from app.service_lock import holding
 from app.terminals import TerminalHub
 from app.throttle import SignInGuard
 from app.web import (
@@ -71,6 +72,7 @@ def create_app(
         docs_url=None,  # served by app.api.docs, to signed-in staff only
         redoc_url=None,
         openapi_url=None,
+        responses=errors.RESPONSES,
     )
     app.state.signin = SignInGuard(
         settings.signin_per_address,
@@ -115,4 +117,5 @@ def serve(settings: Settings) -> None:
         os.setpriority(os.PRIO_PROCESS, 0, settings.service_niceness)
     except PermissionError:
         logging.warning("cannot run at niceness %d (not root)", settings.service_niceness)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    with holding(settings.data_dir):  # one service per data folder; a restore waits for none
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")

@@ -1,17 +1,15 @@
 """Unknown addresses and bad query parameters: a browser gets a page in the site's layout and
-language, an API client the JSON it always had."""
+language, an API client JSON (the framework's own refusals in the service's one error shape)."""
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import (
-    http_exception_handler,
-    request_validation_exception_handler,
-)
+from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from app.errors import navigating
@@ -35,9 +33,12 @@ def _page(request: Request, name: str, status: int, **context: Any) -> Response:
 def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _not_found(request: Request, exc: HTTPException) -> Response:
-        if exc.status_code != 404 or not wants_html(request):
-            return await http_exception_handler(request, exc)
-        return _page(request, "not_found.html", 404)
+        if exc.status_code == 404 and wants_html(request):
+            return _page(request, "not_found.html", 404)
+        # A body that is not JSON, a wrong method: the documented `{"error", "detail"}`.
+        code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
+        body = {"error": code, "detail": str(exc.detail)}
+        return JSONResponse(body, exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _bad_query(request: Request, exc: RequestValidationError) -> Response:

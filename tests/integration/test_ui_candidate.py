@@ -127,7 +127,7 @@ def test_unknown_page_wrong_code_and_wrong_password(browser: Browser, service: S
     expect(p.locator("#not-found h1")).to_have_text("404 — Page introuvable")
     expect(p.locator("#lang-switch")).to_be_visible()  # the site's own layout
     api = httpx.get(f"{service.url}/api/nowhere", headers={"Accept": "application/json"})
-    assert api.status_code == 404 and api.json() == {"detail": "Not Found"}
+    assert api.status_code == 404 and api.json() == {"error": "not_found", "detail": "Not Found"}
 
     p.goto(f"{service.url}/login")
     p.fill("input[name=name]", "juliette")
