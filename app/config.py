@@ -42,10 +42,22 @@ class Settings(BaseSettings):
     grading_retry_seconds: float = 10.0
     timezone: str = "Europe/Paris"  # the exam centre's: dates and times shown in pages
     secure_cookies: bool = False  # set when served over HTTPS
+    # Browser terminals and consoles: what one session may cost the service.
+    terminal_backlog_kib: int = Field(default=1024, ge=64)  # a browser further behind is dropped
+    recording_cap_mib: int = Field(default=50, ge=1)  # a session's recordings, all nodes
+    terminals_per_node: int = Field(default=4, ge=1)  # the candidate's sockets on one console
+    watchers_per_node: int = Field(default=8, ge=1)  # the examiners', counted apart
+    # Origins besides the service's own host a browser's WebSocket may come from: the public
+    # address when a proxy rewrites Host, comma-separated ("https://exam.example.org").
+    public_origins: str = ""
 
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'praxis.db'}"
+
+    @property
+    def public_origin_set(self) -> set[str]:
+        return {o.strip().rstrip("/").lower() for o in self.public_origins.split(",") if o.strip()}
 
     @property
     def access_port_range(self) -> range:

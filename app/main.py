@@ -19,8 +19,9 @@ from app.config import Settings, get_settings
 from app.consoles import ConsoleHub, ConsoleSource
 from app.controller import Controller
 from app.db import instance_id, make_engine, migrate
-from app.terminals import TerminalHub
+from app.terminals import Budgets, TerminalHub
 from app.web import console_ws, history, incident_pages, not_found, pages, terminal_ws
+from app.web.ws_guard import Seats
 from labs.driver import LabDriver
 
 
@@ -37,10 +38,13 @@ def create_app(
         catalog = Catalog(settings.scenarios_dir)
         app.state.engine, app.state.driver, app.state.catalog = engine, lab_driver, catalog
         app.state.settings = settings
-        terminals = TerminalHub(settings.data_dir / "recordings")
+        recordings = settings.data_dir / "recordings"
+        budgets = Budgets(recordings, settings.recording_cap_mib * 1024 * 1024)
+        terminals = TerminalHub(recordings, budgets)
         app.state.terminals = terminals
+        app.state.seats = Seats(settings.terminals_per_node, settings.watchers_per_node)
         source = lab_driver if isinstance(lab_driver, ConsoleSource) else None  # VMs' consoles
-        consoles = ConsoleHub(settings.data_dir / "recordings", source)
+        consoles = ConsoleHub(recordings, source, budgets)
         app.state.consoles = consoles
         controller = Controller(engine, settings, lab_driver, catalog, terminals, consoles)
         app.state.controller = controller
