@@ -98,4 +98,12 @@ def serve(settings: Settings) -> None:
         os.setpriority(os.PRIO_PROCESS, 0, settings.service_niceness)
     except PermissionError:
         logging.warning("cannot run at niceness %d (not root)", settings.service_niceness)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    # A stop waits at most 10 s for open connections: a browser that stopped reading its
+    # terminal would hold the service forever (its buffered output never drains).
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        timeout_graceful_shutdown=10,
+    )
