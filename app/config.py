@@ -59,6 +59,14 @@ class Settings(BaseSettings):
     # that finds none free within `signin_hash_wait` seconds is answered 429.
     signin_hashes: int = Field(default=2, ge=1)
     signin_hash_wait: float = Field(default=5.0, gt=0)
+    # Browser terminals and consoles: what one session may cost the service.
+    terminal_backlog_kib: int = Field(default=1024, ge=64)  # a browser further behind is dropped
+    recording_cap_mib: int = Field(default=50, ge=1)  # a session's recordings, all nodes
+    terminals_per_node: int = Field(default=4, ge=1)  # the candidate's sockets on one console
+    watchers_per_node: int = Field(default=8, ge=1)  # the examiners', counted apart
+    # Origins besides the service's own host a browser's WebSocket may come from: the public
+    # address when a proxy rewrites Host, comma-separated ("https://exam.example.org").
+    public_origins: str = ""
     # Capabilities scenarios may give container nodes beyond the safe ones (Docker's defaults
     # and NET_ADMIN), comma-separated: each reaches past the node (SYS_ADMIN, SYS_TIME...).
     allowed_capabilities: str = ""
@@ -79,6 +87,10 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'praxis.db'}"
+
+    @property
+    def public_origin_set(self) -> set[str]:
+        return {o.strip().rstrip("/").lower() for o in self.public_origins.split(",") if o.strip()}
 
     @property
     def access_port_range(self) -> range:

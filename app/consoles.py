@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,12 +19,10 @@ from typing import Protocol, runtime_checkable
 
 import libvirt
 
-from app.terminals import SCROLLBACK, Recorder, SharedStream
+from app.terminals import RECORDING_CAP, SCROLLBACK, Budgets, Recorder, SharedStream
 from labs.driver import LabError
 
-RECORDING_CAP = 32 * 1024 * 1024  # bytes per console recording: a serial line can be flooded
 MAX_SCREENS = 16  # browsers on one machine's screen at once (the candidate's tabs, examiners)
-Subscriber = asyncio.Queue[str | None]  # None: the console is gone
 
 
 @runtime_checkable
@@ -38,22 +35,6 @@ class ConsoleSource(Protocol):
 
 class ConsoleUnavailable(Exception):
     """No console now: libvirt is unreachable, the machine is off or restarting, no display."""
-
-
-class CappedRecorder(Recorder):
-    """An asciicast file that stops growing at RECORDING_CAP, and says so in the recording."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        self.room = RECORDING_CAP - path.stat().st_size
-
-    def event(self, kind: str, text: str) -> None:
-        if self.room <= 0:
-            return
-        self.room -= len(json.dumps(text)) + 32  # the line as written: JSON, ASCII
-        if self.room <= 0:
-            kind, text = "o", "\r\n[Praxis: recording stopped, size limit reached]\r\n"
-        super().event(kind, text)
 
 
 class SerialConsole(SharedStream):
@@ -106,8 +87,12 @@ class ConsoleHub:
     """Serial consoles by (session, node), opened on first use; screens by session. Both are
     cut by `close_session`, and none opens again for a session cut once."""
 
-    def __init__(self, recordings: Path, source: ConsoleSource | None) -> None:
+    def __init__(
+        self, recordings: Path, source: ConsoleSource | None, budgets: Budgets | None = None
+    ) -> None:
         self.recordings, self.source = recordings, source
+        # The session's recording budget, shared with its terminals (app.terminals).
+        self.budgets = budgets or Budgets(recordings, RECORDING_CAP)
         self.serials: dict[tuple[str, str], SerialConsole] = {}
         self.recorders: dict[tuple[str, str], Recorder] = {}
         self.locks: dict[tuple[str, str], asyncio.Lock] = {}
@@ -135,7 +120,9 @@ class ConsoleHub:
                 return console
             if session_id in self.cut:
                 raise ConsoleUnavailable("the exam is over")
-            recorder = self.recorders.get(key) or CappedRecorder(self.recording(session_id, node))
+            recorder = self.recorders.get(key) or Recorder(
+                self.recording(session_id, node), self.budgets.get(session_id)
+            )
             self.recorders[key] = recorder
             loop = asyncio.get_running_loop()
 
@@ -199,3 +186,4 @@ class ConsoleHub:
         for key in [k for k in self.recorders if k[0] == session_id]:
             self.recorders.pop(key).close()
             self.locks.pop(key, None)
+        self.budgets.drop(session_id)

@@ -20,7 +20,7 @@ from app.consoles import ConsoleHub, ConsoleSource
 from app.controller import Controller
 from app.db import instance_id, make_engine, migrate
 from app.service_lock import holding
-from app.terminals import TerminalHub
+from app.terminals import Budgets, TerminalHub
 from app.throttle import SignInGuard
 from app.web import (
     console_ws,
@@ -31,6 +31,7 @@ from app.web import (
     signin,
     terminal_ws,
 )
+from app.web.ws_guard import Seats
 from labs.driver import LabDriver
 
 
@@ -47,10 +48,13 @@ def create_app(
         catalog = Catalog(settings.scenarios_dir, settings.node_capabilities)
         app.state.engine, app.state.driver, app.state.catalog = engine, lab_driver, catalog
         app.state.settings = settings
-        terminals = TerminalHub(settings.data_dir / "recordings")
+        recordings = settings.data_dir / "recordings"
+        budgets = Budgets(recordings, settings.recording_cap_mib * 1024 * 1024)
+        terminals = TerminalHub(recordings, budgets)
         app.state.terminals = terminals
+        app.state.seats = Seats(settings.terminals_per_node, settings.watchers_per_node)
         source = lab_driver if isinstance(lab_driver, ConsoleSource) else None  # VMs' consoles
-        consoles = ConsoleHub(settings.data_dir / "recordings", source)
+        consoles = ConsoleHub(recordings, source, budgets)
         app.state.consoles = consoles
         controller = Controller(engine, settings, lab_driver, catalog, terminals, consoles)
         app.state.controller = controller
@@ -117,5 +121,13 @@ def serve(settings: Settings) -> None:
         os.setpriority(os.PRIO_PROCESS, 0, settings.service_niceness)
     except PermissionError:
         logging.warning("cannot run at niceness %d (not root)", settings.service_niceness)
-    with holding(settings.data_dir):  # one service per data folder; a restore waits for none
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    # One service per data folder (a restore waits for none). A stop waits at most 10 s for
+    # open connections: a browser that stopped reading its terminal would hold it forever.
+    with holding(settings.data_dir):
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            timeout_graceful_shutdown=10,
+        )

@@ -13,20 +13,107 @@ import contextlib
 import json
 import threading
 import time
+from collections import deque
 from pathlib import Path
 
 import paramiko
 
 SCROLLBACK = 256 * 1024  # characters kept for a reconnecting browser
-BACKLOG = 1024  # messages a slow browser may fall behind before it is made to reconnect
+BACKLOG = 1024 * 1024  # characters a browser may fall behind before it is made to reconnect
+BATCH = 64 * 1024  # characters sent in one message to a browser that lags
+IN_FLIGHT = 64  # chunks read and not yet handed out: past it the reader waits (SSH's window)
+RECORDING_CAP = 50 * 1024 * 1024  # bytes per session (settings: recording_cap_mib)
 COLS, ROWS = 120, 32
-Subscriber = asyncio.Queue[str | None]  # None: the shell is gone
+CUT = "\r\n[Praxis: output not recorded from here on, the session's recording limit is reached]\r\n"
+
+
+class Budget:
+    """What a session's recordings (terminals and consoles) may still write, in bytes."""
+
+    def __init__(self, room: int) -> None:
+        self.room = room
+        self.lock = threading.Lock()
+
+    def charge(self, size: int) -> None:
+        """Count what was written anyway (a header)."""
+        with self.lock:
+            self.room -= size
+
+    def take(self, size: int) -> bool:
+        """Whether `size` bytes may be written (counted if so); once not, nothing more may."""
+        with self.lock:
+            if size > self.room:
+                self.room = 0  # a later, smaller event must not slip in after the cut
+                return False
+            self.room -= size
+            return True
+
+
+class Budgets:
+    """One Budget per session, the cap less what its recordings already hold on disk (a
+    restarted service appends to them)."""
+
+    def __init__(self, recordings: Path, cap: int) -> None:
+        self.recordings, self.cap = recordings, cap
+        self.sessions: dict[str, Budget] = {}
+
+    def get(self, session_id: str) -> Budget:
+        if session_id not in self.sessions:
+            used = sum(p.stat().st_size for p in (self.recordings / session_id).rglob("*.cast"))
+            self.sessions[session_id] = Budget(self.cap - used)
+        return self.sessions[session_id]
+
+    def drop(self, session_id: str) -> None:
+        self.sessions.pop(session_id, None)
+
+
+class Watcher:
+    """One browser's share of a stream: what is still to be sent to it, at most `limit`
+    characters. A browser that falls further behind (it does not read, `yes` in the shell) is
+    dropped rather than grow the service: `dropped` is set, it reconnects and gets the
+    scroll-back."""
+
+    def __init__(self, limit: int = BACKLOG) -> None:
+        self.limit, self.size = limit, 0
+        self.pending: deque[str] = deque()
+        self.over = False  # the stream ended
+        self.dropped = asyncio.Event()
+        self.wake = asyncio.Event()
+
+    def push(self, text: str | None) -> None:
+        if text is None:
+            self.over = True
+        elif self.size + len(text) > self.limit:
+            self.pending.clear()
+            self.size = 0
+            self.dropped.set()
+        elif not self.dropped.is_set():
+            self.pending.append(text)
+            self.size += len(text)
+        self.wake.set()
+
+    async def next(self) -> str | None:
+        """What to send next, chunks joined up to BATCH characters; None once the stream ended
+        (after what it said) or the browser was dropped."""
+        while not self.pending:
+            if self.over or self.dropped.is_set():
+                return None
+            self.wake.clear()
+            await self.wake.wait()
+        parts = [self.pending.popleft()]
+        while self.pending and len(parts[0]) + len(self.pending[0]) <= BATCH:
+            parts[0] += self.pending.popleft()
+        self.size -= len(parts[0])
+        return parts[0]
 
 
 class Recorder:
-    """asciicast v2: a header line, then `[seconds, "o"|"i", text]` lines."""
+    """asciicast v2: a header line, then `[seconds, "o"|"i", text]` lines. With a Budget, the
+    recording stops where the session's budget runs out, and says so: a visible line and an
+    asciicast marker ("m") where the cut is."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, budget: Budget | None = None) -> None:
+        self.budget, self.cut = budget, False
         path.parent.mkdir(parents=True, exist_ok=True)
         fresh = not path.exists()
         self.file = path.open("a", encoding="utf-8")
@@ -39,7 +126,10 @@ class Recorder:
                 "timestamp": int(self.start),
                 "env": {"TERM": "xterm-256color"},
             }
-            self.file.write(json.dumps(header) + "\n")
+            line = json.dumps(header) + "\n"
+            self.file.write(line)
+            if budget is not None:
+                budget.charge(len(line))
         else:  # a restarted service appends: keep times growing from the first header
             with path.open(encoding="utf-8") as existing:
                 self.start = json.loads(existing.readline()).get("timestamp", self.start)
@@ -47,7 +137,14 @@ class Recorder:
 
     def event(self, kind: str, text: str) -> None:
         with self.lock:
-            self.file.write(json.dumps([round(time.time() - self.start, 6), kind, text]) + "\n")
+            if self.cut:
+                return
+            at = round(time.time() - self.start, 6)
+            line = json.dumps([at, kind, text]) + "\n"  # ASCII: its length is its size
+            if self.budget is not None and not self.budget.take(len(line)):
+                self.cut = True  # the note goes past the cap: a few hundred bytes, once
+                line = json.dumps([at, "o", CUT]) + "\n" + json.dumps([at, "m", "cut"]) + "\n"
+            self.file.write(line)
             self.file.flush()
 
     def close(self) -> None:
@@ -63,8 +160,9 @@ class SharedStream:
     def __init__(self, recorder: Recorder, loop: asyncio.AbstractEventLoop) -> None:
         self.loop, self.recorder = loop, recorder
         self.scrollback = ""
-        self.subscribers: set[Subscriber] = set()
+        self.subscribers: set[Watcher] = set()
         self.alive = True
+        self.in_flight = threading.Semaphore(IN_FLIGHT)
 
     def start(self, name: str) -> threading.Thread:
         reader = threading.Thread(target=self._read, daemon=True, name=name)
@@ -77,8 +175,12 @@ class SharedStream:
             text = decoder.decode(data)
             if text:
                 self.recorder.event("o", text)
+                # A flood waits here for the loop (then SSH's window stops the node) rather
+                # than pile up in the loop's queue.
+                self.in_flight.acquire()
                 self.loop.call_soon_threadsafe(self._publish, text)
         self.alive = False
+        self.in_flight.acquire()
         self.loop.call_soon_threadsafe(self._publish, None)
 
     def _recv(self) -> bytes:
@@ -89,25 +191,22 @@ class SharedStream:
         raise NotImplementedError
 
     def _publish(self, text: str | None) -> None:
+        self.in_flight.release()
         if text is not None:
             self.scrollback = (self.scrollback + text)[-SCROLLBACK:]
-        for queue in list(self.subscribers):
-            if text is not None and queue.qsize() > BACKLOG:
-                # A browser that does not read (`yes` in the shell) must not grow the service:
-                # it is dropped, reconnects and gets the scroll-back.
-                self.subscribers.discard(queue)
-                queue.put_nowait(None)
-            else:
-                queue.put_nowait(text)
+        for watcher in list(self.subscribers):
+            watcher.push(text)
+            if watcher.dropped.is_set():
+                self.subscribers.discard(watcher)
 
-    def subscribe(self) -> tuple[str, Subscriber]:
-        """The scroll-back so far and a queue of what follows (in the loop's thread)."""
-        queue: Subscriber = asyncio.Queue()
-        self.subscribers.add(queue)
-        return self.scrollback, queue
+    def subscribe(self, backlog: int = BACKLOG) -> tuple[str, Watcher]:
+        """The scroll-back so far and a Watcher of what follows (in the loop's thread)."""
+        watcher = Watcher(backlog)
+        self.subscribers.add(watcher)
+        return self.scrollback, watcher
 
-    def unsubscribe(self, queue: Subscriber) -> None:
-        self.subscribers.discard(queue)
+    def unsubscribe(self, watcher: Watcher) -> None:
+        self.subscribers.discard(watcher)
 
     def send(self, text: str) -> None:
         if self.alive:
@@ -173,8 +272,9 @@ class Terminal(SharedStream):
 class TerminalHub:
     """Terminals by (session, node), opened on first use, closed when the session ends."""
 
-    def __init__(self, recordings: Path) -> None:
+    def __init__(self, recordings: Path, budgets: Budgets | None = None) -> None:
         self.recordings = recordings
+        self.budgets = budgets or Budgets(recordings, RECORDING_CAP)
         self.terminals: dict[tuple[str, str], Terminal] = {}
         self.recorders: dict[tuple[str, str], Recorder] = {}
         self.locks: dict[tuple[str, str], asyncio.Lock] = {}
@@ -193,7 +293,9 @@ class TerminalHub:
         async with self.locks.setdefault(key, asyncio.Lock()):
             terminal = self.terminals.get(key)
             if terminal is None or not terminal.alive:
-                recorder = self.recorders.get(key) or Recorder(self.recording(session_id, node))
+                recorder = self.recorders.get(key) or Recorder(
+                    self.recording(session_id, node), self.budgets.get(session_id)
+                )
                 self.recorders[key] = recorder
                 loop = asyncio.get_running_loop()
                 previous = terminal
@@ -220,3 +322,4 @@ class TerminalHub:
         for key in [k for k in self.recorders if k[0] == session_id]:
             self.recorders.pop(key).close()
             self.locks.pop(key, None)
+        self.budgets.drop(session_id)

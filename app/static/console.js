@@ -8,6 +8,7 @@
   const session = document.querySelector("[data-session]").dataset.session;
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const END = 4000, NOT_YOURS = 4403, NO_CONSOLE = 4404;  // app/web/console_ws.py: final
+  const TOO_MANY = 4429;  // app/web/ws_guard.py: too many open, try again later
   // The ended terminal's colours (terminal.js): dimmed, still readable.
   const ENDED = {background: "#1e1e1e", foreground: "#c8c8c8", cursor: "#1e1e1e",
                  blue: "#6a9fea", red: "#f14c4c", magenta: "#d670d6"};
@@ -106,8 +107,10 @@
       const {default: RFB} = await import("/static/vendor/novnc/core/rfb.js");
       const socket = new WebSocket(address(node, "display"));
       let final = null;  // why the server closed it for good, if it did
+      let wait = 1000;
       socket.addEventListener("close", (event) => {  // before noVNC's own handler
         if ([END, NOT_YOURS, NO_CONSOLE].includes(event.code)) final = event.reason || " ";
+        if (event.code === TOO_MANY) wait = 10000;
       });
       rfb = new RFB(box, socket, {shared: true});
       rfb.viewOnly = watch;
@@ -124,7 +127,7 @@
           el.classList.add("ended");
         } else {
           state("off", texts.display_off);
-          setTimeout(connect, 1000);
+          setTimeout(connect, wait);
         }
       });
     }
@@ -191,7 +194,7 @@
       };
       socket.onclose = (event) => {
         if (over || [END, NOT_YOURS, NO_CONSOLE].includes(event.code)) return;
-        setTimeout(open, 1000);
+        setTimeout(open, event.code === TOO_MANY ? 10000 : 1000);
       };
     }
     open();

@@ -1,6 +1,7 @@
 // Attach an xterm.js terminal to every .terminal element: a WebSocket to the node's shell.
 // The candidate types; an examiner (data-mode="watch") only sees. A lost connection comes
-// back by itself and gets the scroll-back first, so a reload finds the same shell.
+// back by itself and gets the scroll-back first, so a reload finds the same shell; so does a
+// browser the service dropped because it fell too far behind the shell's output.
 (function () {
   const session = document.querySelector("[data-session]").dataset.session;
   // Once over, the shell is dimmed yet readable (text 10:1, colours ≥ 4.5:1, WCAG AA); the
@@ -23,6 +24,7 @@
     fit.fit();
     let socket = null;
     let over = false;
+    let refused = false;  // "too many terminals" said once, until a connection gets through
 
     function send(message) {
       if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
@@ -35,7 +37,7 @@
       socket.onmessage = (event) => {
         const message = JSON.parse(event.data);
         if (message.t === "o") {
-          if (first) { term.reset(); first = false; }  // the scroll-back replaces what we had
+          if (first) { term.reset(); first = refused = false; }  // the scroll-back replaces what we had
           term.write(message.d);
         } else if (message.t === "end") {
           over = true;
@@ -47,7 +49,16 @@
         }
       };
       socket.onopen = () => { if (!watch) send({t: "r", cols: term.cols, rows: term.rows}); };
-      socket.onclose = () => { if (!over) setTimeout(open, 1000); };
+      // app/web/ws_guard.py: 4403 not ours (or another site's page), for good; 4429 too many
+      // terminals open, try again later; 4001 fell behind, at once (the scroll-back catches up).
+      socket.onclose = (event) => {
+        if (over || event.code === 4403) return;
+        if (event.code === 4429) {
+          if (!refused) term.write(`\r\n\x1b[33m${event.reason}\x1b[0m\r\n`);
+          refused = true;
+          setTimeout(open, 10000);
+        } else setTimeout(open, event.code === 4001 ? 0 : 1000);
+      };
     }
 
     if (!watch) {

@@ -6,7 +6,8 @@ Serial console, JSON as the terminal: browser -> server {"t": "i", "d": keys}; s
 browser {"t": "hello", "display": bool} first (which consoles the node has), then {"t": "o",
 "d": text} (the scroll-back first) and {"t": "end", "d": why}.
 Screen: the VNC protocol in binary messages, for noVNC (app/static/vendor/novnc).
-Close codes: 4000 over for good (END), 4403 not yours, 4404 no such console: do not retry.
+Close codes: 4000 over for good (END), 4403 not yours (or another site's page), 4404 no such
+console: do not retry; 4429 too many open (app.web.ws_guard): retry later.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from app.models import LabSession, Role, State
 from app.vnc import RfbClientFilter, RfbRefused
 from app.web.i18n import texts
 from app.web.terminal_ws import END, allowed, caller, end, serve
+from app.web.ws_guard import FOREIGN, NOT_YOURS, same_origin, seat
 from labs.scenario import Node
 
 router = APIRouter()
-NOT_YOURS, NO_CONSOLE = 4403, 4404
+NO_CONSOLE = 4404
 
 
 async def _admit(
@@ -38,6 +40,9 @@ async def _admit(
     None, the socket closed with why (accepted first: a refused handshake has no close code)."""
     who, lab = caller(websocket, session_id)
     await websocket.accept()
+    if not same_origin(websocket):
+        await websocket.close(code=NOT_YOURS, reason=FOREIGN)
+        return None
     if who is None or lab is None or not allowed(who, session_id):
         await websocket.close(code=NOT_YOURS)
         return None
@@ -89,7 +94,17 @@ async def serial_console(websocket: WebSocket, session_id: str, node: str) -> No
         return
     lab, vm, watcher = admitted
     say = texts(websocket.cookies.get("lang") or "fr")
-    await websocket.send_text(json.dumps({"t": "hello", "display": vm.display}))
+    full = say["too_many_terminals"]
+    async with seat(websocket, session_id, node, "console", watcher, full) as held:
+        if held:
+            await websocket.send_text(json.dumps({"t": "hello", "display": vm.display}))
+            await _serial(websocket, lab, node, watcher, say)
+
+
+async def _serial(
+    websocket: WebSocket, lab: LabSession, node: str, watcher: bool, say: dict[str, str]
+) -> None:
+    session_id = lab.id
     if not await _open_now(websocket, lab, say, binary=False):
         return
     hub: ConsoleHub = websocket.app.state.consoles
@@ -111,6 +126,16 @@ async def screen(websocket: WebSocket, session_id: str, node: str) -> None:
     if not vm.display:
         await websocket.close(code=NO_CONSOLE)
         return
+    full = say["too_many_terminals"]
+    async with seat(websocket, session_id, node, "display", watcher, full) as held:
+        if held:
+            await _screen(websocket, lab, node, watcher, say)
+
+
+async def _screen(
+    websocket: WebSocket, lab: LabSession, node: str, watcher: bool, say: dict[str, str]
+) -> None:
+    session_id = lab.id
     if not await _open_now(websocket, lab, say, binary=True):
         return
     hub: ConsoleHub = websocket.app.state.consoles

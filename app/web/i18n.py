@@ -24,6 +24,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "submit_confirm": "Rendre votre travail maintenant ? "
         "Vous ne pourrez plus modifier votre environnement.",
         "exam_over": "L'épreuve est terminée. Votre travail a été remis pour correction.",
+        "too_many_terminals": "Trop de terminaux ouverts sur cette machine : fermez un onglet.",
         "not_ready": "Votre environnement est en cours de préparation…",
         "failed": "Votre environnement n'a pas pu être préparé : prévenez l'examinateur.",
         "dashboard": "Sessions en cours",
@@ -227,6 +228,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "submit_confirm": "Hand in your work now? You will not be able "
         "to change your lab any more.",
         "exam_over": "The exam is over. Your work has been handed in for grading.",
+        "too_many_terminals": "Too many terminals open on this machine: close a tab.",
         "not_ready": "Your lab is being prepared…",
         "failed": "Your lab could not be prepared: tell the examiner.",
         "dashboard": "Live sessions",

@@ -43,6 +43,19 @@ def tokens(client: TestClient) -> dict[str, str]:
         }
 
 
+def new_session(
+    client: TestClient, examiner: str, candidate: str = "C", scenario: str = "amp-stack"
+) -> dict[str, Any]:
+    """A session made through the API by an examiner (its lab is never built here)."""
+    reply = client.post(
+        "/api/sessions",
+        json={"scenario": scenario, "candidate": candidate},
+        headers={"Authorization": f"Bearer {examiner}"},
+    )
+    body: dict[str, Any] = reply.json()
+    return body
+
+
 def call(client: TestClient, method: str, path: str, token: str | None, **kw: Any) -> int:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return client.request(method, path, headers=headers, **kw).status_code

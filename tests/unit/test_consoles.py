@@ -15,12 +15,12 @@ from starlette.websockets import WebSocketDisconnect
 from app.api.deps import COOKIE
 from app.auth import create_user
 from app.config import Settings
-from app.consoles import RECORDING_CAP, CappedRecorder, ConsoleHub, ConsoleUnavailable
+from app.consoles import ConsoleHub, ConsoleUnavailable
 from app.db import unit_of_work
 from app.main import create_app
 from app.models import Role
 from app.vnc import RfbClientFilter, RfbRefused
-from tests.unit.test_api_roles import NoLabs
+from tests.unit.test_api_roles import NoLabs, new_session
 from tests.unit.test_api_roles import client as client
 
 HANDSHAKE = b"RFB 003.008\n" + b"\x01" + b"\x00"  # version, security None, ClientInit exclusive
@@ -82,17 +82,6 @@ def test_a_watcher_cannot_make_the_proxy_hold_a_huge_clipboard() -> None:
         rfb.feed(bytes([6, 0, 0, 0]) + struct.pack(">i", 64 * 1024 * 1024))
 
 
-def test_a_flooded_serial_console_stops_its_recording_at_the_cap(tmp_path: Path) -> None:
-    recorder = CappedRecorder(tmp_path / "vm.cast")
-    chunk = "y\r\n" * 100_000
-    for _ in range(RECORDING_CAP // len(chunk) + 10):
-        recorder.event("o", chunk)
-    recorder.close()
-    size = (tmp_path / "vm.cast").stat().st_size
-    assert RECORDING_CAP - len(chunk) * 2 < size <= RECORDING_CAP + 1024
-    assert "size limit" in (tmp_path / "vm.cast").read_text().splitlines()[-1]
-
-
 def test_nothing_opens_again_after_the_cut(tmp_path: Path) -> None:
     async def scenario() -> None:
         hub = ConsoleHub(tmp_path, source=None)
@@ -115,11 +104,7 @@ def test_consoles_are_for_vms_and_their_people(client: TestClient) -> None:
     with unit_of_work(client.app.state.engine) as db:  # type: ignore[attr-defined]
         examiner = create_user(db, "e", Role.examiner)
         instructor = create_user(db, "i", Role.instructor)
-    created = client.post(
-        "/api/sessions",
-        json={"scenario": "amp-stack", "candidate": "C"},
-        headers={"Authorization": f"Bearer {examiner}"},
-    ).json()
+    created = new_session(client, examiner)
     for token, code in ((None, 4403), (instructor, 4403), (examiner, 4404)):
         client.cookies.clear()
         if token:
@@ -130,11 +115,7 @@ def test_consoles_are_for_vms_and_their_people(client: TestClient) -> None:
                 socket.receive_text()
             assert end.value.code == code, (token, what)
     client.cookies.set(COOKIE, created["access"]["token"])  # the candidate, on another's session
-    other = client.post(
-        "/api/sessions",
-        json={"scenario": "amp-stack", "candidate": "D"},
-        headers={"Authorization": f"Bearer {examiner}"},
-    ).json()
+    other = new_session(client, examiner, "D")
     url = f"/ws/sessions/{other['id']}/nodes/web/console"
     with client.websocket_connect(url) as socket, pytest.raises(WebSocketDisconnect) as end:
         socket.receive_text()
@@ -148,11 +129,7 @@ def test_a_vm_says_which_consoles_it_has_and_waits_for_its_lab(tmp_path: Path) -
     with TestClient(app) as test_client:
         with unit_of_work(app.state.engine) as db:
             examiner = create_user(db, "e", Role.examiner)
-        created = test_client.post(
-            "/api/sessions",
-            json={"scenario": "vm-lab", "candidate": "C"},
-            headers={"Authorization": f"Bearer {examiner}"},
-        ).json()
+        created = new_session(test_client, examiner, scenario="vm-lab")
         test_client.cookies.set(COOKIE, created["access"]["token"])
         base = f"/ws/sessions/{created['id']}/nodes"
         with test_client.websocket_connect(f"{base}/vm/console") as socket:
