@@ -24,26 +24,37 @@ BATCH = 64 * 1024  # characters sent in one message to a browser that lags
 IN_FLIGHT = 64  # chunks read and not yet handed out: past it the reader waits (SSH's window)
 RECORDING_CAP = 50 * 1024 * 1024  # bytes per session (settings: recording_cap_mib)
 COLS, ROWS = 120, 32
-CUT = "\r\n[Praxis: output not recorded from here on, the session's recording limit is reached]\r\n"
+# Kept for what the candidate types once output is no longer recorded: a flood early in the
+# exam must not hide from the jury what was done after it.
+INPUT_RESERVE = 0.1  # of the cap
+CUT = (
+    "\r\n[Praxis: output not recorded from here on, the session's recording limit is reached; "
+    "what is typed still is]\r\n"
+)
 
 
 class Budget:
-    """What a session's recordings (terminals and consoles) may still write, in bytes."""
+    """What a session's recordings (terminals and consoles) may still write, in bytes. Output
+    stops `reserve` bytes early; what is typed may use those, then nothing more is written."""
 
-    def __init__(self, room: int) -> None:
-        self.room = room
+    def __init__(self, room: int, reserve: int = 0) -> None:
+        self.room, self.reserve = room, reserve
+        self.output_closed = False  # once shut, no later, smaller output slips in
         self.lock = threading.Lock()
 
     def charge(self, size: int) -> None:
-        """Count what was written anyway (a header)."""
+        """Count what was written anyway (a header, a note)."""
         with self.lock:
             self.room -= size
 
-    def take(self, size: int) -> bool:
-        """Whether `size` bytes may be written (counted if so); once not, nothing more may."""
+    def take(self, size: int, output: bool = True) -> bool:
+        """Whether `size` bytes of output (or of input) may be written, counted if so."""
         with self.lock:
+            if output and (self.output_closed or size > self.room - self.reserve):
+                self.output_closed = True
+                return False
             if size > self.room:
-                self.room = 0  # a later, smaller event must not slip in after the cut
+                self.room = 0
                 return False
             self.room -= size
             return True
@@ -60,7 +71,7 @@ class Budgets:
     def get(self, session_id: str) -> Budget:
         if session_id not in self.sessions:
             used = sum(p.stat().st_size for p in (self.recordings / session_id).rglob("*.cast"))
-            self.sessions[session_id] = Budget(self.cap - used)
+            self.sessions[session_id] = Budget(self.cap - used, int(self.cap * INPUT_RESERVE))
         return self.sessions[session_id]
 
     def drop(self, session_id: str) -> None:
@@ -109,11 +120,11 @@ class Watcher:
 
 class Recorder:
     """asciicast v2: a header line, then `[seconds, "o"|"i", text]` lines. With a Budget, the
-    recording stops where the session's budget runs out, and says so: a visible line and an
-    asciicast marker ("m") where the cut is."""
+    output stops where the session's budget runs out, and says so (a visible line and an
+    asciicast marker "m" where the cut is); what is typed is kept on, from the reserve."""
 
     def __init__(self, path: Path, budget: Budget | None = None) -> None:
-        self.budget, self.cut = budget, False
+        self.budget, self.cut, self.output_cut = budget, False, False
         path.parent.mkdir(parents=True, exist_ok=True)
         fresh = not path.exists()
         self.file = path.open("a", encoding="utf-8")
@@ -137,13 +148,18 @@ class Recorder:
 
     def event(self, kind: str, text: str) -> None:
         with self.lock:
-            if self.cut:
+            output = kind == "o"
+            if self.cut or (output and self.output_cut):
                 return
             at = round(time.time() - self.start, 6)
             line = json.dumps([at, kind, text]) + "\n"  # ASCII: its length is its size
-            if self.budget is not None and not self.budget.take(len(line)):
-                self.cut = True  # the note goes past the cap: a few hundred bytes, once
+            if self.budget is not None and not self.budget.take(len(line), output):
+                if not output:
+                    self.cut = True  # the reserve is spent too: nothing more, silently
+                    return
+                self.output_cut = True  # the note goes into the reserve: once per recording
                 line = json.dumps([at, "o", CUT]) + "\n" + json.dumps([at, "m", "cut"]) + "\n"
+                self.budget.charge(len(line))
             self.file.write(line)
             self.file.flush()
 

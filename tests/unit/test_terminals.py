@@ -134,11 +134,22 @@ def test_a_session_s_recordings_stop_at_its_cap_and_say_where(tmp_path: Path) ->
     for recorder in (web, db, other):
         recorder.close()
     sizes = [(tmp_path / "s1" / f"{node}.cast").stat().st_size for node in ("web", "db")]
-    assert cap - 10_000 < sum(sizes) <= cap + 1024  # the notes go a little past the cap
+    reserve = cap // 10  # kept for what is typed after the cut
+    assert cap - reserve - 10_000 < sum(sizes) <= cap - reserve + 1024
     for node in ("web", "db"):
         *_, note, marker = (tmp_path / "s1" / f"{node}.cast").read_text().splitlines()
         assert "recording limit" in json.loads(note)[2] and json.loads(marker)[1:] == ["m", "cut"]
     assert "still recorded" in (tmp_path / "s2" / "web.cast").read_text()
+    # What is typed after the cut is still recorded, from the reserve, and then it stops too.
+    web = Recorder(tmp_path / "s1" / "web.cast", budgets.get("s1"))
+    web.event("i", "systemctl restart apache2\r")
+    web.event("o", "hidden output")
+    for _ in range(200):
+        web.event("i", "x" * 1000)
+    web.close()
+    kept = (tmp_path / "s1" / "web.cast").read_text()
+    assert "systemctl restart apache2" in kept and "hidden output" not in kept
+    assert sum(p.stat().st_size for p in (tmp_path / "s1").glob("*.cast")) <= cap + 2048
     # A restarted service appends: the budget counts what is already on disk, headers too.
     again = Recorder(tmp_path / "s1" / "web.cast", Budgets(tmp_path, cap).get("s1"))
     for _ in range(100):
