@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import signal
 import socket
@@ -200,3 +201,12 @@ def browser() -> Iterator[Browser]:
         chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM)
         yield chromium
         chromium.close()
+
+
+def form_token(client: httpx.Client, path: str) -> str:
+    """The CSRF token a page's form carries, as a browser gets it (with its cookie)."""
+    page = client.get(path)
+    assert page.status_code == 200, page.text
+    found = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text)
+    assert found, page.text
+    return found.group(1)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser
 
-from tests.integration.conftest import Service
+from tests.integration.conftest import Service, form_token
 from tests.integration.ui import examiner_password, page, sign_in
 
 HTML = {"Accept": "text/html"}
@@ -48,14 +48,6 @@ def client_from(service: Service, address: str = "127.0.0.1") -> httpx.Client:
     """A browser-like client (cookies kept, no Bearer token) from a loopback `address`."""
     transport = httpx.HTTPTransport(local_address=address)
     return httpx.Client(base_url=service.url, transport=transport, timeout=60, headers=HTML)
-
-
-def form_token(client: httpx.Client, path: str) -> str:
-    page = client.get(path)
-    assert page.status_code == 200, page.text
-    found = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text)
-    assert found, page.text
-    return found.group(1)
 
 
 def post_sign_in(client: httpx.Client, name: str, password: str) -> httpx.Response:

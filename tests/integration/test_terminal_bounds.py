@@ -25,7 +25,7 @@ from websockets.frames import Close
 from websockets.http11 import Response
 from websockets.uri import parse_uri
 
-from tests.integration.conftest import Service
+from tests.integration.conftest import Service, form_token
 from tests.integration.ui import examiner_password, page, sign_in, start
 
 CAP_MIB = 4  # the session's recording cap, small: the flood reaches it in seconds
@@ -153,7 +153,9 @@ async def _flood(service: Service, url: str, cookie: dict[str, str]) -> dict[str
 def test_a_flooded_terminal_keeps_the_service_bounded(browser: Browser, bounded: Service) -> None:
     session = start(bounded, "hostile", "Léa Flot")
     bounded.wait(session["id"], "ready")
-    signed_in = httpx.post(f"{bounded.url}/exam", data={"code": session["code"]})
+    with httpx.Client(base_url=bounded.url) as browser_like:  # the exam form, as a browser
+        form = {"code": session["code"], "csrf": form_token(browser_like, "/exam")}
+        signed_in = browser_like.post("/exam", data=form)
     cookie = {"Cookie": f"praxis={signed_in.cookies['praxis']}"}
     url = f"ws://127.0.0.1:{bounded.port}/ws/sessions/{session['id']}/nodes/web/terminal"
     with ThreadPoolExecutor(1) as apart:  # Playwright's sync API holds this thread's loop
