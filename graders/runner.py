@@ -34,7 +34,6 @@ from labs.scenario import Criterion, Scenario
 
 # `{{ name }}`, or `{{ name.part }}` for a part of a subnet parameter (labs.params.attribute).
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)(?:\.([a-z0-9]{1,10}))?\s*\}\}")
-CRITERION_BUDGET = 60.0
 RETRY_PAUSE = 0.5
 
 
@@ -128,12 +127,16 @@ def _grade_criterion(criterion: Criterion, base: CheckContext) -> CriterionResul
 
 
 def _collect(
-    criterion: Criterion, future: Future[CriterionResult], due: float, params: Mapping[str, str]
+    criterion: Criterion,
+    future: Future[CriterionResult],
+    due: float,
+    params: Mapping[str, str],
+    budget_seconds: float,
 ) -> CriterionResult:
     try:
         return future.result(timeout=max(0.0, due - time.monotonic()))
     except FutureTimeout:
-        budget = f"took longer than its budget of {CRITERION_BUDGET:g}s"
+        budget = f"took longer than its budget of {budget_seconds:g}s"
         return criterion_result(criterion, params, 0, "error", f"could not be graded: {budget}")
 
 
@@ -158,6 +161,7 @@ def grade(
     )
     done: dict[str, CriterionResult] = {}
     pending = list(scenario.criteria)
+    budget_seconds = scenario.grading.criterion_budget_seconds
     # One thread per criterion (up to 32): a criterion waiting for a free thread would spend
     # its budget in the queue.
     pool = ThreadPoolExecutor(max_workers=min(32, max(8, len(scenario.criteria))))
@@ -169,7 +173,7 @@ def grade(
             for criterion in ready:
                 pending.remove(criterion)
             futures = {}
-            due = time.monotonic() + CRITERION_BUDGET
+            due = time.monotonic() + budget_seconds
             for criterion in ready:
                 unmet = [d for d in criterion.depends_on if d in done and done[d].score < 1]
                 if unmet or any(d not in done for d in criterion.depends_on):
@@ -187,7 +191,7 @@ def grade(
                         pool.submit(_grade_criterion, criterion, base),
                     )
             for cid, (criterion, future) in futures.items():
-                done[cid] = _collect(criterion, future, due, params)
+                done[cid] = _collect(criterion, future, due, params, budget_seconds)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)  # a stuck check must not hold the grade
     ordered = [done[c.id] for c in scenario.criteria]

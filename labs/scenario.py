@@ -192,12 +192,20 @@ class Grading(Strict):
     # state would not (then the candidate's processes are killed instead).
     restart: bool = True
     budget: str = "5m"  # the whole grading's wall clock; past it, the grade is incomplete
+    # Each criterion's own clock: past it, that criterion is `error` (graded again later) and
+    # grading goes on without it. Checks that ask a slow machine (a VM under TCG, a nested
+    # hypervisor) need more than the default.
+    criterion_budget: str = "60s"
 
-    _budget = field_validator("budget")(lambda value: positive_duration(value))
+    _budget = field_validator("budget", "criterion_budget")(lambda value: positive_duration(value))
 
     @property
     def budget_seconds(self) -> float:
         return parse_duration(self.budget).total_seconds()
+
+    @property
+    def criterion_budget_seconds(self) -> float:
+        return parse_duration(self.criterion_budget).total_seconds()
 
 
 class Criterion(Strict):
