@@ -32,6 +32,7 @@ from app.node_watch import NodeWatch
 from app.terminals import TerminalHub
 from graders.report import GradeReport
 from graders.transport import load_key, wait_ready
+from labs.docker_driver import CANDIDATE_READY
 from labs.driver import Access, LabDriver, LabError
 from labs.scenario import Scenario
 
@@ -191,10 +192,11 @@ class Controller:
             nodes = await asyncio.to_thread(self.driver.create, session_id, scenario, _access(lab))
             created = time.monotonic() - start
             key = load_key(lab.grader_key)
+            timeout = self.settings.ready_timeout
             await asyncio.gather(
                 *(
-                    asyncio.to_thread(wait_ready, n.address, key, self.settings.ready_timeout)
-                    for n in nodes.values()
+                    asyncio.to_thread(wait_ready, n.address, key, timeout, "root", _probe(kind))
+                    for n, kind in ((n, scenario.nodes[name].kind) for name, n in nodes.items())
                 )
             )
         except Exception as exc:  # LabError, NodeUnreachable, an invalid scenario: all end the same
@@ -351,6 +353,12 @@ class Controller:
         for session_id in orphans:
             self._destroy_quietly(session_id)
         return orphans
+
+
+def _probe(kind: str) -> str:
+    """What says a node is ready: a container's candidate account is made too (any shell's
+    `exit 0` elsewhere: a VM may run Windows)."""
+    return CANDIDATE_READY if kind == "container" else "exit 0"
 
 
 def _access(lab: LabSession) -> Access:

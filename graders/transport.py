@@ -109,8 +109,10 @@ def _exec(
     return CommandResult(stdout.channel.recv_exit_status(), out, err)
 
 
-def wait_ready(host: str, key: paramiko.PKey, timeout: float, user: str = "root") -> float:
-    """Poll until `user` logs in with `key` and runs a command. Returns seconds waited.
+def wait_ready(
+    host: str, key: paramiko.PKey, timeout: float, user: str = "root", probe: str = "exit 0"
+) -> float:
+    """Poll until `user` logs in with `key` and `probe` succeeds. Returns seconds waited.
 
     Raises NodeUnreachable with the last reason when `timeout` passes.
     """
@@ -119,7 +121,7 @@ def wait_ready(host: str, key: paramiko.PKey, timeout: float, user: str = "root"
     while time.monotonic() - start < timeout:
         transport = SSHTransport(host, key, user)
         try:
-            if transport.run("exit 0", timeout=10).ok:  # sh, cmd and PowerShell alike
+            if transport.run(probe, timeout=10).ok:  # `exit 0`: sh, cmd and PowerShell alike
                 return time.monotonic() - start
         except NodeUnreachable as exc:  # refused while sshd starts: cheap to ask again
             last = str(exc)

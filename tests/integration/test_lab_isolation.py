@@ -16,7 +16,7 @@ from app.db import instance_id, make_engine, unit_of_work
 from app.models import LabSession, State
 from graders.transport import load_key, wait_ready
 from labs import firewall
-from labs.docker_driver import DockerDriver
+from labs.docker_driver import CANDIDATE_READY, DockerDriver
 from labs.driver import INSTANCE_LABEL, SESSION_LABEL, Access, NodeInfo
 from labs.keys import new_keypair
 from labs.scenario import Scenario
@@ -119,8 +119,10 @@ def test_packages_nodes_get_debian_from_the_cache_and_nothing_else(
 def test_nodes_are_capped_unprivileged_and_labelled(driver: DockerDriver, quick: Scenario) -> None:
     keys = new_keypair()
     nodes = driver.create("caps00000001", quick, Access(keys.public, "candidat", "pw"))
-    wait_ready(nodes["web"].address, load_key(keys.private), 60)
+    wait_ready(nodes["web"].address, load_key(keys.private), 60, probe=CANDIDATE_READY)
     container = docker.from_env().containers.get("praxis-caps00000001-web")
+    # Ready means the candidate can log in too: their account is made (after sshd starts).
+    assert container.exec_run(["id", "candidat"]).exit_code == 0
     host = container.attrs["HostConfig"]
     assert host["Privileged"] is False
     assert host["Memory"] == 256 << 20 and host["MemorySwap"] == 256 << 20
