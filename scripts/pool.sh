@@ -26,7 +26,6 @@ mount_pool() {
         mkfs.btrfs -q "$POOL_IMAGE" >/dev/null
     fi
     mount -o loop "$POOL_IMAGE" "$POOL"
-    btrfs quota enable "$POOL"
     if have_systemd && ! grep -qs " $POOL " /etc/fstab; then  # mounted again at boot
         echo "$POOL_IMAGE $POOL btrfs loop,nofail 0 0" >> /etc/fstab
         mkdir -p /etc/systemd/system/docker.service.d
@@ -36,10 +35,17 @@ mount_pool() {
     fi
 }
 
+quotas() {  # simple quotas where the kernel has them (cheap deletions), else full qgroups
+    local mode="/sys/fs/btrfs/$(btrfs filesystem show "$POOL" | awk '/uuid/{print $NF}')/qgroups/mode"
+    [ "$(cat "$mode" 2>/dev/null)" = squota ] && return
+    python3 scripts/btrfs_squota.py "$POOL" 2>/dev/null || btrfs quota enable "$POOL"
+}
+
 ours() { [ ! -f "$DAEMON_JSON" ] || grep -qs "\"$POOL/docker\"" "$DAEMON_JSON"; }
 
 if ours; then
     mount_pool
+    quotas
     mkdir -p /etc/docker
     printf '{\n  "data-root": "%s/docker",\n  "storage-driver": "btrfs"\n}\n' "$POOL" \
         > "$DAEMON_JSON.new"
