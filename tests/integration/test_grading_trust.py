@@ -4,11 +4,10 @@ made hostile to its grader neither stalls the service nor escapes its budget."""
 from __future__ import annotations
 
 import os
-import threading
+import subprocess
+import sys
 import time
 from pathlib import Path
-
-import httpx
 
 from app.config import Settings
 from tests.integration.conftest import Service, candidate_ssh, sudo
@@ -38,8 +37,22 @@ def test_a_cheating_root_candidate_scores_at_most_10_and_is_reported(service: Se
         assert scores[criterion][0] == 0, scores
 
 
+PROBE = """
+import http.client, sys, time
+conn = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=5)
+with open(sys.argv[2], "w") as out:
+    while True:
+        start = time.monotonic()
+        conn.request("GET", "/api/health")
+        assert conn.getresponse().read() and True
+        out.write(f"{time.monotonic() - start}\\n")
+        out.flush()
+        time.sleep(0.02)
+"""
+
+
 def test_a_hostile_lab_neither_stalls_the_service_nor_escapes_its_budget(
-    service: Service,
+    service: Service, tmp_path: Path
 ) -> None:
     with service.client() as api:
         created = api.post("/api/sessions", json={"scenario": "hostile", "candidate": "Mallory"})
@@ -53,31 +66,25 @@ def test_a_hostile_lab_neither_stalls_the_service_nor_escapes_its_budget(
     status, output = sudo(ssh, session["access"]["password"], script)
     assert status == 0, output
 
-    latencies: list[float] = []
-    done = threading.Event()
-
-    def probe() -> None:
-        os.setpriority(os.PRIO_PROCESS, 0, -5)  # this thread only: it measures the service
-        with httpx.Client(base_url=service.url, timeout=5) as client:
-            while not done.is_set():
-                start = time.monotonic()
-                assert client.get("/api/health").status_code == 200
-                latencies.append(time.monotonic() - start)
-                time.sleep(0.02)
-
-    # The service answers before batch work takes the cores (Settings.service_niceness).
+    # The service answers before batch work takes the cores (Settings.service_niceness). The
+    # probe is a process of its own, at the same priority: in this one, the test's own work
+    # (an HTTP client's certificates loaded while holding the GIL) would count as the service's.
     assert service.process is not None
     assert os.getpriority(os.PRIO_PROCESS, service.process.pid) == Settings().service_niceness
-    prober = threading.Thread(target=probe)
-    prober.start()
+    probing = tmp_path / "latencies"
+    prober = subprocess.Popen(
+        [sys.executable, "-c", PROBE, str(service.port), str(probing)],
+        preexec_fn=lambda: os.setpriority(os.PRIO_PROCESS, 0, -5),
+    )
     start = time.monotonic()
     try:
         with service.client() as api:
             assert api.post(f"/api/sessions/{session['id']}/end").status_code == 200
         service.wait(session["id"], "graded", timeout=120)
     finally:
-        done.set()
-        prober.join()
+        prober.terminate()
+        prober.wait(10)
+    latencies = [float(x) for x in probing.read_text().split()]
     assert time.monotonic() - start < 120
     assert len(latencies) > 20 and max(latencies) < 0.1, sorted(latencies)[-5:]
     with service.client() as api:
