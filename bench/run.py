@@ -49,7 +49,9 @@ def banner(host: str, timeout: float = 60) -> None:
     raise TimeoutError(host)
 
 
-RUN_FLAGS = [
+RUN_FLAGS = [  # systemd in Docker the usual way: the host's cgroups, no user namespace
+    "--userns",
+    "host",
     "--tmpfs",
     "/run",
     "--tmpfs",

@@ -18,6 +18,7 @@ import socket
 import struct
 import time
 from concurrent.futures import Future
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from graders.contract import (
 )
 from graders.integrity import MAX_HASHED, Integrity, md5_of
 from graders.layers import Changes, Snapshot, UpperLayer
+from labs import userns
 
 log = logging.getLogger("praxis.grading")
 CLEAN_ENV = {
@@ -172,9 +174,14 @@ class DockerNode:
 
     def read(self, path: str, limit: int) -> FileInfo | None:
         try:
-            return rootfs.read(self._root(), path, limit)
+            info = rootfs.read(self._root(), path, limit)
+            if info is None:
+                return None
+            # The host sees its own ids (a remapped node's root is 100000): the node's are asked.
+            uids, gids = (userns.of_process(self.pid1(), kind) for kind in ("uid", "gid"))
         except OSError as exc:
             raise NodeUnreachable(f"node filesystem unavailable: {exc}") from exc
+        return replace(info, uid=uids.inside(info.uid), gid=gids.inside(info.gid))
 
     def digest(self, path: str) -> str | None:
         judge = self.judge.result()

@@ -6,7 +6,9 @@ cgroup v2 systemd uses that as it is. On v1 systemd must write its named hierarc
 the host's /sys/fs/cgroup instead (the old way) showed every lab's container ids and resource
 use, and mounted the host's hierarchies writable (`:ro` holds for the top directory only): a
 candidate could change a neighbour's limits. So on v1 the node's PID 1 waits (WAIT) until the
-driver has made that one mount, which shows the node's own subtree only, writable.
+driver has made that one mount, which shows the node's own subtree only, writable. With
+user-namespace remapping the subtree must also belong to the node's root (a host uid), as a
+delegated cgroup does: systemd cannot make its /init.scope otherwise.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import os
 import subprocess
 import sys
 
+from labs import userns
 from labs.driver import LabError
 
 HIERARCHY = "/sys/fs/cgroup/systemd"
@@ -46,3 +49,25 @@ def give_systemd_its_tree(pid: int) -> None:
     if done.returncode:
         why = done.stderr.decode().strip() or os.strerror(done.returncode)
         raise LabError(f"the node's cgroup tree could not be given to its systemd: {why}")
+    try:
+        uids, gids = userns.of_process(pid, "uid"), userns.of_process(pid, "gid")
+        if not uids.identity:
+            _chown_tree(_host_path(pid), uids.host(0), gids.host(0))
+    except (OSError, LookupError) as exc:
+        raise LabError(f"the node's cgroup tree could not be given to its root: {exc}") from exc
+
+
+def _host_path(pid: int) -> str:
+    """The host's directory of the node's name=systemd cgroup (read from the host's side)."""
+    with open(f"/proc/{pid}/cgroup") as found:
+        for line in found:
+            _, hierarchy, path = line.rstrip("\n").split(":", 2)
+            if hierarchy == "name=systemd":
+                return HIERARCHY + path
+    raise OSError(f"process {pid} has no name=systemd cgroup")
+
+
+def _chown_tree(top: str, uid: int, gid: int) -> None:
+    for folder, _, files in os.walk(top):
+        for path in (folder, *(os.path.join(folder, name) for name in files)):
+            os.chown(path, uid, gid)

@@ -22,7 +22,7 @@ import docker.errors
 from docker.models.containers import Container
 from docker.models.networks import Network
 
-from labs import firewall
+from labs import firewall, userns
 from labs.cgroups import WAIT, give_systemd_its_tree
 from labs.driver import (
     INSTANCE_LABEL,
@@ -431,11 +431,15 @@ def _bridge(session_id: str) -> str:
 def _candidate_processes(container: Container) -> list[int]:
     """Host pids of what a candidate may have left running: anything with a terminal, and
     anything of a user account (uid 1000 and above) — background jobs, `nohup`, `setsid`."""
-    top = container.top(ps_args="-eo pid,tty,uid")
+    top = container.top(ps_args="-eo pid,tty,uid")  # host uids: the node's through its map
+    try:
+        uids = userns.of_process(container.attrs["State"]["Pid"])
+    except OSError:
+        uids = userns.IDENTITY
     return [
         int(pid)
         for pid, tty, uid in top.get("Processes") or []
-        if tty not in ("?", "-") or (uid.isdigit() and int(uid) >= 1000)
+        if tty not in ("?", "-") or (uid.isdigit() and uids.inside(int(uid)) >= 1000)
     ]
 
 

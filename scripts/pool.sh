@@ -47,14 +47,22 @@ if ours; then
     mount_pool
     quotas
     mkdir -p /etc/docker
-    printf '{\n  "data-root": "%s/docker",\n  "storage-driver": "btrfs"\n}\n' "$POOL" \
-        > "$DAEMON_JSON.new"
+    # userns-remap: root in a node is an unprivileged user of the host (labs/userns.py).
+    cat > "$DAEMON_JSON.new" <<EOF
+{
+  "data-root": "$POOL/docker",
+  "storage-driver": "btrfs",
+  "userns-remap": "default"
+}
+EOF
     if ! cmp -s "$DAEMON_JSON.new" "$DAEMON_JSON"; then mv "$DAEMON_JSON.new" "$DAEMON_JSON"
     else rm "$DAEMON_JSON.new"; fi
-    running_root=$($DOCKER info --format '{{.DockerRootDir}}' 2>/dev/null || true)
-    if [ -n "$running_root" ] && [ "$running_root" != "$POOL/docker" ]; then
+    running=$($DOCKER info --format '{{.DockerRootDir}} {{.SecurityOptions}}' 2>/dev/null || true)
+    running_root=${running%% *}
+    if [ -n "$running" ] && [[ "$running" != "$POOL/docker/"*"name=userns"* ]]; then
         if [ -n "$($DOCKER ps -q --filter label=praxis.session)" ]; then
-            echo "dockerd runs on $running_root, without disk caps, and labs are running:" \
+            echo "dockerd runs on $running_root, without disk caps or user namespaces, and" \
+                 "labs are running:" \
                  "end them, then run make setup again (it moves dockerd onto $POOL)" >&2
             exit 1
         fi

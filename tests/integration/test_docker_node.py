@@ -25,6 +25,7 @@ def node() -> Iterator[tuple[DockerNode, Container]]:
         detach=True,
         tmpfs={"/run": "", "/run/lock": ""},
         volumes={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "ro"}},
+        userns_mode="host",  # systemd with the host's cgroups: as root of the host
         stop_signal="SIGRTMIN+3",
         labels={"praxis.test": "docker-node"},
     )

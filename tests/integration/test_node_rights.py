@@ -1,8 +1,10 @@
 """Node rights against the real service and engine: a scenario asking for SYS_ADMIN is refused
-unless the operator allows it; a node sees its own cgroups, not the host's nor a neighbour's."""
+unless the operator allows it; a node sees its own cgroups, not the host's nor a neighbour's;
+its root is nobody on the host."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
@@ -13,7 +15,9 @@ import docker
 import pytest
 
 from app.catalog import validate
+from graders.docker_node import DockerNode
 from graders.transport import load_key, wait_ready
+from labs import userns
 from labs.docker_driver import DockerDriver
 from labs.driver import Access
 from labs.keys import new_keypair
@@ -107,3 +111,28 @@ def test_a_node_sees_its_own_cgroups_only_and_systemd_runs(driver: DockerDriver)
     driver.start_node("cgns00000001", "web", restart=True)  # a new PID 1 gets its tree again
     assert booted() in ("running", "degraded")
     assert run("systemctl is-active ssh").strip() == "active"
+
+
+def test_root_in_a_node_is_nobody_on_the_host_and_graders_see_the_nodes_ids(
+    driver: DockerDriver,
+) -> None:
+    quick, problems = validate(TEST_SCENARIOS / "quick")
+    assert quick is not None, problems
+    keys = new_keypair()
+    lab = driver.create("userns000001", quick, Access(keys.public, "candidat", "pw"))
+    wait_ready(lab["web"].address, load_key(keys.private), 90)
+    node = docker.from_env().containers.get(lab["web"].ref)
+    pid = int(node.attrs["State"]["Pid"])
+    # `make setup` runs the engine with userns-remap: the node's root is a host user of no rights.
+    uids = userns.of_process(pid)
+    assert not uids.identity and uids.host(0) >= 65536, uids
+    assert os.stat(f"/proc/{pid}").st_uid == uids.host(0)
+    # The grader reads files from the host, and gives them the node's owners.
+    node.exec_run(["install", "-o", "candidat", "-g", "candidat", "/dev/null", "/srv/mine"])
+    view = DockerNode(docker.from_env(), lab["web"].ref)
+    shadow, mine = view.read("/etc/shadow", 0), view.read("/srv/mine", 0)
+    assert shadow is not None and (shadow.uid, shadow.gid) == (0, 42)  # root:shadow
+    assert mine is not None and (mine.uid, mine.gid) == (1000, 1000)
+    # Sudo works for the candidate (systemd's own checks are in the test above).
+    sudo = node.exec_run(["su", "candidat", "-c", "echo pw | sudo -S -p '' id -u"])
+    assert sudo.output.decode().strip().endswith("0"), sudo.output
