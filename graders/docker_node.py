@@ -69,6 +69,7 @@ class DockerNode:
         self.judge: Future[Integrity | None] = Future()
         self._asked = AskedOnce()  # checks only read: a command runs once
         self._processes: dict[int, Process | None] = {}
+        self._id_maps: tuple[userns.IdMap, userns.IdMap] | None = None
         self._listeners: dict[int | str, list[Process]] = {}
 
     # -- commands inside the node ---------------------------------------------------------
@@ -150,6 +151,13 @@ class DockerNode:
             self._pid1 = int(state["Pid"])
         return self._pid1
 
+    def _ids(self) -> tuple[userns.IdMap, userns.IdMap]:
+        """The node's uid and gid maps: a remapped node's root is a host user. Raises OSError."""
+        if self._id_maps is None:
+            pid = self.pid1()
+            self._id_maps = (userns.of_process(pid, "uid"), userns.of_process(pid, "gid"))
+        return self._id_maps
+
     def changes(self) -> Changes | None:
         """What the node changed against the image, as the engine's storage driver keeps it
         (overlay2's upper layer, or btrfs's snapshot of the image's layer); None if unknown."""
@@ -177,8 +185,7 @@ class DockerNode:
             info = rootfs.read(self._root(), path, limit)
             if info is None:
                 return None
-            # The host sees its own ids (a remapped node's root is 100000): the node's are asked.
-            uids, gids = (userns.of_process(self.pid1(), kind) for kind in ("uid", "gid"))
+            uids, gids = self._ids()  # the host sees its own ids: the node's are asked
         except OSError as exc:
             raise NodeUnreachable(f"node filesystem unavailable: {exc}") from exc
         return replace(info, uid=uids.inside(info.uid), gid=gids.inside(info.gid))
@@ -193,7 +200,13 @@ class DockerNode:
         return hashlib.md5(info.content, usedforsecurity=False).hexdigest()
 
     def connect(self, path: str, timeout: float) -> socket.socket:
-        return rootfs.connect_unix(self._root(), path, timeout)
+        """As the node's root: a server that signs in its peer by uid sees root, not nobody."""
+        try:
+            uids, gids = self._ids()
+        except OSError as exc:
+            raise NodeUnreachable(f"node filesystem unavailable: {exc}") from exc
+        peer = None if uids.identity else (uids.host(0), gids.host(0))
+        return rootfs.connect_unix(self._root(), path, timeout, peer)
 
     def listeners(self, port: int | str) -> list[Process]:
         """Asked once per port and grading: the lab is frozen, its sockets do not move."""

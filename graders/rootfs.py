@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from graders.contract import FileInfo
+from labs import userns
 
 MAX_LINKS = 40
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -142,8 +143,11 @@ def _read(root: str, path: str, limit: int) -> FileInfo | None:
     )
 
 
-def connect_unix(root: str, path: str, timeout: float) -> socket.socket:
-    """A stream connection to the unix socket at `path` inside `root`.
+def connect_unix(
+    root: str, path: str, timeout: float, peer: tuple[int, int] | None = None
+) -> socket.socket:
+    """A stream connection to the unix socket at `path` inside `root`, made as the host ids
+    `peer` (uid, gid) when given: the server's view of who connects.
 
     The socket is opened as an O_PATH descriptor found without following any link, and
     connected through /proc/self/fd: a link the node swaps in cannot send us to a host socket.
@@ -164,7 +168,8 @@ def connect_unix(root: str, path: str, timeout: float) -> socket.socket:
         client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         client.settimeout(timeout)
         try:
-            client.connect(f"/proc/self/fd/{fd}")
+            with userns.acting_as(*peer) if peer else contextlib.nullcontext():
+                client.connect(f"/proc/self/fd/{fd}")
         except OSError:
             client.close()
             raise

@@ -8,6 +8,10 @@ knows them (root 0, the candidate 1000), and the node's root as the host knows i
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 OVERFLOW_ID = 65534  # what the kernel shows for an id with no mapping: `nobody`
@@ -54,3 +58,32 @@ def of_process(pid: int, kind: str = "uid") -> IdMap:
     """The `kind` ("uid" or "gid") map of a host process. Raises OSError when it is gone."""
     with open(f"/proc/{pid}/{kind}_map") as found:
         return parse(found.read())
+
+
+# setresuid/setresgid by system call: the C library's apply to every thread of the process,
+# the kernel's to the calling thread only (its credentials are its own).
+_SETRES = {"x86_64": (117, 119), "aarch64": (147, 149)}
+
+
+@contextlib.contextmanager
+def acting_as(uid: int, gid: int) -> Iterator[None]:
+    """The calling thread's effective ids are `uid`/`gid` within the block (it must be root:
+    its saved ids bring it back). A unix socket connected here shows its peer as that user, so
+    a remapped node's server (MariaDB's unix_socket sign-in) sees its own root, not nobody."""
+    setresuid, setresgid = _SETRES[os.uname().machine]
+    libc = ctypes.CDLL(None, use_errno=True)
+    keep = ctypes.c_long(-1)
+
+    def call(number: int, effective: int) -> None:
+        if libc.syscall(number, keep, ctypes.c_long(effective), keep) != 0:
+            raise OSError(ctypes.get_errno(), f"cannot act as {uid}:{gid}")
+
+    call(setresgid, gid)
+    try:
+        call(setresuid, uid)
+        try:
+            yield
+        finally:
+            call(setresuid, 0)
+    finally:
+        call(setresgid, 0)

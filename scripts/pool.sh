@@ -26,26 +26,44 @@ mount_pool() {
         mkfs.btrfs -q "$POOL_IMAGE" >/dev/null
     fi
     mount -o loop "$POOL_IMAGE" "$POOL"
-    if have_systemd && ! grep -qs " $POOL " /etc/fstab; then  # mounted again at boot
-        echo "$POOL_IMAGE $POOL btrfs loop,nofail 0 0" >> /etc/fstab
-        mkdir -p /etc/systemd/system/docker.service.d
-        printf '[Unit]\nRequiresMountsFor=%s\n' "$POOL" \
-            > /etc/systemd/system/docker.service.d/praxis-pool.conf
+}
+
+at_boot() {  # systemd mounts the pool and makes the quotas right before dockerd starts
+    have_systemd || return 0
+    grep -qs " $POOL " /etc/fstab || echo "$POOL_IMAGE $POOL btrfs loop,nofail 0 0" >> /etc/fstab
+    local dropin=/etc/systemd/system/docker.service.d/praxis-pool.conf
+    local unit="[Unit]\nRequiresMountsFor=$POOL\n[Service]\nExecStartPre=$QUOTAS\n"
+    if [ "$(printf "$unit")" != "$(cat "$dropin" 2>/dev/null)" ]; then
+        mkdir -p "$(dirname "$dropin")" && printf "$unit" > "$dropin"
         systemctl daemon-reload
     fi
 }
 
-quotas() {  # simple quotas where the kernel has them (cheap deletions), else full qgroups
-    local mode="/sys/fs/btrfs/$(btrfs filesystem show "$POOL" | awk '/uuid/{print $NF}')/qgroups/mode"
-    [ "$(cat "$mode" 2>/dev/null)" = squota ] && return
-    python3 scripts/btrfs_squota.py "$POOL" 2>/dev/null || btrfs quota enable "$POOL"
+# Docker's btrfs driver turns the file system's quotas off whenever dockerd stops (and turns
+# full qgroups on again for the next capped node): this script, run before each start, brings
+# back simple quotas where the kernel has them (cheap deletions), and the package cache's cap.
+QUOTAS=/usr/local/libexec/praxis-pool-quotas
+install_quotas() {
+    mkdir -p "$(dirname "$QUOTAS")"
+    install -m 644 scripts/btrfs_squota.py "$QUOTAS.py"
+    cat > "$QUOTAS" <<EOF
+#!/bin/bash
+set -e
+mode=/sys/fs/btrfs/\$(btrfs filesystem show "$POOL" | awk '/uuid/{print \$NF}')/qgroups/mode
+if [ "\$(cat "\$mode" 2>/dev/null)" != squota ]; then
+    python3 "$QUOTAS.py" "$POOL" 2>/dev/null || btrfs quota enable "$POOL"
+fi
+[ ! -d "$POOL/apt-cacher-ng" ] || btrfs qgroup limit "$CACHE_CAP" "$POOL/apt-cacher-ng"
+EOF
+    chmod 755 "$QUOTAS"
 }
 
 ours() { [ ! -f "$DAEMON_JSON" ] || grep -qs "\"$POOL/docker\"" "$DAEMON_JSON"; }
 
 if ours; then
+    install_quotas
     mount_pool
-    quotas
+    at_boot
     mkdir -p /etc/docker
     # userns-remap: root in a node is an unprivileged user of the host (labs/userns.py).
     cat > "$DAEMON_JSON.new" <<EOF
@@ -58,17 +76,14 @@ EOF
     if ! cmp -s "$DAEMON_JSON.new" "$DAEMON_JSON"; then mv "$DAEMON_JSON.new" "$DAEMON_JSON"
     else rm "$DAEMON_JSON.new"; fi
     running=$($DOCKER info --format '{{.DockerRootDir}} {{.SecurityOptions}}' 2>/dev/null || true)
-    running_root=${running%% *}
     if [ -n "$running" ] && [[ "$running" != "$POOL/docker/"*"name=userns"* ]]; then
         if [ -n "$($DOCKER ps -q --filter label=praxis.session)" ]; then
-            echo "dockerd runs on $running_root, without disk caps or user namespaces, and" \
-                 "labs are running:" \
-                 "end them, then run make setup again (it moves dockerd onto $POOL)" >&2
+            echo "dockerd runs without disk caps or user namespaces, and labs are running:" \
+                 "end them, then run make setup again (it restarts dockerd on $POOL)" >&2
             exit 1
         fi
-        say "restarting dockerd on the labs' pool (images are built again there;" \
-            "$running_root can be removed)"
-        if have_systemd; then systemctl restart docker; else
+        say "restarting dockerd on the labs' pool, in user namespaces (images are built again)"
+        if have_systemd; then systemctl stop docker; else
             pkill -x dockerd || true
             for _ in $(seq 60); do pgrep -x dockerd >/dev/null || break; sleep 0.5; done
         fi
@@ -78,7 +93,7 @@ EOF
         btrfs -q subvolume create "$POOL/apt-cacher-ng"
         chown apt-cacher-ng:apt-cacher-ng "$POOL/apt-cacher-ng"
     fi
-    btrfs qgroup limit "$CACHE_CAP" "$POOL/apt-cacher-ng"
+    "$QUOTAS"
     cache_conf="CacheDir: $POOL/apt-cacher-ng"
     if [ "$cache_conf" != "$(cat /etc/apt-cacher-ng/zz-praxis-pool.conf 2>/dev/null)" ]; then
         echo "$cache_conf" > /etc/apt-cacher-ng/zz-praxis-pool.conf

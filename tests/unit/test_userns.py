@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import struct
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from graders import rootfs
 from labs import docker_driver, userns
 
 REMAPPED = userns.parse("         0     100000      65536\n")
@@ -49,3 +55,25 @@ def test_the_candidates_processes_are_found_by_their_ids_in_the_node(
     mapped = REMAPPED if remapped else userns.IDENTITY
     monkeypatch.setattr(userns, "of_process", lambda pid, kind="uid": mapped)
     assert docker_driver._candidate_processes(container) == [12, 13]
+
+
+def test_a_socket_connected_as_the_nodes_root_shows_that_peer_and_only_that_thread_changes(
+    tmp_path: Path,
+) -> None:
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(tmp_path / "mysqld.sock"))
+    os.chmod(tmp_path / "mysqld.sock", 0o777)
+    server.listen(1)
+    seen_elsewhere: list[int] = []
+    with ThreadPoolExecutor(1) as other:
+        other.submit(os.getpid).result()  # started before: a thread takes its maker's ids
+        with userns.acting_as(100000, 100042):
+            assert (os.geteuid(), os.getegid()) == (100000, 100042)
+            seen_elsewhere.append(other.submit(os.geteuid).result())
+        client = rootfs.connect_unix(str(tmp_path), "/mysqld.sock", 5, (100000, 100042))
+    accepted, _ = server.accept()
+    creds = accepted.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    assert struct.unpack("3i", creds)[1:] == (100000, 100042)
+    assert seen_elsewhere == [0] and (os.geteuid(), os.getegid()) == (0, 0)
+    for s in (accepted, client, server):
+        s.close()
