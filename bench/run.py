@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from graders.transport import load_key, wait_ready  # noqa: E402
+from labs.cgroups import WAIT, give_systemd_its_tree  # noqa: E402
+from labs.docker_driver import WAIT_BEFORE_INIT  # noqa: E402
 from labs.images import image_tag  # noqa: E402
 from labs.keys import new_keypair  # noqa: E402
 
@@ -49,15 +51,17 @@ def banner(host: str, timeout: float = 60) -> None:
     raise TimeoutError(host)
 
 
-RUN_FLAGS = [  # systemd in Docker the usual way: the host's cgroups, no user namespace
-    "--userns",
-    "host",
+# systemd in a user namespace on cgroup v1 needs one thing the engine cannot give: its cgroup,
+# writable and its own (labs.cgroups). PID 1 waits for it; the rest is the engine's.
+RUN_FLAGS = [
+    "--cgroupns",
+    "private",
+    "--entrypoint",
+    "/bin/sh",
     "--tmpfs",
     "/run",
     "--tmpfs",
     "/run/lock",
-    "-v",
-    "/sys/fs/cgroup:/sys/fs/cgroup:ro",
     "--cpus",
     "1",
     "--memory",
@@ -87,17 +91,22 @@ def raw_ready(
             "-e",
             f"PRAXIS_AUTHORIZED_KEY={keys.public}",
             image_tag("debian-bookworm"),
+            "-c",
+            WAIT_BEFORE_INIT.format(cgroup=WAIT),
+            "praxis-wait",
+            "/sbin/init",
         ],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.strip()
-    address = subprocess.run(
-        [*docker, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", cid],
+    address, pid = subprocess.run(
+        [*docker, "inspect", "-f", "{{.NetworkSettings.IPAddress}} {{.State.Pid}}", cid],
         capture_output=True,
         text=True,
         check=True,
-    ).stdout.strip()
+    ).stdout.split()
+    give_systemd_its_tree(int(pid))
     if login:
         wait_ready(address, load_key(keys.private), 60)
     else:
