@@ -154,8 +154,7 @@ class DockerNode:
     def _ids(self) -> tuple[userns.IdMap, userns.IdMap]:
         """The node's uid and gid maps: a remapped node's root is a host user. Raises OSError."""
         if self._id_maps is None:
-            pid = self.pid1()
-            self._id_maps = (userns.of_process(pid, "uid"), userns.of_process(pid, "gid"))
+            self._id_maps = userns.of_node(self.pid1())
         return self._id_maps
 
     def changes(self) -> Changes | None:

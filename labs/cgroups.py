@@ -50,7 +50,7 @@ def give_systemd_its_tree(pid: int) -> None:
         why = done.stderr.decode().strip() or os.strerror(done.returncode)
         raise LabError(f"the node's cgroup tree could not be given to its systemd: {why}")
     try:
-        uids, gids = userns.of_process(pid, "uid"), userns.of_process(pid, "gid")
+        uids, gids = userns.of_node(pid)
         if not uids.identity:
             _chown_tree(_host_path(pid), uids.host(0), gids.host(0))
     except (OSError, LookupError) as exc:

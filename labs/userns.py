@@ -60,9 +60,15 @@ def of_process(pid: int, kind: str = "uid") -> IdMap:
         return parse(found.read())
 
 
+def of_node(pid: int) -> tuple[IdMap, IdMap]:
+    """The uid and gid maps of a node whose PID 1 is host process `pid`. Raises OSError."""
+    return of_process(pid, "uid"), of_process(pid, "gid")
+
+
 # setresuid/setresgid by system call: the C library's apply to every thread of the process,
 # the kernel's to the calling thread only (its credentials are its own).
 _SETRES = {"x86_64": (117, 119), "aarch64": (147, 149)}
+_LIBC = ctypes.CDLL(None, use_errno=True)
 
 
 @contextlib.contextmanager
@@ -71,11 +77,10 @@ def acting_as(uid: int, gid: int) -> Iterator[None]:
     its saved ids bring it back). A unix socket connected here shows its peer as that user, so
     a remapped node's server (MariaDB's unix_socket sign-in) sees its own root, not nobody."""
     setresuid, setresgid = _SETRES[os.uname().machine]
-    libc = ctypes.CDLL(None, use_errno=True)
     keep = ctypes.c_long(-1)
 
     def call(number: int, effective: int) -> None:
-        if libc.syscall(number, keep, ctypes.c_long(effective), keep) != 0:
+        if _LIBC.syscall(number, keep, ctypes.c_long(effective), keep) != 0:
             raise OSError(ctypes.get_errno(), f"cannot act as {uid}:{gid}")
 
     call(setresgid, gid)

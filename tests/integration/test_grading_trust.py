@@ -44,7 +44,9 @@ with open(sys.argv[2], "w") as out:
     while True:
         start = time.monotonic()
         conn.request("GET", "/api/health")
-        assert conn.getresponse().read() and True
+        answer = conn.getresponse()
+        answer.read()
+        assert answer.status == 200, answer.status
         out.write(f"{time.monotonic() - start}\\n")
         out.flush()
         time.sleep(0.02)
