@@ -25,6 +25,7 @@ import libvirt
 import paramiko
 
 from graders.contract import (
+    AskedOnce,
     CommandResult,
     FileInfo,
     GraderError,
@@ -65,6 +66,9 @@ class VMNode:
         self._disk: FrozenDisk | None = None
         self._booted = False
         self._channels = threading.BoundedSemaphore(MAX_CHANNELS)
+        # Checks only read: a command runs once per grading (a TCG guest answers a `virsh` in
+        # seconds, and every libvirt criterion asks the same lists and summaries).
+        self._asked = AskedOnce()
 
     # -- the frozen disk ------------------------------------------------------------------
     def disk(self) -> FrozenDisk:
@@ -137,7 +141,7 @@ class VMNode:
 
     def run(self, command: str, timeout: float) -> CommandResult:
         self.wait_booted()
-        return self._run(command, timeout)
+        return self._asked(command, lambda: self._run(command, timeout))
 
     def wait_booted(self) -> None:
         """Once: until systemd says the boot is over, at most BOOT_WAIT seconds (then the
