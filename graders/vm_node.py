@@ -41,6 +41,7 @@ MAX_STDOUT = 1 << 20
 MAX_STDERR = 64 << 10
 CHANNEL_ATTEMPTS = 3
 BOOT_WAIT = 120.0  # after the cut-off's reboot, services may still be starting
+EOF_GRACE = 5.0  # seconds for the output's end after the exit status (see _collect)
 CLEAN = "env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 LC_ALL=C.UTF-8 HOME=/root"
 
 
@@ -231,6 +232,7 @@ class VMNode:
 def _collect(channel: paramiko.Channel, deadline: float, timeout: float) -> CommandResult:
     """Output up to the caps (then the command is cut: KILLED), within the deadline."""
     out, err = bytearray(), bytearray()
+    exited: float | None = None
     channel.settimeout(0.2)
     while True:
         if time.monotonic() > deadline:
@@ -246,9 +248,14 @@ def _collect(channel: paramiko.Channel, deadline: float, timeout: float) -> Comm
                 err[:MAX_STDERR].decode("utf-8", "replace"),
                 truncated=True,
             )
-        done = channel.exit_status_ready()
-        if done and not channel.recv_ready() and not channel.recv_stderr_ready():
-            break
+        pending = channel.recv_ready() or channel.recv_stderr_ready()
+        if channel.exit_status_ready() and not pending:
+            # sshd may send the exit status before the output's last bytes (seen under load:
+            # a check's one line lost): the output is whole at its end of file, or soon after
+            # the exit when a child the command left behind holds it open.
+            exited = exited or time.monotonic()
+            if channel.eof_received or channel.closed or time.monotonic() - exited > EOF_GRACE:
+                break
         time.sleep(0.005)
     status = channel.recv_exit_status()
     return CommandResult(status, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from graders.contract import CommandResult, GraderError
 from graders.transport import load_key
-from graders.vm_node import VMNode
+from graders.vm_node import VMNode, _collect
 from labs.keys import new_keypair
 
 
@@ -63,3 +64,47 @@ def test_a_failed_ask_is_not_remembered(monkeypatch: pytest.MonkeyPatch) -> None
         node.run("virsh list", 10)
     assert node.run("virsh list", 10).stdout == "ok\n"
     assert ran.count("virsh list") == 2
+
+
+class LateOutput:
+    """A session channel whose exit status comes before its output's last line, as sshd may
+    send them on a busy host; its end of file comes after."""
+
+    def __init__(self, polls_before_output: int) -> None:
+        self.polls = polls_before_output
+        self.sent = False
+        self.eof_received = False
+        self.closed = False
+
+    def settimeout(self, timeout: float) -> None:
+        pass
+
+    def exit_status_ready(self) -> bool:
+        self.polls -= 1
+        return True
+
+    def recv_ready(self) -> bool:
+        return self.polls <= 0 and not self.sent
+
+    def recv(self, size: int) -> bytes:
+        self.sent = self.eof_received = True
+        return b"running (booted)\n"
+
+    def recv_stderr_ready(self) -> bool:
+        return False
+
+    def recv_exit_status(self) -> int:
+        return 0
+
+
+def test_the_output_is_read_to_its_end_not_only_to_the_exit_status() -> None:
+    result = _collect(LateOutput(polls_before_output=5), time.monotonic() + 10, 10)  # type: ignore[arg-type]
+    assert result == CommandResult(0, "running (booted)\n", "")
+
+
+def test_a_child_holding_the_output_open_ends_the_read_soon_after_the_exit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("graders.vm_node.EOF_GRACE", 0.1)
+    result = _collect(LateOutput(polls_before_output=10**9), time.monotonic() + 10, 10)  # type: ignore[arg-type]
+    assert result == CommandResult(0, "", "")
