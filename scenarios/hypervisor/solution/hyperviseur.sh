@@ -13,15 +13,18 @@ virsh() { command virsh -c qemu:///system "$@"; }
 
 # 1. The hypervisor. Recommends are left out: under emulation they cost minutes (lvm2 alone
 # rebuilds the initramfs); dnsmasq-base, one of them, serves DHCP on libvirt's NAT networks.
+# dpkg's sync after each file costs minutes on an emulated disk: it syncs once at the end.
 # The platform's package cache may be busy: retry the whole step rather than fail.
 for attempt in 1 2 3; do
     if apt-get update -q && apt-get install -y -q --no-install-recommends \
+        -o Dpkg::Options::=--force-unsafe-io \
         qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients dnsmasq-base; then
         break
     fi
     [[ $attempt == 3 ]] && exit 1
     sleep 10
 done
+sync
 echo "packages installed in ${SECONDS}s"
 systemctl enable --now libvirtd.service
 for _ in $(seq 60); do virsh version >/dev/null 2>&1 && break; sleep 2; done
