@@ -32,8 +32,7 @@ from app.node_watch import NodeWatch
 from app.terminals import TerminalHub
 from graders.report import GradeReport
 from graders.transport import load_key, wait_ready
-from labs.docker_driver import CANDIDATE_READY
-from labs.driver import Access, LabDriver, LabError
+from labs.driver import Access, LabDriver, LabError, ready_probe
 from labs.scenario import Scenario
 
 log = logging.getLogger("praxis.controller")
@@ -195,7 +194,9 @@ class Controller:
             timeout = self.settings.ready_timeout
             await asyncio.gather(
                 *(
-                    asyncio.to_thread(wait_ready, n.address, key, timeout, "root", _probe(kind))
+                    asyncio.to_thread(
+                        wait_ready, n.address, key, timeout, "root", ready_probe(kind)
+                    )
                     for n, kind in ((n, scenario.nodes[name].kind) for name, n in nodes.items())
                 )
             )
@@ -353,12 +354,6 @@ class Controller:
         for session_id in orphans:
             self._destroy_quietly(session_id)
         return orphans
-
-
-def _probe(kind: str) -> str:
-    """What says a node is ready: a container's candidate account is made too (any shell's
-    `exit 0` elsewhere: a VM may run Windows)."""
-    return CANDIDATE_READY if kind == "container" else "exit 0"
 
 
 def _access(lab: LabSession) -> Access:

@@ -15,7 +15,7 @@ from graders.report import CriterionResult, GradeReport
 from graders.runner import render
 from graders.transport import SSHTransport, load_key, wait_ready
 from graders.windows import encoded, ps_literal
-from labs.driver import Access, LabDriver, LabError, NodeInfo
+from labs.driver import Access, LabDriver, LabError, NodeInfo, ready_probe
 from labs.keys import new_keypair, new_password
 from labs.links import host_cannot
 from labs.params import session_params
@@ -101,8 +101,9 @@ def test_scenario(
     try:
         start = time.monotonic()
         nodes = driver.create(session_id, scenario, access)
-        for node in nodes.values():
-            wait_ready(node.address, load_key(keys.private), settings.ready_timeout)
+        for name, node in nodes.items():  # as a session does: the account and proxy made too
+            probe = ready_probe(scenario.nodes[name].kind)
+            wait_ready(node.address, load_key(keys.private), settings.ready_timeout, probe=probe)
         say(f"lab {session_id}: ready in {time.monotonic() - start:.1f}s")
         if not blank:
             run_solution(scenario, nodes, keys.private, params, say)

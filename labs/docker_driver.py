@@ -38,9 +38,6 @@ from labs.links import Links, Port, decode, encode, ports
 from labs.rights import BASE_CAPS, SAFE, refused
 from labs.scenario import Node, Scenario
 
-# A node is ready once the candidate can log in too: the image's praxis-firstboot makes the
-# account after sshd starts (off the grader's way in) and removes this mark when it is done.
-CANDIDATE_READY = "test ! -e /run/praxis-account-pending"
 LOG_CAP = {"max-size": "1m", "max-file": "2"}
 NO_DISK_CAPS = (
     "the Docker engine cannot cap a node's disk (its data root needs quotas: btrfs, zfs or "

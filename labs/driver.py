@@ -11,6 +11,16 @@ from labs.scenario import Scenario
 SESSION_LABEL = "praxis.session"
 NODE_LABEL = "praxis.node"
 INSTANCE_LABEL = "praxis.instance"  # which platform owns the object (its database's id)
+# A container is ready once the candidate can log in too: the image's praxis-firstboot makes the
+# account and the package proxy's setting after sshd starts (off the grader's way in) and
+# removes this mark when it is done. A VM's image makes both before sshd.
+CANDIDATE_READY = "test ! -e /run/praxis-account-pending"
+
+
+def ready_probe(kind: str) -> str:
+    """What says a node of this kind is ready, asked over the grader's SSH login (any shell's
+    `exit 0` for a VM: it may run Windows). Sessions and trials wait for the same."""
+    return CANDIDATE_READY if kind == "container" else "exit 0"
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from app.db import instance_id, make_engine, unit_of_work
 from app.models import LabSession, State
 from graders.transport import load_key, wait_ready
 from labs import firewall
-from labs.docker_driver import CANDIDATE_READY, DockerDriver
-from labs.driver import INSTANCE_LABEL, SESSION_LABEL, Access, NodeInfo
+from labs.docker_driver import DockerDriver
+from labs.driver import CANDIDATE_READY, INSTANCE_LABEL, SESSION_LABEL, Access, NodeInfo
 from labs.keys import new_keypair
 from labs.scenario import Scenario
 from tests.integration.conftest import PRAXIS, TEST_SCENARIOS
