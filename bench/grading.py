@@ -37,7 +37,7 @@ from graders.pipeline import GradingJob, grade_in_worker, grade_lab  # noqa: E40
 from graders.report import GradeReport  # noqa: E402
 from graders.transport import load_key, wait_ready  # noqa: E402
 from labs.docker_driver import DockerDriver  # noqa: E402
-from labs.driver import CANDIDATE_READY, Access  # noqa: E402
+from labs.driver import Access, ready_probe  # noqa: E402
 from labs.keys import new_keypair, new_password  # noqa: E402
 
 SCENARIO, PROBLEMS = validate(ROOT / "scenarios" / "amp-stack")
@@ -55,7 +55,8 @@ class SolvedLab:
         self.params = {**SCENARIO.parameters, **{s: new_password() for s in SCENARIO.secrets}}
         self.private_key = keys.private
         self.nodes = driver.create(self.id, SCENARIO, self.access)
-        wait_ready(self.nodes["web"].address, load_key(keys.private), 120, probe=CANDIDATE_READY)
+        probe = ready_probe(SCENARIO.nodes["web"].kind)
+        wait_ready(self.nodes["web"].address, load_key(keys.private), 120, probe=probe)
         run_solution(SCENARIO, self.nodes, keys.private, self.params, lambda _: None)
 
     def freeze(self, restart: bool) -> float:
