@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from app.catalog import Catalog
 from app.cli_scenario import scenario_cli
 from app.config import get_settings
+from app.errors import Conflict
 from app.models import Role
 
 if TYPE_CHECKING:
@@ -222,7 +223,11 @@ def _size(count: int) -> str:
 
 
 @cli.command()
-def reap() -> None:
+def reap(
+    session: Annotated[
+        str | None, typer.Argument(help="Only this session's lab (e.g. a kept trial's).")
+    ] = None,
+) -> None:
     """Remove this platform's lab objects (containers, networks, firewall rules) that no live
     session owns, and its scenario trials' labs; another platform's are left alone."""
     from app.backends import lab_driver, trials_of
@@ -231,13 +236,20 @@ def reap() -> None:
 
     settings, engine = get_settings(), _engine()
     driver = lab_driver(settings, instance_id(engine))
-    reaped = Controller(
-        engine, settings, driver, Catalog(settings.scenarios_dir, settings.node_capabilities)
-    ).reap()
+    catalog = Catalog(settings.scenarios_dir, settings.node_capabilities)
+    try:
+        reaped = Controller(engine, settings, driver, catalog).reap(only=session)
+    except Conflict as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(1) from None
     trials = lab_driver(settings, trials_of(instance_id(engine)))
     for session_id in trials.sessions():  # trial labs kept with --keep: never a live session
-        trials.destroy(session_id)
-        reaped.add(session_id)
+        if session in (None, session_id):
+            trials.destroy(session_id)
+            reaped.add(session_id)
+    if session is not None and not reaped:
+        err.print(f"no lab of session {session} on this platform", markup=False)
+        raise typer.Exit(1)
     out.print(f"reaped {len(reaped)} lab(s){': ' + ', '.join(sorted(reaped)) if reaped else ''}")
 
 

@@ -26,6 +26,7 @@ from app.catalog import Catalog
 from app.config import Settings
 from app.consoles import ConsoleHub
 from app.db import unit_of_work
+from app.errors import Conflict
 from app.grading import grade_until_complete, grading_job
 from app.models import LIVE_STATES, Event, LabSession, Result, State, utcnow
 from app.node_watch import NodeWatch
@@ -347,10 +348,15 @@ class Controller:
         except LabError as exc:
             log.error("session %s: teardown failed (the reaper will retry): %s", session_id, exc)
 
-    def reap(self) -> set[str]:
-        """Remove lab objects that no live session owns. Returns the session ids reaped."""
+    def reap(self, only: str | None = None) -> set[str]:
+        """Remove lab objects that no live session owns (of session `only`, if given).
+        Returns the session ids reaped. Raises Conflict when `only` is a live session's."""
         live = {lab.id for lab in self._sessions(*LIVE_STATES)}
+        if only in live:
+            raise Conflict(f"session {only} is live: end it (its lab goes when it is graded)")
         orphans = self.driver.sessions() - live
+        if only is not None:
+            orphans &= {only}
         for session_id in orphans:
             self._destroy_quietly(session_id)
         return orphans

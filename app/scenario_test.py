@@ -123,6 +123,6 @@ def test_scenario(
         return report
     finally:
         if keep:
-            say(f"lab {session_id} kept: `praxis reap` removes it")
+            say(f"lab {session_id} kept: `praxis reap {session_id}` removes it")
         else:
             driver.destroy(session_id)

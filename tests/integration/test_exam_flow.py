@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import subprocess
 import threading
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,7 +12,7 @@ import paramiko
 import pytest
 from pypdf import PdfReader
 
-from tests.integration.conftest import ROOT, Service, candidate_ssh, sudo
+from tests.integration.conftest import PRAXIS, ROOT, Service, candidate_ssh, sudo
 
 SOLUTION = (ROOT / "scenarios/amp-stack/solution/web.sh").read_text()
 
@@ -110,6 +111,10 @@ def test_amp_exam_solved_scores_100_and_blank_scores_at_most_10(service: Service
 
     service.wait(session_id, "graded", "torn_down")
     blank_ready = service.wait(blank.json()["id"], "ready")
+    live = subprocess.run(
+        [PRAXIS, "reap", blank_ready["id"]], env=service.env, capture_output=True, text=True
+    )
+    assert live.returncode == 1 and "is live" in live.stderr  # a running exam's lab stays
     with service.client() as api:
         assert api.post(f"/api/sessions/{blank_ready['id']}/end").status_code == 200
         result = api.get(f"/api/sessions/{session_id}/result").json()

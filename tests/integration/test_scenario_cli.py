@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import docker
 from app.backends import trials_of
 from app.db import instance_id, make_engine
 from labs.docker_driver import DockerDriver
-from labs.driver import INSTANCE_LABEL
+from labs.driver import INSTANCE_LABEL, SESSION_LABEL
 from tests.integration.conftest import PRAXIS, TEST_SCENARIOS
 
 
@@ -105,18 +106,36 @@ def test_a_trial_stopped_by_sigterm_destroys_its_lab(tmp_path: Path) -> None:
     assert engine.containers.list(all=True, filters=trial) == []
 
 
+def _kept(env: dict[str, str]) -> str:
+    """Keep a trial's lab; its session id, as the trial prints it."""
+    kept = praxis("scenario", "test", str(TEST_SCENARIOS / "quick"), "--keep", env=env)
+    assert "score:" in kept.stdout, kept.stdout + kept.stderr
+    match = re.search(r"lab (t[0-9a-f]+) kept: `praxis reap (t[0-9a-f]+)`", kept.stdout)
+    assert match and match[1] == match[2], kept.stdout
+    return match[1]
+
+
 def test_a_kept_trial_is_not_the_service_s_to_reap_but_praxis_reap_removes_it(
     tmp_path: Path,
 ) -> None:
     env, instance, trial = _platform(tmp_path)
     engine = docker.from_env()
+
+    def kept() -> set[str]:
+        found = engine.containers.list(all=True, filters=trial)
+        return {c.labels[SESSION_LABEL] for c in found}
+
     try:
-        kept = praxis("scenario", "test", str(TEST_SCENARIOS / "quick"), "--keep", env=env)
-        assert "score:" in kept.stdout, kept.stdout + kept.stderr
-        assert len(engine.containers.list(all=True, filters=trial)) == 1
+        first, second = _kept(env), _kept(env)
+        assert kept() == {first, second}
         assert DockerDriver(instance=instance).sessions() == set()  # what the service reaps
+        unknown = praxis("reap", "t0000000000", env=env)
+        assert unknown.returncode == 1 and "no lab of session t0000000000" in unknown.stderr
+        assert kept() == {first, second}
+        assert praxis("reap", first, env=env).returncode == 0
+        assert kept() == {second}  # a colleague's kept lab stays
         assert praxis("reap", env=env).returncode == 0
-        assert engine.containers.list(all=True, filters=trial) == []
+        assert kept() == set()
     finally:
         for container in engine.containers.list(all=True, filters=trial):
             container.remove(force=True)
