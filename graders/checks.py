@@ -54,23 +54,59 @@ def _verdict(ok: bool, good: str, bad: str) -> CheckResult:
     return CheckResult(1.0 if ok else 0.0, good if ok else bad)
 
 
+Patterns = str | list[str]
+
+
+def _listed(value: Patterns | None) -> list[str]:
+    return [value] if isinstance(value, str) else value or []
+
+
+def _shown(line: str) -> str:
+    """A line of a node's output as a finding quotes it: short, on one line."""
+    line = line.strip()
+    return repr(line if len(line) <= 80 else line[:77] + "...")
+
+
 class CommandCheck(Check):
     type: Literal["command"]
     run_: str = Field(alias="run")
     expect_status: int = 0
-    stdout_regex: str | None = None
-    stdout_contains: str | None = None
-    _re = field_validator("stdout_regex")(patterns.validate)
+    # Each pattern given must match (stdout_regex) / be contained (stdout_contains) / never
+    # match (stdout_not_regex) somewhere in the standard output.
+    stdout_regex: Patterns | None = None
+    stdout_contains: Patterns | None = None
+    stdout_not_regex: Patterns | None = None
+    _re = field_validator("stdout_regex", "stdout_not_regex")(patterns.validate)
 
     def run(self, ctx: CheckContext) -> CheckResult:
         result = ctx.run(self.node, self.run_)
+        out = result.stdout
         if result.status != self.expect_status:
             return CheckResult(0, f"exit status {result.status}, expected {self.expect_status}")
-        if self.stdout_contains is not None and self.stdout_contains not in result.stdout:
-            return CheckResult(0, f"output does not contain {self.stdout_contains!r}")
-        if self.stdout_regex is not None and not patterns.search(self.stdout_regex, result.stdout):
-            return CheckResult(0, f"output does not match /{self.stdout_regex}/")
-        return CheckResult(1, f"exit status {result.status}, output as expected")
+        shown: list[str] = []
+        for text in _listed(self.stdout_contains):
+            line = patterns.line_containing(text, out)
+            if line is None:
+                return CheckResult(0, f"output does not contain {text!r}")
+            shown.append(line)
+        for pattern in _listed(self.stdout_regex):
+            line = patterns.matched_line(pattern, out)
+            if line is None:
+                return CheckResult(0, f"output does not match /{pattern}/")
+            shown.append(line)
+        for pattern in _listed(self.stdout_not_regex):
+            line = patterns.matched_line(pattern, out)
+            if line is not None:
+                must_not = f"output matches /{pattern}/, which it must not"
+                return CheckResult(0, f"{must_not}: {_shown(line)}")
+        found = ", ".join(dict.fromkeys(_shown(line) for line in shown))  # each line once
+        absent = ", ".join(f"/{p}/" for p in _listed(self.stdout_not_regex))
+        return CheckResult(
+            1,
+            f"exit status {result.status}"
+            + (f", output shows {found}" if found else "")
+            + (f", output has no {absent}" if absent else ""),
+        )
 
 
 class ServiceActiveCheck(Check):

@@ -31,8 +31,26 @@ def search(pattern: str, text: str) -> bool:
     return compile_pattern(f"(?m){pattern}").search(text) is not None
 
 
-def validate(value: str | None) -> str | None:
-    """A pydantic validator: the pattern compiles under RE2."""
-    if value is not None:
-        compile_pattern(f"(?m){value}")
+def matched_line(pattern: str, text: str) -> str | None:
+    """The line of `text` where `pattern` first matches (None if it does not): what a jury
+    reads to see what was found."""
+    match = compile_pattern(f"(?m){pattern}").search(text)
+    return None if match is None else _line(text, match.start(), match.end())
+
+
+def line_containing(needle: str, text: str) -> str | None:
+    """The line of `text` where `needle` first appears (None if it does not)."""
+    at = text.find(needle)
+    return None if at < 0 else _line(text, at, at + len(needle))
+
+
+def _line(text: str, start: int, end: int) -> str:
+    after = text.find("\n", end)
+    return text[text.rfind("\n", 0, start) + 1 : len(text) if after < 0 else after]
+
+
+def validate(value: str | list[str] | None) -> str | list[str] | None:
+    """A pydantic validator: the pattern (or each of them) compiles under RE2."""
+    for pattern in [value] if isinstance(value, str) else value or []:
+        compile_pattern(f"(?m){pattern}")
     return value

@@ -33,8 +33,19 @@ _FR: Final[Table] = _table(
     [
         (r"exit status (\S+), expected (\S+)", "code de retour {0}, {1} attendu"),
         (r"exit status (\S+), output as expected", "code de retour {0}, sortie conforme"),
+        (
+            r"exit status (\S+), output shows (.+), output has no (/.*/)",
+            "code de retour {0}, la sortie montre {1} et aucun {2}",
+        ),
+        (r"exit status (\S+), output shows (.+)", "code de retour {0}, la sortie montre {1}"),
+        (r"exit status (\S+), output has no (/.*/)", "code de retour {0}, la sortie n'a aucun {1}"),
+        (r"exit status (\S+)", "code de retour {0}"),
         (r"output does not contain (.+)", "la sortie ne contient pas {0}"),
         (r"output does not match (/.*/)", "la sortie ne correspond pas à {0}"),
+        (
+            r"output matches (/.*/), which it must not: (.+)",
+            "la sortie correspond à {0}, ce qu'elle ne doit pas : {1}",
+        ),
         (r"(\S+) is active and enabled", "{0} est actif et lancé au démarrage"),
         (r"(\S+) is active but (.+) at boot", "{0} est actif mais « {1} » au démarrage"),
         (r"(\S+) is active", "{0} est actif"),

@@ -13,8 +13,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 import graders.runner
+from graders.checks import CHECKS
 from graders.contract import (
     CommandResult,
     FileInfo,
@@ -419,3 +421,41 @@ def test_http_check_from_the_grader_with_host_header(web: int) -> None:
     assert missing.score == 0 and "404" in missing.message
     assert header.score == 0 and "X-Powered-By" in header.message
     assert port.score == 1 and closed.score == 1
+
+
+def test_command_check_says_what_it_found_and_takes_several_patterns() -> None:
+    config = "Listen 80\nServerName intranet.lan\n" + "x" * 200 + " ServerTokens Prod\n"
+    check = {
+        "type": "command",
+        "node": "web",
+        "run": "cat conf",
+        "stdout_regex": ["^Listen 80$", "ServerTokens (Prod|ProductOnly)"],
+        "stdout_contains": "ServerName",
+        "stdout_not_regex": ["^Listen 8080", "ServerSignature On"],
+    }
+    passed = run(
+        scenario(crit("conf", check=check)), Scripted({"cat conf": CommandResult(0, config)})
+    ).criteria[0]
+    assert passed.score == 1
+    assert passed.message == (
+        "exit status 0, output shows 'ServerName intranet.lan', 'Listen 80', "
+        f"'{'x' * 77}...', output has no /^Listen 8080/, /ServerSignature On/"
+    )
+    for answer, finding in [
+        ("Listen 80\nServerName a\n", "output does not match /ServerTokens (Prod|ProductOnly)/"),
+        ("Listen 80\nServerTokens Prod\n", "output does not contain 'ServerName'"),
+        (
+            config + "  ServerSignature On \n",
+            "output matches /ServerSignature On/, which it must not: 'ServerSignature On'",
+        ),
+    ]:
+        failed = run(
+            scenario(crit("conf", check=check)), Scripted({"cat conf": CommandResult(0, answer)})
+        )
+        assert (failed.criteria[0].score, failed.criteria[0].message) == (0, finding)
+
+
+def test_command_check_patterns_are_checked_at_load_time() -> None:
+    check = {"type": "command", "node": "web", "run": "true", "stdout_not_regex": ["ok", "(a"]}
+    with pytest.raises(ValidationError, match=r"(?s)stdout_not_regex.*invalid regex '\(\?m\)\(a'"):
+        CHECKS.validate_python(check)

@@ -33,6 +33,18 @@ def test_specific_findings_win_over_general_ones() -> None:
     )
 
 
+def test_a_command_s_findings_quote_what_it_saw_in_french_too() -> None:
+    found = "exit status 0, output shows 'Listen 80', 'x', output has no /^Listen 8080/"
+    assert grader_message(found, "fr") == (
+        "code de retour 0, la sortie montre 'Listen 80', 'x' et aucun /^Listen 8080/"
+    )
+    assert grader_message("exit status 0", "fr") == "code de retour 0"
+    refused = "output matches /On$/, which it must not: 'ServerSignature On'"
+    assert grader_message(refused, "fr") == (
+        "la sortie correspond à /On$/, ce qu'elle ne doit pas : 'ServerSignature On'"
+    )
+
+
 def test_an_unknown_finding_stays_as_written() -> None:
     assert grader_message("account app: no GRANT", "fr") == "account app: no GRANT"
 
