@@ -58,15 +58,39 @@ def _interpreter(script: str, params: dict[str, str]) -> str:
     )
 
 
-def _differences(first: GradeReport, second: GradeReport) -> list[str]:
-    def verdict(c: CriterionResult) -> str:
-        return f"{c.score:g} ({c.status}: {c.message[:160]})"
+def differences(first: GradeReport, second: GradeReport) -> str:
+    """What differs between two gradings of one lab, for the instructor to find the unstable
+    check: each differing criterion's two verdicts, the findings that changed and the
+    evidence behind them, both times."""
+    lines = []
+    for a, b in zip(first.criteria, second.criteria, strict=True):
+        if (a.score, a.status) == (b.score, b.status):
+            continue
+        lines.append(f"{a.id}: {a.score:g} ({a.status}) then {b.score:g} ({b.status})")
+        for one, two in zip(a.message.split("; "), b.message.split("; "), strict=False):
+            if one != two:
+                lines += [f"  finding: {one}", f"     then: {two}"]
+        if a.message.count("; ") != b.message.count("; "):
+            lines += [f"  findings: {a.message}", f"      then: {b.message}"]
+        lines += _evidence_differences(a, b)
+    return "\n".join(lines)
 
-    return [
-        f"{a.id}: {verdict(a)} then {verdict(b)}"
-        for a, b in zip(first.criteria, second.criteria, strict=True)
-        if (a.score, a.status) != (b.score, b.status)
-    ]
+
+def _evidence_differences(a: CriterionResult, b: CriterionResult) -> list[str]:
+    def seen(c: CriterionResult) -> dict[tuple[str, str], str]:
+        return {(e.node, e.command): f"status {e.status}: {e.output[:300]}" for e in c.evidence}
+
+    first, second = seen(a), seen(b)
+    lines = []
+    for key in dict.fromkeys([*first, *second]):  # in the order they were asked
+        if first.get(key) != second.get(key):
+            node, command = key
+            lines += [
+                f"  on {node}: {command}",
+                f"    first:  {first.get(key, 'not asked')}",
+                f"    second: {second.get(key, 'not asked')}",
+            ]
+    return lines
 
 
 def _say_incomplete(say: Say) -> Callable[[GradeReport, int], None]:
@@ -117,9 +141,9 @@ def test_scenario(
         incomplete = _say_incomplete(say)
         report = grade_until_complete(job, settings, incomplete)
         say(f"graded in {report.duration_ms} ms; grading again to check it is stable")
-        differences = _differences(report, grade_until_complete(job, settings, incomplete))
-        if differences:
-            raise UnstableGrade("; ".join(differences))
+        changed = differences(report, grade_until_complete(job, settings, incomplete))
+        if changed:
+            raise UnstableGrade(f"the two gradings differ:\n{changed}")
         return report
     finally:
         if keep:

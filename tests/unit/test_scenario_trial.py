@@ -8,6 +8,7 @@ import pytest
 
 import app.scenario_test
 from app.config import Settings
+from graders.report import CriterionResult, EvidenceItem, GradeReport, Status
 from labs.driver import CANDIDATE_READY, Access, LabError, NodeInfo
 from labs.loader import load_scenario
 
@@ -53,3 +54,33 @@ def test_a_trial_waits_for_what_a_session_waits_for(monkeypatch: pytest.MonkeyPa
         )
     assert probes == [CANDIDATE_READY]
     assert len(driver.destroyed) == 1
+
+
+def test_two_gradings_that_differ_show_both_verdicts_and_their_evidence() -> None:
+    def report(score: float, message: str, output: str) -> GradeReport:
+        evidence = [
+            EvidenceItem(node="web", command="hostname", status=0, output="web", duration_ms=1),
+            EvidenceItem(node="web", command="virsh list", status=0, output=output, duration_ms=1),
+        ]
+        steady = CriterionResult(
+            id="name", title={"fr": "n"}, referential=None, weight=1, score=1,
+            status="passed", message="exit status 0", evidence=evidence[:1],
+        )  # fmt: skip
+        status: Status = "passed" if score == 1 else "partial"
+        shaky = CriterionResult(
+            id="vm", title={"fr": "v"}, referential=None, weight=1, score=score,
+            status=status, message=message, evidence=evidence,
+        )  # fmt: skip
+        return GradeReport(criteria=[steady, shaky], duration_ms=5)
+
+    first = report(1, "exit status 0; srv is running", " srv running")
+    second = report(0.5, "exit status 0; srv: no state after the restart", "")
+    assert app.scenario_test.differences(first, first) == ""
+    assert app.scenario_test.differences(first, second).splitlines() == [
+        "vm: 1 (passed) then 0.5 (partial)",
+        "  finding: srv is running",
+        "     then: srv: no state after the restart",
+        "  on web: virsh list",
+        "    first:  status 0:  srv running",
+        "    second: status 0: ",
+    ]
