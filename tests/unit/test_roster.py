@@ -339,19 +339,34 @@ def test_typed_problems_say_line_n() -> None:
     assert typed_problems("Nom;Prénom;Numéro\n") == ["line 1: no candidate below the header row"]
 
 
-def test_xlsx_declaring_a_wrong_size_still_gives_every_row() -> None:
-    """Some exporters write a `<dimension>` smaller than the sheet; read-only openpyxl trusts
-    it unless told not to, which would import half the roster."""
-    small = b'<dimension ref="A1:C2"/>'
-    rows: dict[int, list[object]] = {1: ["Nom", "Prénom", "Numéro"]}
-    rows |= {n: ["Curie", "Marie", n] for n in range(2, 6)}
-    source = zipfile.ZipFile(io.BytesIO(workbook(rows)))
+def rewrite_sheet(data: bytes, pattern: bytes, replacement: bytes) -> bytes:
+    """The workbook with its first sheet's XML edited, as other software writes it."""
+    source = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as target:
         for info in source.infolist():
             content = source.read(info)
             if info.filename == "xl/worksheets/sheet1.xml":
-                content = re.sub(rb'<dimension ref="[^"]+" ?/>', small, content)
-                assert b'ref="A1:C2"' in content
+                edited = re.sub(pattern, replacement, content)
+                assert edited != content
+                content = edited
             target.writestr(info, content)
-    assert [c.number for c in read_roster(out.getvalue(), "liste.xlsx")] == ["2", "3", "4", "5"]
+    return out.getvalue()
+
+
+def test_xlsx_declaring_a_wrong_size_still_gives_every_row() -> None:
+    """Some exporters write a `<dimension>` smaller than the sheet; read-only openpyxl trusts
+    it unless told not to, which would import half the roster."""
+    rows: dict[int, list[object]] = {1: ["Nom", "Prénom", "Numéro"]}
+    rows |= {n: ["Curie", "Marie", n] for n in range(2, 6)}
+    data = rewrite_sheet(
+        workbook(rows), rb'<dimension ref="[^"]+" ?/>', b'<dimension ref="A1:C2"/>'
+    )
+    assert [c.number for c in read_roster(data, "liste.xlsx")] == ["2", "3", "4", "5"]
+
+
+def test_xlsx_number_stored_as_a_float_comes_back_as_digits() -> None:
+    """openpyxl reads `<v>2.024017E6</v>` (as some software writes a whole number) as 2024017.0."""
+    data = workbook({1: ["Nom", "Prénom", "Numéro"], 2: ["Curie", "Marie", 2024017]})
+    data = rewrite_sheet(data, rb"<v>2024017</v>", b"<v>2.024017E6</v>")
+    assert read_roster(data, "liste.xlsx") == [Candidate("Curie", "Marie", "2024017")]
