@@ -175,14 +175,20 @@ def _candidate(row: Row, columns: Mapping[str, int]) -> tuple[Candidate, list[st
 
 
 def _candidates(
-    rows: Sequence[Row], columns: Mapping[str, int], source: str | None, problems: list[str]
+    rows: Sequence[Row], columns: Mapping[str, int], source: str | None, typed: bool = False
 ) -> list[Candidate]:
-    """Every row's candidate, or `RosterError` with every problem (those given first)."""
+    """Every row's candidate, or `RosterError` with every problem in line order. A typed line
+    has no header to say what its values are: one with too few or too many is not guessed at."""
     if len(rows) > MAX_ROWS:
         raise too_many(source)
     candidates: list[Candidate] = []
+    problems: list[str] = []
     first_line: dict[str, int] = {}
     for row in rows:
+        if typed and not _TYPED_WIDTH[0] <= len(row.cells) <= _TYPED_WIDTH[1]:
+            what = f"{_values(len(row.cells))} where 3 or 4 are expected: {_SHAPE}"
+            problems.append(problem(source, row.line, what))
+            continue
         candidate, found = _candidate(row, columns)
         key = candidate.number.casefold()
         if key and key in first_line:
@@ -213,7 +219,7 @@ def read_roster(data: bytes, filename: str) -> list[Candidate]:
     columns = _columns(header, source)
     if not body:
         raise RosterError([problem(source, header.line, "no candidate below the header row")])
-    return _candidates(body, columns, source, [])
+    return _candidates(body, columns, source)
 
 
 def parse_typed(text: str) -> list[Candidate]:
@@ -230,14 +236,8 @@ def parse_typed(text: str) -> list[Candidate]:
     if _is_header(rows[0]):
         if len(rows) == 1:
             raise RosterError([problem(None, rows[0].line, "no candidate below the header row")])
-        return _candidates(rows[1:], _columns(rows[0], None), None, [])
-    good = [row for row in rows if _TYPED_WIDTH[0] <= len(row.cells) <= _TYPED_WIDTH[1]]
-    problems = [
-        problem(None, row.line, f"{_values(len(row.cells))} where 3 or 4 are expected: {_SHAPE}")
-        for row in rows
-        if row not in good
-    ]
-    return _candidates(good, _TYPED_ORDER, None, problems)
+        return _candidates(rows[1:], _columns(rows[0], None), None)
+    return _candidates(rows, _TYPED_ORDER, None, typed=True)
 
 
 def _values(count: int) -> str:

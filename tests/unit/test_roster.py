@@ -335,6 +335,11 @@ def test_typed_problems_say_line_n() -> None:
         "last name; first name; candidate number; e-mail (optional)",
         "line 3: empty first name",
     ]
+    assert typed_problems("Curie;;1\nCurie;Pierre") == [
+        "line 1: empty first name",
+        "line 2: 2 values where 3 or 4 are expected: "
+        "last name; first name; candidate number; e-mail (optional)",
+    ]
     assert typed_problems(" \n") == ["no candidate typed"]
     assert typed_problems("Nom;Prénom;Numéro\n") == ["line 1: no candidate below the header row"]
 
