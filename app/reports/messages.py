@@ -21,11 +21,13 @@ def _table(pairs: list[tuple[str, str]]) -> Table:
 
 
 # Words the English patterns capture that French must translate too.
+_PROTOCOLS_FR: Final = {"tcp": "TCP", "udp": "UDP"}
 _WORDS_FR: Final = {
     "open": "ouvert",
     "closed": "fermé",
     "on the node": "dans la machine",
     "from the network": "depuis le réseau",
+    **_PROTOCOLS_FR,
 }
 
 # (English pattern, French template): first full match wins, so specific before general.
@@ -51,6 +53,24 @@ _FR: Final[Table] = _table(
             r"(\S+) (\S+) installed \(with the platform's image\)",
             "{0} {1} installé (avec l'image de la plateforme)",
         ),
+        (
+            r"(tcp|udp) port (\d+) is (open|closed) (on the node|from the network)",
+            "port {0} {1} {2} {3}",
+        ),
+        (
+            r"(tcp|udp) port (\d+) is (open|closed) (on the node|from the network), "
+            r"not (open|closed)",
+            "port {0} {1} {2} {3}, et non {4}",
+        ),
+        (
+            r"nothing listens on (tcp|udp) port (\d+) in the node",
+            "rien n'écoute sur le port {0} {1} dans la machine",
+        ),
+        (
+            r"(tcp|udp) port (\d+) is held by (\S+), not (\S+)",
+            "le port {0} {1} est tenu par {2}, pas {3}",
+        ),
+        # As reports stored before findings named the protocol (TCP then) say it.
         (r"port (\d+) is (open|closed) (on the node|from the network)", "port {0} {1} {2}"),
         (
             r"port (\d+) is (open|closed) (on the node|from the network), not (open|closed)",
@@ -164,6 +184,14 @@ _OBSERVED_FR: Final[Table] = _table(
         (r"read (\S+) \(from the host\)", "lecture de {0} (depuis l'hôte)"),
         (r"read (\S+)", "lecture de {0}"),
         (r"tcp connect (\S+)", "connexion TCP à {0}"),
+        (
+            r"listening on (tcp|udp) port (\d+) \(host view\)",
+            "écoute sur le port {0} {1} (vue de l'hôte)",
+        ),
+        (
+            r"who listens on (tcp|udp) port (\d+) \(host view\)",
+            "qui écoute sur le port {0} {1} (vue de l'hôte)",
+        ),
         (r"listening on :(\d+) \(host view\)", "écoute sur le port {0} (vue de l'hôte)"),
         (r"who listens on (\S+) \(host view\)", "qui écoute sur {0} (vue de l'hôte)"),
         (
@@ -219,7 +247,7 @@ def evidence_command(command: str, via: str | None, lang: str) -> str:
         return f"$ {as_ran(command)}"
     if lang == "en":
         return command
-    return _translate(command, _OBSERVED_FR, {}) or command
+    return _translate(command, _OBSERVED_FR, _PROTOCOLS_FR) or command
 
 
 def evidence_output(output: str, via: str | None, lang: str) -> str:

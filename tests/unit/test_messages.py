@@ -33,6 +33,27 @@ def test_specific_findings_win_over_general_ones() -> None:
     )
 
 
+def test_ports_with_their_protocol_and_as_older_reports_name_them() -> None:
+    assert grader_message("udp port 53 is open on the node", "fr") == (
+        "port UDP 53 ouvert dans la machine"
+    )
+    assert grader_message("tcp port 80 is closed from the network, not open", "fr") == (
+        "port TCP 80 fermé depuis le réseau, et non ouvert"
+    )
+    assert grader_message("nothing listens on udp port 53 in the node", "fr") == (
+        "rien n'écoute sur le port UDP 53 dans la machine"
+    )
+    assert grader_message(
+        "tcp port 80 is held by /usr/bin/python3, not /usr/sbin/apache2", "fr"
+    ) == ("le port TCP 80 est tenu par /usr/bin/python3, pas /usr/sbin/apache2")
+    assert grader_message("port 80 is open from the network", "fr") == (
+        "port 80 ouvert depuis le réseau"
+    )
+    assert evidence_command("listening on udp port 53 (host view)", "host", "fr") == (
+        "écoute sur le port UDP 53 (vue de l'hôte)"
+    )
+
+
 def test_an_unknown_finding_stays_as_written() -> None:
     assert grader_message("account app: no GRANT", "fr") == "account app: no GRANT"
 
