@@ -1,9 +1,10 @@
 """Built-in declarative checks, one small model per type, registered explicitly in CHECKS.
 
-Each observes from as far outside the node as it can (graders.contract, `via`): HTTP and TCP
-from the grader's side, files, sockets and processes from the host, and only what nothing
-else can say (`systemctl`, `mysql`, an instructor's command) inside the node, through the
-engine, after the integrity scan has checked the node's tools against Debian's packages.
+Each observes from as far outside the node as it can (graders.contract, `via`): HTTP, DNS
+(graders.dns) and TCP from the grader's side, files, sockets and processes from the host, and
+only what nothing else can say (`systemctl`, `mysql`, an instructor's command) inside the
+node, through the engine, after the integrity scan has checked the node's tools against
+Debian's packages.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from graders.contract import (
     IpProtocol,
     excerpt,
 )
+from graders.dns import DnsCheck
 from graders.host import canonical, dpkg_status, names, served_by, socket_name
 from graders.integrity import in_system
 from graders.net_checks import (
@@ -392,6 +394,7 @@ AnyCheck = Annotated[
     | PackageInstalledCheck
     | PortListeningCheck
     | HttpCheck
+    | DnsCheck
     | FileCheck
     | SqlCheck
     | PythonCheck

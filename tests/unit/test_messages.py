@@ -54,6 +54,33 @@ def test_ports_with_their_protocol_and_as_older_reports_name_them() -> None:
     )
 
 
+def test_dns_findings_in_french_each_transport_apart() -> None:
+    partial = (
+        "www.example.lan A over udp: 192.0.2.10 (aa); "
+        "www.example.lan A over tcp: no DNS answer from 10.0.0.2 port 53 (connection refused)"
+    )
+    assert grader_message(partial, "fr") == (
+        "www.example.lan A en UDP : 192.0.2.10 (aa); "
+        "www.example.lan A en TCP : pas de réponse DNS de 10.0.0.2 port 53 (connexion refusée)"
+    )
+    assert grader_message(
+        "www.debian.org A over udp and tcp: status REFUSED, expected NOERROR", "fr"
+    ) == ("www.debian.org A en UDP et TCP : statut REFUSED, NOERROR attendu")
+    assert grader_message("x.lan A over udp and tcp: flag ra is not set", "fr") == (
+        "x.lan A en UDP et TCP : l'indicateur ra n'est pas positionné"
+    )
+    assert grader_message("x.lan A over tcp: answer lacks 192.0.2.9 (got no records)", "fr") == (
+        "x.lan A en TCP : il manque à la réponse 192.0.2.9 (reçu : aucun enregistrement)"
+    )
+    asked = (
+        "DNS query x.lan. A, no recursion desired over udp to 10.0.0.2 port 53 (from the grader)"
+    )
+    assert evidence_command(asked, "outside", "fr") == (
+        "requête DNS x.lan. A, sans demande de récursion en UDP vers 10.0.0.2 port 53 "
+        "(depuis le correcteur)"
+    )
+
+
 def test_an_unknown_finding_stays_as_written() -> None:
     assert grader_message("account app: no GRANT", "fr") == "account app: no GRANT"
 
