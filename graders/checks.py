@@ -1,9 +1,10 @@
 """Built-in declarative checks, one small model per type, registered explicitly in CHECKS.
 
-Each observes from as far outside the node as it can (graders.contract, `via`): HTTP and TCP
-from the grader's side, files, sockets and processes from the host, and only what nothing
-else can say (`systemctl`, `mysql`, an instructor's command) inside the node, through the
-engine, after the integrity scan has checked the node's tools against Debian's packages.
+Each observes from as far outside the node as it can (graders.contract, `via`): HTTP, DNS
+(graders.dns) and TCP from the grader's side, files, sockets and processes from the host, and
+only what nothing else can say (`systemctl`, `mysql`, an instructor's command) inside the
+node, through the engine, after the integrity scan has checked the node's tools against
+Debian's packages.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import socket
 import time
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 from graders import patterns
 from graders.contract import (
@@ -23,9 +24,11 @@ from graders.contract import (
     CheckResult,
     FileInfo,
     GraderError,
+    IpProtocol,
     excerpt,
 )
-from graders.host import canonical, dpkg_status, names, served_by
+from graders.dns import DnsCheck
+from graders.host import canonical, dpkg_status, names, served_by, socket_name
 from graders.integrity import in_system
 from graders.net_checks import (
     AddressCheck,
@@ -201,29 +204,44 @@ class PackageInstalledCheck(Check):
 class PortListeningCheck(Check):
     type: Literal["port_listening"]
     port: int = Field(ge=1, le=65535)
+    protocol: IpProtocol = "tcp"
     from_: Literal["grader", "node"] = Field("grader", alias="from")
     expect: Literal["open", "closed"] = "open"
     served_by: str | None = None  # the program that must hold the port, as Debian ships it
 
+    @model_validator(mode="after")
+    def _udp_seen_from_the_node(self) -> PortListeningCheck:
+        # A UDP port owes no answer to an empty datagram: from outside, a silent server cannot
+        # be told from a port a firewall drops.
+        if self.protocol == "udp" and self.from_ == "grader":
+            raise ValueError(
+                "a UDP port cannot be judged from the grader (a silent port looks like a "
+                "filtered one): write `from: node` (the node's sockets, read by the host), or "
+                "check the service with a protocol check such as `dns`"
+            )
+        return self
+
     def run(self, ctx: CheckContext) -> CheckResult:
+        where = socket_name(self.port, self.protocol)
         if self.from_ == "node":
             start = time.monotonic()
-            owners = ctx.view(self.node).listeners(self.port)
+            owners = ctx.view(self.node).listeners(self.port, self.protocol)
             shown = ", ".join(f"{p.pid} {p.exe}" for p in owners) or "nobody"
-            ctx.record(self.node, f"listening on :{self.port} (host view)", 0, shown, start, "host")
+            ctx.record(self.node, f"listening on {where} (host view)", 0, shown, start, "host")
             is_open = bool(owners)
+            seen = "on the node"
         else:
             is_open = self._probe(ctx, ctx.address(self.node))
+            seen = "from the network"
         want = self.expect == "open"
-        where = "on the node" if self.from_ == "node" else "from the network"
         if is_open == want and want and self.served_by:
-            problem = served_by(ctx, self.node, self.port, self.served_by)
+            problem = served_by(ctx, self.node, self.port, self.served_by, self.protocol)
             if problem:
                 return CheckResult(0, problem)
         return _verdict(
             is_open == want,
-            f"port {self.port} is {self.expect} {where}",
-            f"port {self.port} is {'open' if is_open else 'closed'} {where}, not {self.expect}",
+            f"{where} is {self.expect} {seen}",
+            f"{where} is {'open' if is_open else 'closed'} {seen}, not {self.expect}",
         )
 
     def _probe(self, ctx: CheckContext, host: str) -> bool:
@@ -412,6 +430,7 @@ AnyCheck = Annotated[
     | PackageInstalledCheck
     | PortListeningCheck
     | HttpCheck
+    | DnsCheck
     | FileCheck
     | SqlCheck
     | PythonCheck

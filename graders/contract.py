@@ -24,6 +24,7 @@ from graders.debs import PackageIndex
 
 OUTPUT_EXCERPT = 2000
 Via = Literal["outside", "host", "node"]
+IpProtocol = Literal["tcp", "udp"]
 
 
 @dataclass
@@ -141,8 +142,9 @@ class NodeView(Protocol):
         """The file at `path` (None if absent). Raises NodeUnreachable when the node is down."""
         ...
 
-    def listeners(self, port: int | str) -> list[Process]:
-        """Processes holding a listening TCP `port` (int) or unix socket (path)."""
+    def listeners(self, port: int | str, protocol: IpProtocol = "tcp") -> list[Process]:
+        """Processes waiting for peers on `port` (int) of `protocol` (a TCP socket listening, a
+        UDP socket bound and connected to no peer), or on a unix socket (`port`: its path)."""
         ...
 
     def process(self, pid: int) -> Process | None:

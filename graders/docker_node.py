@@ -31,6 +31,7 @@ from graders.contract import (
     CommandResult,
     FileInfo,
     GraderError,
+    IpProtocol,
     NodeUnreachable,
     Process,
 )
@@ -70,7 +71,7 @@ class DockerNode:
         self._asked = AskedOnce()  # checks only read: a command runs once
         self._processes: dict[int, Process | None] = {}
         self._id_maps: tuple[userns.IdMap, userns.IdMap] | None = None
-        self._listeners: dict[int | str, list[Process]] = {}
+        self._listeners: dict[tuple[str, int | str], list[Process]] = {}
 
     # -- commands inside the node ---------------------------------------------------------
     def run(self, command: str, timeout: float) -> CommandResult:
@@ -207,14 +208,15 @@ class DockerNode:
         peer = None if uids.identity else (uids.host(0), gids.host(0))
         return rootfs.connect_unix(self._root(), path, timeout, peer)
 
-    def listeners(self, port: int | str) -> list[Process]:
-        """Asked once per port and grading: the lab is frozen, its sockets do not move."""
-        if port not in self._listeners:
-            self._listeners[port] = self._listeners_of(port)
-        return self._listeners[port]
+    def listeners(self, port: int | str, protocol: IpProtocol = "tcp") -> list[Process]:
+        """Asked once per socket and grading: the lab is frozen, its sockets do not move."""
+        key = (protocol if isinstance(port, int) else "unix", port)
+        if key not in self._listeners:
+            self._listeners[key] = self._listeners_of(port, protocol)
+        return self._listeners[key]
 
-    def _listeners_of(self, port: int | str) -> list[Process]:
-        inodes = procfs.listening_inodes(self.pid1(), port)
+    def _listeners_of(self, port: int | str, protocol: IpProtocol) -> list[Process]:
+        inodes = procfs.listening_inodes(self.pid1(), port, protocol)
         owners = []
         for pid, host_pid in self.pids().items():
             if inodes & procfs.socket_inodes(host_pid):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from graders.contract import CheckContext, NodeView
+from graders.contract import CheckContext, IpProtocol, NodeView
 from graders.integrity import alias
 
 MAX_STATUS = 64 << 20
@@ -45,18 +45,29 @@ def names(view: NodeView) -> tuple[dict[int, str], dict[int, str]]:
     return tables[0], tables[1]
 
 
-def served_by(ctx: CheckContext, node: str, port: int | str, exe: str) -> str | None:
-    """None when a genuine `exe` holds the listening `port` (TCP) or socket path; else why not."""
+def socket_name(port: int | str, protocol: IpProtocol = "tcp") -> str:
+    """How findings name a socket: "udp port 53", "tcp port 80", or a unix socket's path."""
+    return f"{protocol} port {port}" if isinstance(port, int) else port
+
+
+def served_by(
+    ctx: CheckContext, node: str, port: int | str, exe: str, protocol: IpProtocol = "tcp"
+) -> str | None:
+    """None when a genuine `exe` holds `port` of `protocol` (listening in TCP, bound in UDP)
+    or the unix socket at path `port`; else why not."""
     start = time.monotonic()
-    owners = ctx.view(node).listeners(port)
+    owners = ctx.view(node).listeners(port, protocol)
+    where = socket_name(port, protocol)
     shown = "\n".join(f"{p.pid} {p.exe}: {p.why}" for p in owners) or "nobody listens"
-    ctx.record(node, f"who listens on {port} (host view)", 0 if owners else 1, shown, start, "host")
+    ctx.record(
+        node, f"who listens on {where} (host view)", 0 if owners else 1, shown, start, "host"
+    )
     if not owners:
-        return f"nothing listens on {port} in the node"
+        return f"nothing listens on {where} in the node"
     right = [p for p in owners if canonical(p.exe) == canonical(exe)]
     if not right:
-        return f"{port} is held by {owners[0].exe}, not {exe}"
+        return f"{where} is held by {owners[0].exe}, not {exe}"
     fake = [p for p in right if not p.genuine]
     if fake:
-        return f"{port} is held by {fake[0].exe}, which is {fake[0].why}"
+        return f"{where} is held by {fake[0].exe}, which is {fake[0].why}"
     return None

@@ -4,11 +4,17 @@ sockets they hold and listen on, their children; and a kill that cannot be refus
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
-_LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp
+from graders.contract import IpProtocol
+
+# A socket waiting for peers, by its state in /proc/net/{tcp,udp}[6]: TCP in LISTEN; UDP has
+# no such state, and a server's socket is bound and connected to no peer (TCP_CLOSE, 07),
+# where a client's is connected (ESTABLISHED, 01).
+_WAITING: dict[IpProtocol, str] = {"tcp": "0A", "udp": "07"}
 _UNIX_ACCEPTING = 0x10000  # __SO_ACCEPTCON in /proc/net/unix
 
 
@@ -23,31 +29,45 @@ def inner_pid(host_pid: int) -> int | None:
     return None
 
 
-def listening_inodes(pid: int, port: int | str) -> set[str]:
+def listening_inodes(pid: int, port: int | str, protocol: IpProtocol = "tcp") -> set[str]:
+    """Inodes of the sockets waiting for peers on `port` of `protocol`, or on the unix socket
+    at path `port`, in the network namespace of `pid`."""
     inodes: set[str] = set()
     if isinstance(port, int):
-        for table in ("tcp", "tcp6"):
-            for fields in _table(f"/proc/{pid}/net/{table}"):
-                if fields[3] == _LISTEN and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                    inodes.add(fields[9])
+        for table in (protocol, f"{protocol}6"):
+            inodes |= port_inodes(_lines(f"/proc/{pid}/net/{table}"), port, protocol)
     else:
-        for fields in _table(f"/proc/{pid}/net/unix"):
+        for fields in _rows(_lines(f"/proc/{pid}/net/unix"), 7):
             listening = int(fields[3], 16) & _UNIX_ACCEPTING
             if listening and len(fields) > 7 and fields[7] == port:
                 inodes.add(fields[6])
     return inodes
 
 
-def _table(path: str) -> Iterator[list[str]]:
+def port_inodes(table: Iterable[str], port: int, protocol: IpProtocol) -> set[str]:
+    """Inodes of the sockets of `table` (the lines of /proc/net/tcp, tcp6, udp or udp6, header
+    first) waiting for peers on local `port`."""
+    return {
+        fields[9]
+        for fields in _rows(table, 10)
+        if fields[3] == _WAITING[protocol] and int(fields[1].rsplit(":", 1)[1], 16) == port
+    }
+
+
+def _lines(path: str) -> list[str]:
     try:
         with open(path) as table:
-            next(table, None)
-            for line in table:
-                fields = line.split()
-                if len(fields) > 9 or (path.endswith("unix") and len(fields) >= 7):
-                    yield fields
+            return table.readlines()
     except OSError:
-        return
+        return []
+
+
+def _rows(lines: Iterable[str], least: int) -> Iterator[list[str]]:
+    """The fields of each line after the header, when there are at least `least`."""
+    for line in itertools.islice(lines, 1, None):
+        fields = line.split()
+        if len(fields) >= least:
+            yield fields
 
 
 def socket_inodes(host_pid: int) -> set[str]:

@@ -29,6 +29,7 @@ from graders.contract import (
     CommandResult,
     FileInfo,
     GraderError,
+    IpProtocol,
     NodeUnreachable,
     Process,
 )
@@ -118,12 +119,12 @@ class VMNode:
         return set(now) | set(disk.base.listings([folder])[folder])
 
     # -- the running system, over SSH -------------------------------------------------------
-    def listeners(self, port: int | str) -> list[Process]:
-        """Processes holding a listening TCP port, from the VM's kernel (`ss`, verified by
-        the integrity scan like every command)."""
+    def listeners(self, port: int | str, protocol: IpProtocol = "tcp") -> list[Process]:
+        """Processes holding a listening TCP port or a bound, unconnected UDP port, from the
+        VM's kernel (`ss`, verified by the integrity scan like every command)."""
         if not isinstance(port, int):
             return []
-        result = self.run(f"ss -Hltnp 'sport = :{port}'", 10)
+        result = self.run(f"ss -Hl{protocol[0]}np 'sport = :{port}'", 10)
         pids = sorted({int(p) for p in _pids_in(result.stdout)})
         found = [self.process(pid) for pid in pids]
         return [p for p in found if p is not None]

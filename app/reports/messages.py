@@ -21,12 +21,18 @@ def _table(pairs: list[tuple[str, str]]) -> Table:
 
 
 # Words the English patterns capture that French must translate too.
+_PROTOCOLS_FR: Final = {"tcp": "TCP", "udp": "UDP"}
 _WORDS_FR: Final = {
     "open": "ouvert",
     "closed": "fermé",
     "on the node": "dans la machine",
     "from the network": "depuis le réseau",
+    **_PROTOCOLS_FR,
+    "udp and tcp": "UDP et TCP",
+    "no records": "aucun enregistrement",
+    "connection refused": "connexion refusée",
 }
+_ASKED = r"(\S+) (\S+) over (udp|tcp|udp and tcp): "  # a DNS question, as graders.dns words it
 
 # (English pattern, French template): first full match wins, so specific before general.
 _FR: Final[Table] = _table(
@@ -62,6 +68,24 @@ _FR: Final[Table] = _table(
             r"(\S+) (\S+) installed \(with the platform's image\)",
             "{0} {1} installé (avec l'image de la plateforme)",
         ),
+        (
+            r"(tcp|udp) port (\d+) is (open|closed) (on the node|from the network)",
+            "port {0} {1} {2} {3}",
+        ),
+        (
+            r"(tcp|udp) port (\d+) is (open|closed) (on the node|from the network), "
+            r"not (open|closed)",
+            "port {0} {1} {2} {3}, et non {4}",
+        ),
+        (
+            r"nothing listens on (tcp|udp) port (\d+) in the node",
+            "rien n'écoute sur le port {0} {1} dans la machine",
+        ),
+        (
+            r"(tcp|udp) port (\d+) is held by (\S+), not (\S+)",
+            "le port {0} {1} est tenu par {2}, pas {3}",
+        ),
+        # As reports stored before findings named the protocol (TCP then) say it.
         (r"port (\d+) is (open|closed) (on the node|from the network)", "port {0} {1} {2}"),
         (
             r"port (\d+) is (open|closed) (on the node|from the network), not (open|closed)",
@@ -77,6 +101,29 @@ _FR: Final[Table] = _table(
         (r"page contains (.+)", "la page contient {0}"),
         (r"header (\S+) is present", "l'en-tête {0} est présent"),
         (r"header (\S+) does not match (/.*/)", "l'en-tête {0} ne correspond pas à {1}"),
+        (_ASKED + r"status (\S+), expected (\S+)", "{0} {1} en {2} : statut {3}, {4} attendu"),
+        (
+            _ASKED + r"flag (\S+) is not set",
+            "{0} {1} en {2} : l'indicateur {3} n'est pas positionné",
+        ),
+        (
+            _ASKED + r"flag (\S+) is set, which it must not be",
+            "{0} {1} en {2} : l'indicateur {3} est positionné, alors qu'il ne doit pas l'être",
+        ),
+        (
+            _ASKED + r"answer lacks (.+) \(got (.*)\)",
+            "{0} {1} en {2} : il manque à la réponse {3} (reçu : {4})",
+        ),
+        (
+            _ASKED + r"answer does not match (/.*/)",
+            "{0} {1} en {2} : la réponse ne correspond pas à {3}",
+        ),
+        (
+            _ASKED + r"no DNS answer from (\S+) port (\d+) \((.*)\)",
+            "{0} {1} en {2} : pas de réponse DNS de {3} port {4} ({5})",
+        ),
+        (_ASKED + r"no records(.*)", "{0} {1} en {2} : aucun enregistrement{3}"),
+        (_ASKED + r"(.*)", "{0} {1} en {2} : {3}"),
         (r"(\S+) exists as expected", "{0} existe comme attendu"),
         (r"(\S+) content as expected", "contenu de {0} conforme"),
         (r"(\S+) is absent", "{0} est absent"),
@@ -175,6 +222,14 @@ _OBSERVED_FR: Final[Table] = _table(
         (r"read (\S+) \(from the host\)", "lecture de {0} (depuis l'hôte)"),
         (r"read (\S+)", "lecture de {0}"),
         (r"tcp connect (\S+)", "connexion TCP à {0}"),
+        (
+            r"listening on (tcp|udp) port (\d+) \(host view\)",
+            "écoute sur le port {0} {1} (vue de l'hôte)",
+        ),
+        (
+            r"who listens on (tcp|udp) port (\d+) \(host view\)",
+            "qui écoute sur le port {0} {1} (vue de l'hôte)",
+        ),
         (r"listening on :(\d+) \(host view\)", "écoute sur le port {0} (vue de l'hôte)"),
         (r"who listens on (\S+) \(host view\)", "qui écoute sur {0} (vue de l'hôte)"),
         (
@@ -183,11 +238,21 @@ _OBSERVED_FR: Final[Table] = _table(
         ),
         (r"verify (\S+) (\S+)", "vérification de {0} {1} d'après le paquet Debian"),
         (r"GET (\S+) \(from the grader to (\S+)\)", "GET {0} (du correcteur vers {1})"),
+        (
+            r"DNS query (\S+) (\S+)(, no recursion desired)? over (tcp|udp) to (\S+) port (\d+) "
+            r"\(from the grader\)",
+            "requête DNS {0} {1}{2} en {3} vers {4} port {5} (depuis le correcteur)",
+        ),
         (r"SQL as (\S+) via (\S+) on (\S+): (.*)", "SQL en tant que {0} via {1} sur {2} : {3}"),
         (r"SQL as (\S+) via (\S+): (.*)", "SQL en tant que {0} via {1} : {2}"),
         (r"reach the node", "joindre la machine"),
     ]
 )
+
+_OBSERVED_WORDS_FR: Final = {
+    **_PROTOCOLS_FR,
+    ", no recursion desired": ", sans demande de récursion",
+}
 
 # The fixed outputs of those observations (a file's or a page's content stays as it was read).
 _OUTPUTS_FR: Final[Table] = _table(
@@ -230,7 +295,7 @@ def evidence_command(command: str, via: str | None, lang: str) -> str:
         return f"$ {as_ran(command)}"
     if lang == "en":
         return command
-    return _translate(command, _OBSERVED_FR, {}) or command
+    return _translate(command, _OBSERVED_FR, _OBSERVED_WORDS_FR) or command
 
 
 def evidence_output(output: str, via: str | None, lang: str) -> str:

@@ -51,7 +51,8 @@ class View:
     """The host's view of a node, as data."""
 
     files: dict[str, bytes | FileInfo] = field(default_factory=dict)
-    sockets: dict[int | str, list[Process]] = field(default_factory=dict)
+    sockets: dict[int | str, list[Process]] = field(default_factory=dict)  # TCP ports, unix paths
+    udp: dict[int, list[Process]] = field(default_factory=dict)
     processes: dict[int, Process] = field(default_factory=dict)
     touched: set[str] = field(default_factory=set)
 
@@ -61,7 +62,9 @@ class View:
             return FileInfo(path, "file", 0o644, 0, 0, item[:limit], len(item) > limit)
         return item
 
-    def listeners(self, port: int | str) -> list[Process]:
+    def listeners(self, port: int | str, protocol: str = "tcp") -> list[Process]:
+        if protocol == "udp" and isinstance(port, int):
+            return self.udp.get(port, [])
         return self.sockets.get(port, [])
 
     def process(self, pid: int) -> Process | None:
@@ -220,6 +223,36 @@ def test_a_look_alike_server_does_not_pass_for_apache(web: int) -> None:
     assert fake.criteria[0].evidence[0].via == "outside"
     assert fake.criteria[0].evidence[1].via == "host"
     assert run(sc, Scripted({}), view=View(sockets={web: [APACHE]})).criteria[0].score == 1
+
+
+NAMED = Process(53, "/usr/sbin/named", True, "as a verified Debian package ships it")
+
+
+def test_a_udp_port_is_judged_on_the_node_by_its_bound_socket() -> None:
+    udp = {"type": "port_listening", "node": "web", "port": 53, "protocol": "udp", "from": "node"}
+    sc = scenario(crit("udp", check={**udp, "served_by": "/usr/sbin/named"}))
+    bound = run(sc, Scripted({}), view=View(udp={53: [NAMED]})).criteria[0]
+    assert (bound.score, bound.message) == (1, "udp port 53 is open on the node")
+    assert bound.evidence[0].command == "listening on udp port 53 (host view)"
+    assert bound.evidence[1].command == "who listens on udp port 53 (host view)"
+    tcp_only = run(sc, Scripted({}), view=View(sockets={53: [NAMED]})).criteria[0]
+    assert (tcp_only.score, tcp_only.message) == (0, "udp port 53 is closed on the node, not open")
+    python = Process(90, "/usr/bin/python3.11", True, "as a verified Debian package ships it")
+    fake = run(sc, Scripted({}), view=View(udp={53: [python]})).criteria[0]
+    assert fake.score == 0
+    assert fake.message == "udp port 53 is held by /usr/bin/python3.11, not /usr/sbin/named"
+    tcp = run(scenario(crit("tcp", check={**udp, "protocol": "tcp"})), Scripted({}),
+              view=View(sockets={53: [NAMED]})).criteria[0]  # fmt: skip
+    assert (tcp.score, tcp.message) == (1, "tcp port 53 is open on the node")
+
+
+@pytest.mark.parametrize("where", [{}, {"from": "grader"}])
+def test_a_udp_port_is_not_judged_from_the_grader(where: dict[str, str]) -> None:
+    check = {"type": "port_listening", "node": "web", "port": 53, "protocol": "udp", **where}
+    with pytest.raises(ValidationError, match="from: node") as refused:
+        graders.runner.parse_check(check, {})
+    assert "`dns`" in str(refused.value)
+    graders.runner.parse_check({**check, "from": "node"}, {})
 
 
 def test_dependency_not_met_blocks_instead_of_failing() -> None:
@@ -421,6 +454,8 @@ def test_http_check_from_the_grader_with_host_header(web: int) -> None:
     assert missing.score == 0 and "404" in missing.message
     assert header.score == 0 and "X-Powered-By" in header.message
     assert port.score == 1 and closed.score == 1
+    assert port.message == f"tcp port {web} is open from the network"
+    assert closed.message == "tcp port 1 is closed from the network"
 
 
 def test_command_check_says_what_it_found_and_takes_several_patterns() -> None:

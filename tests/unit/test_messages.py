@@ -45,6 +45,54 @@ def test_a_command_s_findings_quote_what_it_saw_in_french_too() -> None:
     )
 
 
+def test_ports_with_their_protocol_and_as_older_reports_name_them() -> None:
+    assert grader_message("udp port 53 is open on the node", "fr") == (
+        "port UDP 53 ouvert dans la machine"
+    )
+    assert grader_message("tcp port 80 is closed from the network, not open", "fr") == (
+        "port TCP 80 fermé depuis le réseau, et non ouvert"
+    )
+    assert grader_message("nothing listens on udp port 53 in the node", "fr") == (
+        "rien n'écoute sur le port UDP 53 dans la machine"
+    )
+    assert grader_message(
+        "tcp port 80 is held by /usr/bin/python3, not /usr/sbin/apache2", "fr"
+    ) == ("le port TCP 80 est tenu par /usr/bin/python3, pas /usr/sbin/apache2")
+    assert grader_message("port 80 is open from the network", "fr") == (
+        "port 80 ouvert depuis le réseau"
+    )
+    assert evidence_command("listening on udp port 53 (host view)", "host", "fr") == (
+        "écoute sur le port UDP 53 (vue de l'hôte)"
+    )
+
+
+def test_dns_findings_in_french_each_transport_apart() -> None:
+    partial = (
+        "www.example.lan A over udp: 192.0.2.10 (aa); "
+        "www.example.lan A over tcp: no DNS answer from 10.0.0.2 port 53 (connection refused)"
+    )
+    assert grader_message(partial, "fr") == (
+        "www.example.lan A en UDP : 192.0.2.10 (aa); "
+        "www.example.lan A en TCP : pas de réponse DNS de 10.0.0.2 port 53 (connexion refusée)"
+    )
+    assert grader_message(
+        "www.debian.org A over udp and tcp: status REFUSED, expected NOERROR", "fr"
+    ) == ("www.debian.org A en UDP et TCP : statut REFUSED, NOERROR attendu")
+    assert grader_message("x.lan A over udp and tcp: flag ra is not set", "fr") == (
+        "x.lan A en UDP et TCP : l'indicateur ra n'est pas positionné"
+    )
+    assert grader_message("x.lan A over tcp: answer lacks 192.0.2.9 (got no records)", "fr") == (
+        "x.lan A en TCP : il manque à la réponse 192.0.2.9 (reçu : aucun enregistrement)"
+    )
+    asked = (
+        "DNS query x.lan. A, no recursion desired over udp to 10.0.0.2 port 53 (from the grader)"
+    )
+    assert evidence_command(asked, "outside", "fr") == (
+        "requête DNS x.lan. A, sans demande de récursion en UDP vers 10.0.0.2 port 53 "
+        "(depuis le correcteur)"
+    )
+
+
 def test_an_unknown_finding_stays_as_written() -> None:
     assert grader_message("account app: no GRANT", "fr") == "account app: no GRANT"
 

@@ -19,7 +19,7 @@ def test_valid_scenario_loads_with_its_parts() -> None:
     assert scenario.time_allowed.total_seconds() == 5400
     assert scenario.nodes["web"].memory_bytes == 256 << 20
     assert [c.id for c in scenario.criteria] == ["first", "second"]
-    assert len(scenario.criteria[1].all_checks) == 2
+    assert len(scenario.criteria[1].all_checks) == 4
     assert sum(c.weight for c in scenario.criteria) == 3
 
 

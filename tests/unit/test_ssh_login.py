@@ -35,7 +35,7 @@ class View:
         self.asked.append(path)
         return path in self.touched
 
-    def listeners(self, port: int | str) -> list[Process]:
+    def listeners(self, port: int | str, protocol: str = "tcp") -> list[Process]:
         return []
 
     def process(self, pid: int) -> Process | None:

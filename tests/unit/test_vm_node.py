@@ -66,6 +66,26 @@ def test_a_failed_ask_is_not_remembered(monkeypatch: pytest.MonkeyPatch) -> None
     assert ran.count("virsh list") == 2
 
 
+def test_a_vms_udp_port_is_asked_to_its_kernel_as_a_bound_socket(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    named = 'UNCONN 0 0 0.0.0.0:53 0.0.0.0:* users:(("named",pid=812,fd=20))\n'
+
+    def answer(command: str) -> CommandResult:
+        if command.startswith("ss -Hlunp"):
+            return CommandResult(0, named, "")
+        if command.startswith("readlink /proc/812/exe"):
+            return CommandResult(0, "/usr/sbin/named\n0123abcd  -\n", "")
+        return CommandResult(0, "", "")
+
+    node, ran = vm(monkeypatch, answer)
+    node.judge.set_result(None)
+    assert [p.exe for p in node.listeners(53, "udp")] == ["/usr/sbin/named"]
+    assert "ss -Hlunp 'sport = :53'" in ran
+    assert node.listeners(53) == []
+    assert "ss -Hltnp 'sport = :53'" in ran
+
+
 class LateOutput:
     """A session channel whose exit status comes before its output's last line, as sshd may
     send them on a busy host; its end of file comes after."""
