@@ -139,3 +139,14 @@ def test_a_kept_trial_is_not_the_service_s_to_reap_but_praxis_reap_removes_it(
     finally:
         for container in engine.containers.list(all=True, filters=trial):
             container.remove(force=True)
+
+
+def test_a_dns_server_is_judged_from_the_network() -> None:
+    """A real BIND, solved then blank: the grader's own queries see authority, the MX, the
+    reverse zone and recursion refused; UDP port 53 is held by named."""
+    solved = praxis("scenario", "test", str(TEST_SCENARIOS / "dns"))
+    assert solved.returncode == 0, solved.stdout + solved.stderr
+    assert solved.stdout.strip().splitlines()[-1] == "score: 100.0%"
+    blank = praxis("scenario", "test", str(TEST_SCENARIOS / "dns"), "--blank")
+    assert blank.returncode == 0, blank.stdout + blank.stderr
+    assert blank.stdout.strip().endswith("score: 0.0%")
