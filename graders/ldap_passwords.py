@@ -76,6 +76,8 @@ def records(ctx: CheckContext, node: str = "ldap") -> CheckResult:
     """The tool and its journal are root's only; the journal tells every action, never a
     password."""
     done = exercise(ctx, node)
+    if not any(a.printed for a in done.accounts):
+        return CheckResult(0, "not exercised: the script could not create an account")
     script, journal = _read(ctx, node, SCRIPT), _read(ctx, node, JOURNAL)
     text = (journal.content or b"").decode("utf-8", "replace") if journal else ""
     seen = [p for a in done.accounts for p in (*a.printed, *a.ours) if p in text]
