@@ -1,0 +1,46 @@
+"""The PDFs' TrueType fonts: found where Debian installs them, or word of what to install."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app import doctor
+from app.reports.fonts import (
+    FONT_DIR,
+    MONO,
+    MONO_BOLD,
+    SANS,
+    SANS_BOLD,
+    FontsMissing,
+    glyphs,
+    register_fonts,
+)
+
+
+def test_missing_font_files_name_the_package_to_install(tmp_path: Path) -> None:
+    (tmp_path / f"{SANS}.ttf").write_bytes(b"")  # one face present, three missing
+    with pytest.raises(FontsMissing, match="install the Debian package fonts-dejavu-core") as err:
+        register_fonts(tmp_path)
+    assert str(tmp_path / f"{MONO_BOLD}.ttf") in str(err.value)
+    assert str(tmp_path / f"{SANS}.ttf") not in str(err.value)
+
+
+def test_a_family_draws_what_both_its_faces_draw() -> None:
+    """The Vietnamese "ễ" is in DejaVu Sans, not in DejaVu Sans Mono; no DejaVu face has 漢."""
+    assert {ord("ễ"), ord("Ł"), ord("└")} <= glyphs(SANS) == glyphs(SANS_BOLD)
+    assert ord("└") in glyphs(MONO) and ord("ễ") not in glyphs(MONO_BOLD)
+    assert not {ord("漢")} & (glyphs(SANS) | glyphs(MONO))
+
+
+def test_doctor_finds_the_fonts() -> None:
+    found = doctor._fonts()
+    assert found.ok and "DejaVu" in found.detail
+
+
+def test_doctor_says_what_installs_missing_fonts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(doctor, "missing_fonts", lambda: [FONT_DIR / f"{MONO}.ttf"])
+    found = doctor._fonts()
+    assert not found.ok and f"{MONO}.ttf" in found.detail
+    assert "fonts-dejavu-core" in found.fix
