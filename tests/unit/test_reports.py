@@ -219,11 +219,11 @@ def test_pdf_truncates_long_outputs() -> None:
     assert "sortie tronquée" in text
 
 
-def test_pdf_survives_characters_helvetica_lacks() -> None:
+def test_pdf_survives_characters_its_fonts_lack() -> None:
     report = make_report(candidate="Zoë \u2713 \u4e2d\u202f\x1b[31mred\x1b[0m\ttab")
     text = pdf_text(render_pdf(report))
-    assert "Zoë ✓ ? red tab" in text  # ✓ from ZapfDingbats, no glyph for 中, no colour codes
-    assert "score initial 0 / 1 → nouveau score 0,75 / 1" in text  # → from the Symbol font
+    assert "Zoë ✓ ? red tab" in text  # no glyph for 中 in DejaVu, no colour codes
+    assert "score initial 0 / 1 → nouveau score 0,75 / 1" in text
 
 
 def test_encrypted_pdf_needs_the_password() -> None:
