@@ -1,4 +1,5 @@
-"""The PDFs' TrueType fonts: found where Debian installs them, or word of what to install."""
+"""The PDFs' TrueType fonts: found where Debian installs them (or word of what to install),
+and what text they can draw."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from app.reports.fonts import (
     glyphs,
     register_fonts,
 )
+from app.reports.pdf_text import pdf_safe
 
 
 def test_missing_font_files_name_the_package_to_install(tmp_path: Path) -> None:
@@ -44,3 +46,17 @@ def test_doctor_says_what_installs_missing_fonts(monkeypatch: pytest.MonkeyPatch
     found = doctor._fonts()
     assert not found.ok and f"{MONO}.ttf" in found.detail
     assert "fonts-dejavu-core" in found.fix
+
+
+@pytest.mark.parametrize(
+    ("text", "font", "safe"),
+    [
+        ("Nguyễn └─ ✓", SANS_BOLD, "Nguyễn └─ ✓"),
+        ("Nguyễn └─ ✓", MONO, "Nguy?n └─ ✓"),  # DejaVu Sans Mono has no "ễ"
+        ("a\uef00b", SANS, "a?b"),  # private use: DejaVu's own glyph there means nothing here
+        ("a\u202eb\u2066c", SANS, "a?b?c"),  # direction controls: reportlab ignores them
+        ("x\u3000y", SANS, "x y"),  # a space it lacks (ideographic) is a plain space
+    ],
+)
+def test_pdf_safe_keeps_what_the_font_draws(text: str, font: str, safe: str) -> None:
+    assert pdf_safe(text, font) == safe

@@ -113,6 +113,21 @@ def test_text_is_never_markup() -> None:
     assert "https://x/?a=1&b=2" in text
 
 
+@pytest.mark.parametrize(
+    ("last", "first", "printed"),
+    [
+        ("Nguyễn", "Văn An", "Văn An NGUYỄN"),
+        ("Wiśniewski", "Łukasz", "Łukasz WIŚNIEWSKI"),
+        ("Papadopoulos", "Αλέξης", "Αλέξης PAPADOPOULOS"),
+        ("Смирнова", "Анна", "Анна СМИРНОВА"),
+    ],
+)
+def test_a_name_prints_as_written(last: str, first: str, printed: str) -> None:
+    """The slip the candidate keeps: Helvetica printed "Văn An NGUYỄN" as "V?n An NGUY?N"."""
+    text = " ".join(pages(slips_pdf(SITTING, slips([(last, first, "2024-011", "ABCD-EFGH")]))))
+    assert f"2026 à 09:00 Salle : Salle B204 {printed} N° de candidat : 2024-011" in text
+
+
 def test_a_letter_the_pdf_fonts_lack_prints_as_a_question_mark() -> None:
     """DejaVu draws Vietnamese (Helvetica did not: this test recorded "An NGUY?N"), not Chinese
     characters: "?" is visible and honest, and the number and code still identify the candidate."""
