@@ -64,6 +64,7 @@ def topology_drawing(picture: Layout, max_width: float, max_height: float) -> Dr
     group.add(_string(picture.note, h))
     scale = min(1.0, max_width / picture.width, max_height / picture.height)
     group.transform = (scale, 0, 0, scale, 0, 0)
-    drawing = Drawing(picture.width * scale, picture.height * scale)
+    # initialFontName: else the drawing starts by naming Helvetica, unused
+    drawing = Drawing(picture.width * scale, picture.height * scale, initialFontName=SANS)
     drawing.add(group)
     return drawing

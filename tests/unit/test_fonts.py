@@ -1,13 +1,16 @@
 """The PDFs' TrueType fonts: found where Debian installs them (or word of what to install),
-and what text they can draw."""
+the only fonts the PDFs name, and what text they can draw."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
 from app import doctor
+from app.reports import render_pdf
 from app.reports.fonts import (
     FONT_DIR,
     MONO,
@@ -19,6 +22,10 @@ from app.reports.fonts import (
     register_fonts,
 )
 from app.reports.pdf_text import pdf_safe
+from app.sittings.slips import slips_pdf
+from tests.unit.test_reports import incomplete_report
+from tests.unit.test_slips import SITTING, slips
+from tests.unit.test_topology import picture, ten_nodes
 
 
 def test_missing_font_files_name_the_package_to_install(tmp_path: Path) -> None:
@@ -46,6 +53,27 @@ def test_doctor_says_what_installs_missing_fonts(monkeypatch: pytest.MonkeyPatch
     found = doctor._fonts()
     assert not found.ok and f"{MONO}.ttf" in found.detail
     assert "fonts-dejavu-core" in found.fix
+
+
+def fonts_named(data: bytes) -> set[str]:
+    """Every page's fonts, each as its name if its file is embedded, else "standard NAME"."""
+    found = set()
+    for page in PdfReader(io.BytesIO(data)).pages:
+        for ref in page["/Resources"]["/Font"].values():
+            font = ref.get_object()
+            descriptor = font.get("/FontDescriptor")
+            embedded = descriptor is not None and "/FontFile2" in descriptor.get_object()
+            # "/AAAAAA+DejaVuSans": a subset of DejaVu Sans
+            name = str(font["/BaseFont"]).lstrip("/").split("+")[-1]
+            found.add(name if embedded else f"standard {name}")
+    return found
+
+
+def test_the_pdfs_name_no_font_but_the_embedded_dejavu_ones() -> None:
+    """A standard font (Helvetica) would draw a black box where pdf_safe kept a letter."""
+    report = render_pdf(incomplete_report(topology=picture(ten_nodes())))  # tampered files: mono
+    assert fonts_named(report) == {SANS, SANS_BOLD, MONO}
+    assert fonts_named(slips_pdf(SITTING, slips())) == {SANS, SANS_BOLD, MONO, MONO_BOLD}
 
 
 @pytest.mark.parametrize(
