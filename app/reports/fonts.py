@@ -43,7 +43,7 @@ def missing_fonts(folder: Path = FONT_DIR) -> list[Path]:
 @functools.cache
 def register_fonts(folder: Path = FONT_DIR) -> None:
     """Registers the faces with reportlab, and each family so that <b> in a paragraph picks the
-    bold face. Once a process: reading the four files takes a tenth of a second.
+    bold face. Once a process: reportlab parses each file as it registers it.
 
     Raises FontsMissing, naming the package to install, when a file is missing.
     """

@@ -19,11 +19,11 @@ _NEEDS_BIDI: Final = frozenset(
 
 @functools.cache
 def pdf_drawable(char: str, font: str = SANS) -> bool:
-    """Whether `font` (either face of its family, regular or bold) has a glyph for the
-    character, and reportlab draws it faithfully. Not drawn: right-to-left scripts and
-    direction controls (see above), private-use characters (DejaVu's own glyphs there mean
-    nothing to the text's author) and characters beyond U+FFFF, which reportlab's ToUnicode
-    map writes in a form readers reject (the text could not be copied or searched)."""
+    """Whether both faces of `font`'s family (regular and bold: markup may embolden any text)
+    have a glyph for the character, and reportlab draws it faithfully. Not drawn: right-to-left
+    scripts and direction controls (see above), private-use characters (DejaVu's own glyphs
+    there mean nothing to the text's author) and characters beyond U+FFFF, which reportlab's
+    ToUnicode map writes in a form readers reject (the text could not be copied or searched)."""
     return (
         ord(char) <= 0xFFFF
         and unicodedata.category(char) != "Co"
