@@ -348,7 +348,7 @@ def restore_cmd(
 
 @cli.command()
 def doctor() -> None:
-    """What this host can run: dockerd, images, cache, libvirtd, KVM, 802.1Q."""
+    """What this host can run: dockerd, images, cache, PDF fonts, libvirtd, KVM, 802.1Q."""
     from app.doctor import diagnose
 
     findings = diagnose(get_settings())

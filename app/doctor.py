@@ -22,6 +22,7 @@ from app.disk import (
     human,
     tree_size,
 )
+from app.reports.fonts import PACKAGE, missing_fonts
 from labs.images import Stores, is_current, recipes
 from labs.links import vlan_in_containers
 
@@ -96,6 +97,17 @@ def _libvirt(settings: Settings) -> Finding:
         "VM backend (libvirt)",
         True,
         f"libvirt {version // 1000000}.{version // 1000 % 1000}; VMs run under {how_here}",
+    )
+
+
+def _fonts() -> Finding:
+    """Without them no grade report or code slip can be printed."""
+    missing = missing_fonts()
+    return Finding(
+        "PDF fonts",
+        not missing,
+        f"missing {', '.join(map(str, missing))}" if missing else "DejaVu Sans and Sans Mono",
+        f"run `make setup` (installs {PACKAGE})",
     )
 
 
@@ -187,5 +199,5 @@ def diagnose(settings: Settings) -> list[Finding]:
             "run `make setup` (starts apt-cacher-ng) for `internet: packages` nodes",
         )
     )
-    found += [_inotify(), _libvirt(settings), _vlan(), *_space(settings, client)]
+    found += [_fonts(), _inotify(), _libvirt(settings), _vlan(), *_space(settings, client)]
     return found

@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(docker.io iptables debootstrap apt-cacher-ng openssh-client ca-certificates procps
           gpgv debian-archive-keyring  # the grader checks lab packages against Debian's signatures
-          chromium fonts-dejavu-core gnupg  # the browser drives the web UI tests; gpg signs test archives
+          chromium gnupg  # the browser drives the web UI tests; gpg signs test archives
+          fonts-dejavu-core  # the PDFs' fonts (app/reports/fonts.py), and the test browser's
           libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils libvirt-clients
           dnsmasq-base libvirt-dev pkg-config e2fsprogs  # VM nodes (libvirt-python builds against libvirt-dev)
           isc-dhcp-client  # the DHCP client of the tests of imported VMs' addresses (dnsmasq per session)

@@ -8,6 +8,7 @@ from typing import Final
 from reportlab.graphics.shapes import Drawing, Group, PolyLine, Rect, String
 from reportlab.lib import colors
 
+from app.reports.fonts import MONO, SANS, SANS_BOLD, register_fonts
 from app.reports.pdf_text import pdf_safe
 from labs.topology import Box, Layout, Text
 from labs.topology.svg import FILL, INK, MUTED, STROKE
@@ -31,11 +32,11 @@ def _rect(box: Box, height: float, fill: str | None, stroke: str | None, radius:
 
 
 def _string(t: Text, height: float) -> String:
-    font = "Courier" if t.mono else "Helvetica-Bold" if t.bold else "Helvetica"
+    font = MONO if t.mono else SANS_BOLD if t.bold else SANS
     return String(
         t.x,
         height - t.y,
-        pdf_safe(t.text),
+        pdf_safe(t.text, font),
         fontName=font,
         fontSize=t.size,
         fillColor=colors.HexColor(MUTED if t.muted else INK),
@@ -45,7 +46,9 @@ def _string(t: Text, height: float) -> String:
 
 def topology_drawing(picture: Layout, max_width: float, max_height: float) -> Drawing:
     """The picture as a flowable, at its own size or shrunk to `max_width` × `max_height`
-    points (never enlarged): links, then boxes over their ends, then interface names."""
+    points (never enlarged): links, then boxes over their ends, then interface names.
+    Raises FontsMissing (app.reports.fonts) when the fonts are not installed."""
+    register_fonts()
     h = picture.height
     group = Group()
     for wire in picture.wires:
@@ -61,6 +64,7 @@ def topology_drawing(picture: Layout, max_width: float, max_height: float) -> Dr
     group.add(_string(picture.note, h))
     scale = min(1.0, max_width / picture.width, max_height / picture.height)
     group.transform = (scale, 0, 0, scale, 0, 0)
-    drawing = Drawing(picture.width * scale, picture.height * scale)
+    # initialFontName: else the drawing starts by naming Helvetica, unused
+    drawing = Drawing(picture.width * scale, picture.height * scale, initialFontName=SANS)
     drawing.add(group)
     return drawing

@@ -24,6 +24,7 @@ from reportlab.platypus import (
 )
 
 from app.reports.diagram import topology_drawing
+from app.reports.fonts import MONO, SANS, SANS_BOLD, register_fonts
 from app.reports.model import DEFAULT_TZ, SessionReport
 from app.reports.pdf_text import pdf_safe
 from app.reports.view import (
@@ -43,8 +44,10 @@ PDF_OUTPUT_LIMIT: Final = 1500  # characters of each evidence output printed in 
 _PAGE_MARGIN: Final = 1.8 * cm
 _FRAME_WIDTH: Final = A4[0] - 2 * _PAGE_MARGIN
 _FRAME_HEIGHT: Final = A4[1] - 2 * _PAGE_MARGIN - 2 * cm  # room for a heading above a drawing
-_CODE_LINE: Final = 110  # Courier 7 pt: ~4.2 pt a character, fits the frame with padding
+_CODE_LINE: Final = 110  # DejaVu Sans Mono 7 pt: ~4.2 pt a character, fits the frame with padding
 _GRID: Final = ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#bbbbbb"))
+# A table sets its cells' font even when they are all paragraphs: without this, Helvetica.
+_CELL_FONT: Final = ("FONTNAME", (0, 0), (-1, -1), SANS)
 _HEAD_BG: Final = ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee"))
 _STATUS_COLORS: Final = {
     "passed": "#1b6e20",
@@ -59,19 +62,26 @@ _INCOMPLETE: Final = ("#6a1b9a", "#f3e5f5")
 _INTEGRITY_COLORS: Final = {"ok": "#1b6e20", "unchecked": "#a15c00"}
 
 
-def _markup(text: str) -> str:
+def _markup(text: str, font: str = SANS) -> str:
     """Paragraph parses its text as XML: unescaped, a "<" from a candidate's output would break
     the build or inject markup."""
-    return escape(pdf_safe(text)).replace("\n", "<br/>")
+    return escape(pdf_safe(text, font)).replace("\n", "<br/>")
 
 
 def _styles() -> dict[str, ParagraphStyle]:
     base = getSampleStyleSheet()
-    body = ParagraphStyle("body", parent=base["BodyText"], fontSize=9, leading=11.5)
+    body = ParagraphStyle("body", parent=base["BodyText"], fontName=SANS, fontSize=9, leading=11.5)
     return {
-        "title": ParagraphStyle("title", parent=base["Title"], fontSize=17, spaceAfter=8),
-        "h2": ParagraphStyle("h2", parent=base["Heading2"], fontSize=12.5, spaceBefore=12),
-        "h3": ParagraphStyle("h3", parent=base["Heading3"], fontSize=10.5, spaceBefore=8),
+        "title": ParagraphStyle(
+            "title", parent=base["Title"], fontName=SANS_BOLD, fontSize=17, spaceAfter=8
+        ),
+        "h2": ParagraphStyle(
+            "h2", parent=base["Heading2"], fontName=SANS_BOLD, fontSize=12.5, spaceBefore=12
+        ),
+        # Heading3 is bold oblique; fonts-dejavu-core has no oblique face
+        "h3": ParagraphStyle(
+            "h3", parent=base["Heading3"], fontName=SANS_BOLD, fontSize=10.5, spaceBefore=8
+        ),
         "body": body,
         "small": ParagraphStyle("small", parent=body, fontSize=8, leading=10),
         "muted": ParagraphStyle("muted", parent=body, textColor=colors.HexColor("#555555")),
@@ -83,6 +93,7 @@ def _styles() -> dict[str, ParagraphStyle]:
         "code": ParagraphStyle(
             "code",
             parent=base["Code"],
+            fontName=MONO,
             fontSize=7,
             leading=8.5,
             backColor=colors.HexColor("#f4f4f4"),
@@ -110,6 +121,7 @@ def _alert(lines: list[Any], border: str, background: str) -> Table:
     table.setStyle(
         TableStyle(
             [
+                _CELL_FONT,
                 ("BOX", (0, 0), (-1, -1), 1.5, colors.HexColor(border)),
                 ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor(background)),
                 ("TOPPADDING", (0, 0), (-1, -1), 1.5),
@@ -124,7 +136,7 @@ def _pdf_header(view: View, s: Mapping[str, ParagraphStyle]) -> list[Any]:
     """The incomplete-grade notice comes right under the title: the first thing the jury reads."""
     rows = [[_p(f.label, s["cell"], bold=True), _p(f.value, s["cell"])] for f in view.header]
     table = Table(rows, colWidths=[4 * cm, _FRAME_WIDTH - 4 * cm])
-    table.setStyle(TableStyle([_GRID, ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    table.setStyle(TableStyle([_CELL_FONT, _GRID, ("VALIGN", (0, 0), (-1, -1), "TOP")]))
     times = f"{view.t['times']} {view.tz}"
     notice: list[Any] = []
     if view.incomplete:
@@ -138,7 +150,7 @@ def _pdf_timeline(view: View, s: Mapping[str, ParagraphStyle]) -> list[Any]:
     rows = [[_p(t[h], s["cell"], bold=True) for h in ("step", "when", "detail")]]
     rows += [[_p(cell, s["cell"]) for cell in (x.label, x.when, x.detail)] for x in view.timeline]
     table = Table(rows, colWidths=[3.6 * cm, 4.6 * cm, _FRAME_WIDTH - 8.2 * cm], repeatRows=1)
-    table.setStyle(TableStyle([_GRID, _HEAD_BG, ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    table.setStyle(TableStyle([_CELL_FONT, _GRID, _HEAD_BG, ("VALIGN", (0, 0), (-1, -1), "TOP")]))
     return [_p(t["timeline"], s["h2"]), table]
 
 
@@ -151,7 +163,8 @@ def _pdf_tampered(
     ]
     lines += [
         Paragraph(
-            f'<font face="Courier">{_markup(f.path)}</font> — {_markup(f.problem)}', s["path"]
+            f'<font face="{MONO}">{_markup(f.path, MONO)}</font> — {_markup(f.problem)}',
+            s["path"],
         )
         for f in node.findings
     ]
@@ -220,7 +233,12 @@ def _pdf_criteria(view: View, s: Mapping[str, ParagraphStyle]) -> list[Any]:
     t, ref = view.t, view.has_referential
     heads = ["ref"] * ref + ["criterion", "weight", "score", "status"]
     rows: list[list[Any]] = [[_p(t[h], s["cell"], bold=True) for h in heads]]
-    style: list[tuple[Any, ...]] = [_GRID, _HEAD_BG, ("VALIGN", (0, 0), (-1, -1), "TOP")]
+    style: list[tuple[Any, ...]] = [
+        _CELL_FONT,
+        _GRID,
+        _HEAD_BG,
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ]
     for row in view.rows:
         refs = [_p(row.referential or t["none"], s["cell"])] * ref
         rows.append([*refs, *_criterion_cells(row, s)])
@@ -257,7 +275,7 @@ def _truncate(text: str, t: Mapping[str, str]) -> str:
 def _code(text: str, s: Mapping[str, ParagraphStyle]) -> Preformatted:
     """Preformatted takes plain text (no markup to escape) and hard-wraps long lines, which
     would otherwise run off the page."""
-    return Preformatted(pdf_safe(text), s["code"], maxLineLength=_CODE_LINE, newLineChars="")
+    return Preformatted(pdf_safe(text, MONO), s["code"], maxLineLength=_CODE_LINE, newLineChars="")
 
 
 def _pdf_evidence_item(
@@ -305,7 +323,7 @@ def _pdf_signature(view: View, s: Mapping[str, ParagraphStyle]) -> list[Any]:
     head = [_p(t[h], s["cell"], bold=True) for h in ("jury_member", "date", "signature")]
     widths = [_FRAME_WIDTH - 9.5 * cm, 3.5 * cm, 6 * cm]
     table = Table([head, ["", "", ""], ["", "", ""]], colWidths=widths, rowHeights=[None, 55, 55])
-    table.setStyle(TableStyle([_GRID, _HEAD_BG]))
+    table.setStyle(TableStyle([_CELL_FONT, _GRID, _HEAD_BG]))
     block = [_p(t["signatures"], s["h2"]), table, Spacer(1, 14), _p(t["done_at"], s["body"])]
     return [KeepTogether(block)]
 
@@ -351,7 +369,7 @@ def _footer(view: View, pages: int | None) -> Callable[[Any, Any], None]:
         number = canvas.getPageNumber()
         right = view.t["page"].format(page=number, pages=pages or number)
         canvas.saveState()
-        canvas.setFont("Helvetica", 7)
+        canvas.setFont(SANS, 7)
         canvas.setFillColor(colors.HexColor("#555555"))
         canvas.drawString(_PAGE_MARGIN, 1.0 * cm, left)
         canvas.drawRightString(A4[0] - _PAGE_MARGIN, 1.0 * cm, right)
@@ -373,6 +391,7 @@ def _build_pdf(view: View, pages: int | None) -> tuple[bytes, int]:
         author="Praxis",
         subject=pdf_safe(f"{view.t['session']} {view.session_id}"),
         lang=view.lang,
+        initialFontName=SANS,  # else every page also names Helvetica, unused
     )
     footer = _footer(view, pages)
     doc.build(_story(view), onFirstPage=footer, onLaterPages=footer)
@@ -394,9 +413,11 @@ def render_pdf(report: SessionReport, password: str | None = None, tz: str = DEF
 
     Built twice: the first pass counts the pages for the "page n / N" footer. An empty password
     is refused: it would produce a file anyone can open while the caller believes it protected.
+    Raises FontsMissing (app.reports.fonts) when the fonts are not installed.
     """
     if password is not None and not password:
         raise ValueError("empty PDF password")
+    register_fonts()
     view = build_view(report, tz)
     _, pages = _build_pdf(view, None)
     data, _ = _build_pdf(view, pages)

@@ -1,6 +1,7 @@
 """Exam codes on paper: A4 sheets of slips to cut and hand out, one a candidate, in the same
-order as the list on screen. Drawn with the reports' standard PDF fonts (WinAnsi: every French
-accent); a character they lack prints as "?", never as a black box (`pdf_safe`).
+order as the list on screen. Drawn with the reports' DejaVu fonts (`app.reports.fonts`): Latin,
+Greek and Cyrillic names print as written; a character they lack prints as "?", never as a
+black box (`pdf_safe`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from reportlab.lib.units import cm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Frame, KeepInFrame, Paragraph, Spacer
 
+from app.reports.fonts import MONO, MONO_BOLD, SANS, SANS_BOLD, register_fonts
 from app.reports.model import DEFAULT_TZ
 from app.reports.pdf_text import pdf_safe
 from app.reports.words import as_utc
@@ -92,17 +94,17 @@ def french_datetime(moment: datetime, tz: str = DEFAULT_TZ) -> str:
 
 
 def _styles() -> dict[str, ParagraphStyle]:
-    body = ParagraphStyle("body", fontName="Helvetica", fontSize=9, leading=11.5)
+    body = ParagraphStyle("body", fontName=SANS, fontSize=9, leading=11.5)
     return {
         "title": ParagraphStyle(
-            "title", body, fontName="Helvetica-Bold", fontSize=10.5, leading=13, spaceAfter=2
+            "title", body, fontName=SANS_BOLD, fontSize=10.5, leading=13, spaceAfter=2
         ),
         "body": body,
-        "name": ParagraphStyle("name", body, fontName="Helvetica-Bold", fontSize=12.5, leading=15),
+        "name": ParagraphStyle("name", body, fontName=SANS_BOLD, fontSize=12.5, leading=15),
         "code": ParagraphStyle(
             "code",
             body,
-            fontName="Courier-Bold",
+            fontName=MONO_BOLD,
             fontSize=26,
             leading=30,
             spaceBefore=6,
@@ -115,11 +117,11 @@ def _styles() -> dict[str, ParagraphStyle]:
 
 def _p(text: str, style: ParagraphStyle) -> Paragraph:
     """Paragraphs parse markup: a "<" or "&" in a name or a title must stay text."""
-    return Paragraph(escape(pdf_safe(text)), style)
+    return Paragraph(escape(pdf_safe(text, style.fontName)), style)
 
 
 def _labelled(label: str, value: str, style: ParagraphStyle) -> Paragraph:
-    return Paragraph(f"{escape(label)} : <b>{escape(pdf_safe(value))}</b>", style)
+    return Paragraph(f"{escape(label)} : <b>{escape(pdf_safe(value, style.fontName))}</b>", style)
 
 
 def _slip(sitting: SlipSitting, when: str, slip: Slip, s: dict[str, ParagraphStyle]) -> Flowable:
@@ -133,7 +135,7 @@ def _slip(sitting: SlipSitting, when: str, slip: Slip, s: dict[str, ParagraphSty
         _labelled("N° de candidat", slip.candidate.number, s["body"]),
         _p(slip.code, s["code"]),
         Paragraph(
-            f'Adresse : <font face="Courier">{escape(pdf_safe(sitting.address))}</font>',
+            f'Adresse : <font face="{MONO}">{escape(pdf_safe(sitting.address, MONO))}</font>',
             s["address"],
         ),
         Spacer(1, 4),
@@ -177,12 +179,15 @@ def slips_pdf(sitting: SlipSitting, slips: list[Slip], tz: str = DEFAULT_TZ) -> 
     code in large monospace type, the address to open and what to do with the code.
 
     An empty list is refused (ValueError): a blank sheet would pass for a printed sitting.
+    Raises FontsMissing (app.reports.fonts) when the fonts are not installed.
     """
     if not slips:
         raise ValueError("no slips to print")
+    register_fonts()
     when = french_datetime(sitting.starts_at, tz)
     buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=A4, pageCompression=1)
+    # initialFontName: else every page also names Helvetica, unused
+    canvas = Canvas(buffer, pagesize=A4, pageCompression=1, initialFontName=SANS)
     canvas.setTitle(pdf_safe(f"Codes d'examen — {sitting.title} — {when}"))
     canvas.setAuthor("Praxis")
     canvas.setSubject(pdf_safe(f"Salle {sitting.room}"))

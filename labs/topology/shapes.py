@@ -15,8 +15,8 @@ LABEL_SIZE: Final = 11.0  # interface names, monospace
 LINE: Final = 1.3  # line height, in em
 BOX_HEIGHT: Final = PAD + NAME_SIZE * LINE + 2 * SMALL_SIZE * LINE + PAD
 LABEL_HEIGHT: Final = 15.0
-# Em ratios that over-estimate the fonts drawn (DejaVu Sans ~0.55 on average, bold ~0.62,
-# monospace 0.6; Helvetica and Courier in the PDF are narrower): text never leaves its box.
+# Em ratios that over-estimate the fonts drawn, DejaVu in the pages and in the PDF alike (Sans
+# ~0.55 on average, bold ~0.62, monospace 0.6): text never leaves its box.
 SANS_EM: Final = 0.62
 BOLD_EM: Final = 0.66
 MONO_EM: Final = 0.61

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -219,11 +220,68 @@ def test_pdf_truncates_long_outputs() -> None:
     assert "sortie tronquée" in text
 
 
-def test_pdf_survives_characters_helvetica_lacks() -> None:
+def test_pdf_survives_characters_its_fonts_lack() -> None:
     report = make_report(candidate="Zoë \u2713 \u4e2d\u202f\x1b[31mred\x1b[0m\ttab")
     text = pdf_text(render_pdf(report))
-    assert "Zoë ✓ ? red tab" in text  # ✓ from ZapfDingbats, no glyph for 中, no colour codes
-    assert "score initial 0 / 1 → nouveau score 0,75 / 1" in text  # → from the Symbol font
+    assert "Zoë ✓ ? red tab" in text  # no glyph for 中 in DejaVu, no colour codes
+    assert "score initial 0 / 1 → nouveau score 0,75 / 1" in text
+
+
+def _with_evidence(output: str, **changes: object) -> SessionReport:
+    report = make_report(**changes)
+    item = EvidenceItem(
+        node="web1", command="systemctl status ssh", status=0, output=output, duration_ms=9
+    )
+    line = replace(report.criteria[2], evidence=[item])
+    return replace(report, criteria=[*report.criteria[:2], line])
+
+
+@pytest.mark.parametrize("name", ["Nguyễn Văn An", "Łukasz Wiśniewski", "Şahin Đặng"])
+def test_pdf_prints_a_name_as_written(name: str) -> None:
+    """Helvetica printed "Nguy?n V?n An" on the report the jury signs."""
+    text = pdf_text(render_pdf(make_report(candidate=name)))
+    assert text.count(name) == 3  # the header and each of the two pages' footer
+
+
+def test_pdf_prints_evidence_as_the_terminal_showed_it() -> None:
+    output = "● ssh.service - OpenBSD Secure Shell server\n└─812 sshd: /usr/sbin/sshd ✓"
+    text = pdf_text(render_pdf(_with_evidence(output)))
+    assert "● ssh.service - OpenBSD Secure Shell server └─812 sshd: /usr/sbin/sshd ✓" in text
+
+
+def test_pdf_evidence_prints_what_its_monospace_font_lacks_as_a_question_mark() -> None:
+    """DejaVu Sans Mono has no "ễ": the name prints as written in the header, with "?" in
+    the evidence, never as an empty box."""
+    report = _with_evidence("Nguyễn Văn An", candidate="Nguyễn Văn An")
+    text = pdf_text(render_pdf(report))
+    assert "Candidat Nguyễn Văn An" in text and "Nguy?n Văn An" in text
+
+
+@pytest.mark.parametrize(
+    ("written", "printed"),
+    [
+        ("Li 漢", "Li ?"),  # no DejaVu face has Chinese characters
+        ("Ana \U0001f980", "Ana ?"),  # nor this emoji
+        ("Ana \U0001f600", "Ana ?"),  # DejaVu Sans has this one, beyond U+FFFF: see pdf_text
+        ("Ali علي", "Ali ???"),  # DejaVu has Arabic, reportlab would print it backwards
+    ],
+)
+def test_pdf_prints_what_it_cannot_draw_as_a_question_mark(written: str, printed: str) -> None:
+    text = pdf_text(render_pdf(make_report(candidate=written)))
+    assert f"Candidat {printed} Scénario" in text
+
+
+def test_pdf_composes_decomposed_accents() -> None:
+    """A name typed on a Mac comes decomposed ("e" and two combining accents): one glyph."""
+    decomposed = unicodedata.normalize("NFD", "Nguyễn Văn An")
+    text = pdf_text(render_pdf(make_report(candidate=decomposed)))
+    assert "Candidat Nguyễn Văn An Scénario" in text
+
+
+def test_pdf_embeds_only_the_glyphs_it_uses() -> None:
+    """67 KB for this two-page report in three DejaVu faces (6 KB in Helvetica, which readers
+    have built in); DejaVu Sans whole would weigh 380 KB compressed on its own."""
+    assert len(render_pdf(make_report(candidate="Nguyễn Văn An"))) < 150_000
 
 
 def test_encrypted_pdf_needs_the_password() -> None:

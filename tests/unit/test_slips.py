@@ -113,11 +113,27 @@ def test_text_is_never_markup() -> None:
     assert "https://x/?a=1&b=2" in text
 
 
+@pytest.mark.parametrize(
+    ("last", "first", "printed"),
+    [
+        ("Nguyễn", "Văn An", "Văn An NGUYỄN"),
+        ("Wiśniewski", "Łukasz", "Łukasz WIŚNIEWSKI"),
+        ("Papadopoulos", "Αλέξης", "Αλέξης PAPADOPOULOS"),
+        ("Смирнова", "Анна", "Анна СМИРНОВА"),
+    ],
+)
+def test_a_name_prints_as_written(last: str, first: str, printed: str) -> None:
+    """The slip the candidate keeps: Helvetica printed "Văn An NGUYỄN" as "V?n An NGUY?N"."""
+    text = " ".join(pages(slips_pdf(SITTING, slips([(last, first, "2024-011", "ABCD-EFGH")]))))
+    assert f"2026 à 09:00 Salle : Salle B204 {printed} N° de candidat : 2024-011" in text
+
+
 def test_a_letter_the_pdf_fonts_lack_prints_as_a_question_mark() -> None:
-    """The standard fonts carry every French accent, not Vietnamese ones: "?" is visible and
-    honest, and the number and code still identify the candidate."""
-    text = " ".join(pages(slips_pdf(SITTING, slips([("Nguyễn", "An", "2024-010", "QRST-UVWX")]))))
-    assert "An NGUY?N" in text
+    """DejaVu draws Vietnamese (Helvetica did not: this test recorded "An NGUY?N"), not Chinese
+    characters: "?" is visible and honest, and the number and code still identify the candidate."""
+    people = [("Nguyễn 阮", "An", "2024-010", "QRST-UVWX")]
+    text = " ".join(pages(slips_pdf(SITTING, slips(people))))
+    assert "An NGUYỄN ? N° de candidat" in text
     assert "2024-010" in text and "QRST-UVWX" in text
 
 
