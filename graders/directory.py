@@ -16,7 +16,7 @@ from ldap3.core.exceptions import LDAPException
 
 from graders.contract import CheckContext
 
-TIMEOUT = 3.0  # per connection and per answer: a lab's slapd answers in milliseconds
+TIMEOUT = 3  # seconds, per connection and answer (ldap3 packs it as an integer)
 SIZE_LIMIT = 50  # entries a search may return
 
 
@@ -47,6 +47,7 @@ class Directory:
                 password,
                 receive_timeout=TIMEOUT,
                 auto_referrals=False,
+                return_empty_attributes=False,
                 raise_exceptions=False,
             )
             bound = conn.bind()

@@ -20,7 +20,7 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-unsafe-io \
     slapd ldap-utils >/dev/null
 systemctl enable slapd >/dev/null 2>&1
-systemctl restart slapd
+systemctl start slapd   # the package started it; a restart races its SysV stop
 umask 077
 printf '%s' "$ADMIN_PASSWORD" >/root/.ldap-admin   # read by ldap-pass (-y), root's only
 umask 022
@@ -64,7 +64,7 @@ EOF
 add_missing() {  # dn, then the entry's LDIF on stdin
     local entry
     entry=$(cat)
-    admin ldapsearch -LLL -s base -b "$1" dn >/dev/null 2>&1 || admin ldapadd -Q <<<"$entry" >/dev/null
+    admin ldapsearch -LLL -s base -b "$1" dn >/dev/null 2>&1 || admin ldapadd <<<"$entry" >/dev/null
 }
 add_missing "$PEOPLE" <<EOF
 dn: $PEOPLE
@@ -130,7 +130,7 @@ create)
     [ \$# -eq 4 ] || { echo "usage: ldap-pass create UID GIVEN_NAME SURNAME" >&2; exit 2; }
     exists && fail create "\$uid" "already exists"
     printf 'dn: %s\nobjectClass: inetOrgPerson\nuid: %s\ngivenName: %s\nsn: %s\ncn: %s %s\n' \
-        "\$dn" "\$uid" "\$3" "\$4" "\$3" "\$4" | as_admin ldapadd -Q >/dev/null \
+        "\$dn" "\$uid" "\$3" "\$4" "\$3" "\$4" | as_admin ldapadd >/dev/null \
         || fail create "\$uid" "could not add the entry"
     generate
     as_admin ldappasswd -T "\$WORK/new" "\$dn" >/dev/null || fail create "\$uid" "could not set the password"
