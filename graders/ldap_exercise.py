@@ -19,7 +19,15 @@ from dataclasses import dataclass, field
 
 import ldap3
 
-from graders.contract import CheckContext, CheckResult, Evidence, Transport
+from graders.contract import (
+    CheckContext,
+    CheckResult,
+    Evidence,
+    GraderError,
+    NodeUnreachable,
+    Transport,
+    Untrusted,
+)
 from graders.directory import Directory
 
 SCRIPT = "/usr/local/sbin/ldap-pass"
@@ -56,17 +64,26 @@ class Exercise:
         return CheckResult(sum(ok for ok, _ in found) / len(found), "; ".join(failed or passed))
 
 
-_done: weakref.WeakKeyDictionary[Transport, Exercise] = weakref.WeakKeyDictionary()
+Failed = GraderError | NodeUnreachable | Untrusted
+_done: weakref.WeakKeyDictionary[Transport, Exercise | Failed] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
 def exercise(ctx: CheckContext, node: str) -> Exercise:
-    """The script's run of this grading, made by the first criterion that asks."""
+    """The script's run of this grading, made by the first criterion that asks. Raises what
+    stopped it (a script that never ends: GraderError) to every criterion, without running
+    it again: one hung script costs one command's time-out, not one per criterion."""
     transport = ctx.transports[node]
     with _lock:
         if transport not in _done:
-            _done[transport] = _Run(ctx, node).all()
-        return _done[transport]
+            try:
+                _done[transport] = _Run(ctx, node).all()
+            except (GraderError, NodeUnreachable, Untrusted) as exc:
+                _done[transport] = exc
+        done = _done[transport]
+    if isinstance(done, Exercise):
+        return done
+    raise type(done)(*done.args)
 
 
 class _Run:

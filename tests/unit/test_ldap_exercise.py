@@ -3,8 +3,10 @@ criterion judges its part of the grading's one exercise (the real run: tests/int
 
 from __future__ import annotations
 
-from graders.contract import CheckContext, Evidence
-from graders.ldap_exercise import Account, Exercise, strong
+import pytest
+
+from graders.contract import CheckContext, CommandResult, Evidence, GraderError
+from graders.ldap_exercise import Account, Exercise, exercise, strong
 
 
 def test_a_strong_password_has_fourteen_characters_and_the_four_classes() -> None:
@@ -35,3 +37,20 @@ def test_a_criterion_scores_the_share_of_its_findings_with_their_evidence() -> N
     assert done.judge(CheckContext({}, {}, {}), "forgot").score == 1
     nothing = done.judge(CheckContext({}, {}, {}), "policy")
     assert nothing.score == 0 and "could not create an account" in nothing.message
+
+
+def test_a_script_that_never_ends_is_run_once_per_grading_not_once_per_criterion() -> None:
+    class Hung:
+        calls = 0
+
+        def run(self, command: str, timeout: float) -> CommandResult:
+            Hung.calls += 1
+            raise GraderError(f"no answer within {timeout:g}s")
+
+    transport = Hung()
+    params = {"base": "dc=colibri,dc=lan", "admin_password": "x"}
+    for _ in range(3):  # three criteria of one grading
+        ctx = CheckContext({"ldap": transport}, {"ldap": "127.0.0.1"}, params)
+        with pytest.raises(GraderError, match="no answer within 10s"):
+            exercise(ctx, "ldap")
+    assert Hung.calls == 1
