@@ -12,6 +12,8 @@ import re
 import shlex
 from typing import Final
 
+from app.reports import findings_ldap as ldap
+
 Table = list[tuple[re.Pattern[str], str]]
 
 
@@ -152,6 +154,7 @@ _FR: Final[Table] = _table(
             r"not graded: depends on (.+), not fully met",
             "non évalué : dépend de {0}, qui n'est pas entièrement réussi",
         ),
+        *ldap.FINDINGS_FR,
     ]
 )
 
@@ -246,6 +249,7 @@ _OBSERVED_FR: Final[Table] = _table(
         (r"SQL as (\S+) via (\S+) on (\S+): (.*)", "SQL en tant que {0} via {1} sur {2} : {3}"),
         (r"SQL as (\S+) via (\S+): (.*)", "SQL en tant que {0} via {1} : {2}"),
         (r"reach the node", "joindre la machine"),
+        *ldap.OBSERVED_FR,
     ]
 )
 

@@ -147,3 +147,23 @@ def test_shell_commands_keep_their_prompt_and_output_as_they_ran() -> None:
     assert evidence_command("cat absent", "node", "fr") == "$ cat absent"
     assert evidence_command("hostname", None, "fr") == "$ hostname"  # old reports: no `via`
     assert evidence_output("connected", "node", "fr") == "connected"  # what a shell printed
+
+
+def test_the_ldap_exam_s_findings_and_observations_in_french() -> None:
+    found = (
+        "create px1: the printed password opens the account; "
+        "a wrong current password: exit status 0, and the password changed; "
+        "anonymous clients read 3 entries under ou=people,dc=colibri,dc=lan; "
+        "px2: a password stored in clear; the journal does not tell change px2 (failure)"
+    )
+    assert grader_message(found, "fr") == (
+        "create px1 : le mot de passe affiché ouvre le compte; "
+        "un mot de passe actuel faux : code de retour 0, et le mot de passe a changé; "
+        "les clients anonymes lisent 3 entrées sous ou=people,dc=colibri,dc=lan; "
+        "px2 : un mot de passe stocké en clair; le journal ne consigne pas : change px2 (failure)"
+    )
+    bind = "LDAP bind as uid=px1,ou=people,dc=x (password not shown) (from the grader)"
+    assert evidence_command(bind, "outside", "fr") == (
+        "LDAP : authentification en tant que uid=px1,ou=people,dc=x "
+        "(mot de passe masqué, depuis le correcteur)"
+    )
