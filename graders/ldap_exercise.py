@@ -12,23 +12,14 @@ from __future__ import annotations
 import secrets
 import shlex
 import string
-import threading
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import ldap3
 
-from graders.contract import (
-    CheckContext,
-    CheckResult,
-    Evidence,
-    GraderError,
-    NodeUnreachable,
-    Transport,
-    Untrusted,
-)
+from graders.contract import CheckContext, CheckResult
 from graders.directory import Directory
+from graders.exercise import Finding, Steps, once, said
 
 SCRIPT = "/usr/local/sbin/ldap-pass"
 MIN_LENGTH = 14
@@ -46,44 +37,19 @@ class Account:
 
 @dataclass
 class Exercise:
-    """What the script did in this grading, with the evidence of each step."""
+    """What the script did in this grading: the test accounts and the steps."""
 
     accounts: list[Account]
-    steps: dict[str, list[Evidence]] = field(default_factory=dict)
-    findings: dict[str, list[tuple[bool, str]]] = field(default_factory=dict)
+    steps: Steps = field(default_factory=Steps)
 
     def judge(self, ctx: CheckContext, *names: str) -> CheckResult:
-        """Score = share of the steps' findings that hold; the failures said first."""
-        found = [f for name in names for f in self.findings.get(name, [])]
-        for name in names:
-            ctx.evidence.extend(self.steps.get(name, []))
-        if not found:
-            return CheckResult(0, "not exercised: the script could not create an account")
-        failed = [text for ok, text in found if not ok]
-        passed = [text for ok, text in found if ok]
-        return CheckResult(sum(ok for ok, _ in found) / len(found), "; ".join(failed or passed))
-
-
-Failed = GraderError | NodeUnreachable | Untrusted
-_done: weakref.WeakKeyDictionary[Transport, Exercise | Failed] = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
+        unexercised = "not exercised: the script could not create an account"
+        return self.steps.judge(ctx, *names, unexercised=unexercised)
 
 
 def exercise(ctx: CheckContext, node: str) -> Exercise:
-    """The script's run of this grading, made by the first criterion that asks. Raises what
-    stopped it (a script that never ends: GraderError) to every criterion, without running
-    it again: one hung script costs one command's time-out, not one per criterion."""
-    transport = ctx.transports[node]
-    with _lock:
-        if transport not in _done:
-            try:
-                _done[transport] = _Run(ctx, node).all()
-            except (GraderError, NodeUnreachable, Untrusted) as exc:
-                _done[transport] = exc
-        done = _done[transport]
-    if isinstance(done, Exercise):
-        return done
-    raise type(done)(*done.args)
+    """The script's run of this grading (graders.exercise.once)."""
+    return once(ctx, node, "ldap-pass", lambda: _Run(ctx, node).all())
 
 
 class _Run:
@@ -96,19 +62,8 @@ class _Run:
             [Account(f"px{tag}{i}", f"uid=px{tag}{i},ou=people,{self.base}") for i in range(3)]
         )
 
-    def step(self, name: str, work: Callable[[Directory], list[tuple[bool, str]]]) -> None:
-        own = CheckContext(
-            self.ctx.transports,
-            self.ctx.addresses,
-            self.ctx.params,
-            self.ctx.views,
-            self.ctx.packages,
-            self.ctx.untrusted,
-        )
-        try:
-            self.done.findings[name] = work(Directory(own, self.node))
-        finally:
-            self.done.steps[name] = own.evidence
+    def step(self, name: str, work: Callable[[Directory], list[Finding]]) -> None:
+        self.done.steps.run(self.ctx, name, lambda own: work(Directory(own, self.node)))
 
     def all(self) -> Exercise:
         try:
@@ -142,7 +97,7 @@ class _Run:
     def admin(self, ldap: Directory) -> ldap3.Connection | None:
         return ldap.bind(self.admin_dn, self.admin_pw)
 
-    def create(self, ldap: Directory) -> list[tuple[bool, str]]:
+    def create(self, ldap: Directory) -> list[Finding]:
         found = []
         for account in self.done.accounts:
             status, last = self.script(ldap, f"create {account.uid} Praxis Essai")
@@ -172,7 +127,7 @@ class _Run:
         found.append(self.entry(ldap, first))
         return found
 
-    def entry(self, ldap: Directory, account: Account) -> tuple[bool, str]:
+    def entry(self, ldap: Directory, account: Account) -> Finding:
         conn = self.admin(ldap)
         if conn is None:
             return False, f"{account.uid}: the administrator's bind is refused"
@@ -193,7 +148,7 @@ class _Run:
             else "an inetOrgPerson with uid, cn, sn, givenName"
         )
 
-    def change(self, ldap: Directory) -> list[tuple[bool, str]]:
+    def change(self, ldap: Directory) -> list[Finding]:
         account, other = self.done.accounts[0], self.done.accounts[1]
         old = account.password
         status, new = self.script(ldap, f"change {account.uid}", stdin=old)
@@ -220,9 +175,7 @@ class _Run:
         )
         return found
 
-    def swapped(
-        self, ldap: Directory, account: Account, old: str, new: str
-    ) -> list[tuple[bool, str]]:
+    def swapped(self, ldap: Directory, account: Account, old: str, new: str) -> list[Finding]:
         return [
             said(
                 self.works(ldap, account, new),
@@ -236,7 +189,7 @@ class _Run:
             ),
         ]
 
-    def forgot(self, ldap: Directory) -> list[tuple[bool, str]]:
+    def forgot(self, ldap: Directory) -> list[Finding]:
         account = self.done.accounts[2]
         old = account.password
         status, new = self.script(ldap, f"forgot {account.uid}")
@@ -249,7 +202,7 @@ class _Run:
             *self.swapped(ldap, account, old, new),
         ]
 
-    def policy(self, ldap: Directory) -> list[tuple[bool, str]]:
+    def policy(self, ldap: Directory) -> list[Finding]:
         """As the user: a short password and a previous one refused, a good one accepted."""
         account = self.done.accounts[1]
         conn = ldap.bind(account.dn, account.password)
@@ -284,7 +237,7 @@ class _Run:
         conn.unbind()
         return found
 
-    def rights(self, ldap: Directory) -> list[tuple[bool, str]]:
+    def rights(self, ldap: Directory) -> list[Finding]:
         people = f"ou=people,{self.base}"
         anonymous = ldap.bind(None, None)
         seen = ldap.search(anonymous, people, ["cn"], "SUBTREE") if anonymous else None
@@ -318,7 +271,7 @@ class _Run:
             ),
         ]
 
-    def stored(self, ldap: Directory) -> list[tuple[bool, str]]:
+    def stored(self, ldap: Directory) -> list[Finding]:
         """Hashed however written: a clear value the user writes himself is hashed too."""
         account = self.done.accounts[2]
         clear = _fresh_password()
@@ -347,17 +300,13 @@ class _Run:
         admin.unbind()
         return found
 
-    def cleanup(self, ldap: Directory) -> list[tuple[bool, str]]:
+    def cleanup(self, ldap: Directory) -> list[Finding]:
         admin = self.admin(ldap)
         if admin is not None:
             for account in self.done.accounts:
                 ldap.delete(admin, account.dn)
             admin.unbind()
         return []
-
-
-def said(ok: bool, good: str, bad: str) -> tuple[bool, str]:
-    return ok, good if ok else bad
 
 
 def _scheme(value: str) -> str:

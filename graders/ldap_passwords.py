@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
 
 from graders.contract import CheckContext, CheckResult, FileInfo
 from graders.directory import Directory
-from graders.ldap_exercise import MIN_LENGTH, SCRIPT, Account, exercise, said, strong
+from graders.exercise import criterion, said
+from graders.ldap_exercise import MIN_LENGTH, SCRIPT, Account, exercise, strong
 
 JOURNAL = "/var/log/ldap-pass.log"
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
@@ -35,27 +35,19 @@ def tree(ctx: CheckContext, node: str = "ldap") -> CheckResult:
     return CheckResult(1, f"{base} with ou=people and ou=groups; the administrator binds")
 
 
-def _judged(*steps: str) -> Callable[..., CheckResult]:
-    def judge(ctx: CheckContext, node: str = "ldap") -> CheckResult:
-        return exercise(ctx, node).judge(ctx, *steps)
-
-    judge.__doc__ = f"The script's {' and '.join(steps)}, judged by the directory."
-    return judge
-
-
-created = _judged("create")
-changed = _judged("change")
-forgotten = _judged("forgot")
-policy = _judged("policy")
-rights = _judged("rights")
-stored = _judged("stored")
+created = criterion(exercise, "create", node="ldap")
+changed = criterion(exercise, "change", node="ldap")
+forgotten = criterion(exercise, "forgot", node="ldap")
+policy = criterion(exercise, "policy", node="ldap")
+rights = criterion(exercise, "rights", node="ldap")
+stored = criterion(exercise, "stored", node="ldap")
 
 
 def quality(ctx: CheckContext, node: str = "ldap") -> CheckResult:
     """Every password the script printed is strong, and no two are the same."""
     done = exercise(ctx, node)
     for step in ("create", "change", "forgot"):
-        ctx.evidence.extend(done.steps.get(step, []))
+        ctx.evidence.extend(done.steps.evidence.get(step, []))
     printed = [p for a in done.accounts for p in a.printed]
     if not printed:
         return CheckResult(0, "no password was printed")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from graders.contract import CheckContext, CommandResult, Evidence, GraderError
+from graders.exercise import Steps
 from graders.ldap_exercise import Account, Exercise, exercise, strong
 
 
@@ -23,12 +24,11 @@ def test_a_criterion_scores_the_share_of_its_findings_with_their_evidence() -> N
     seen = Evidence("ldap", "LDAP bind as uid=a (from the grader)", 0, "success", 3, "outside")
     done = Exercise(
         [Account("a", "uid=a")],
-        steps={"change": [seen], "forgot": []},
-        findings={
+        Steps(evidence={"change": [seen], "forgot": []}, findings={
             "change": [(True, "the new password opens the account"),
                        (False, "the old password still opens the account")],
             "forgot": [(True, "forgot a: a new password printed")],
-        },
+        }),
     )  # fmt: skip
     ctx = CheckContext({}, {}, {})
     result = done.judge(ctx, "change")
