@@ -13,6 +13,7 @@ import shlex
 from typing import Final
 
 from app.reports import findings_ldap as ldap
+from app.reports import findings_pdf as pdf
 
 Table = list[tuple[re.Pattern[str], str]]
 
@@ -33,6 +34,7 @@ _WORDS_FR: Final = {
     "udp and tcp": "UDP et TCP",
     "no records": "aucun enregistrement",
     "connection refused": "connexion refusée",
+    **pdf.WORDS_FR,
 }
 _ASKED = r"(\S+) (\S+) over (udp|tcp|udp and tcp): "  # a DNS question, as graders.dns words it
 
@@ -155,6 +157,7 @@ _FR: Final[Table] = _table(
             "non évalué : dépend de {0}, qui n'est pas entièrement réussi",
         ),
         *ldap.FINDINGS_FR,
+        *pdf.FINDINGS_FR,
     ]
 )
 
@@ -250,11 +253,13 @@ _OBSERVED_FR: Final[Table] = _table(
         (r"SQL as (\S+) via (\S+): (.*)", "SQL en tant que {0} via {1} : {2}"),
         (r"reach the node", "joindre la machine"),
         *ldap.OBSERVED_FR,
+        *pdf.OBSERVED_FR,
     ]
 )
 
 _OBSERVED_WORDS_FR: Final = {
     **_PROTOCOLS_FR,
+    **pdf.SENT_FR,
     ", no recursion desired": ", sans demande de récursion",
 }
 

@@ -167,3 +167,22 @@ def test_the_ldap_exam_s_findings_and_observations_in_french() -> None:
         "LDAP : authentification en tant que uid=px1,ou=people,dc=x "
         "(mot de passe masqué, depuis le correcteur)"
     )
+
+
+def test_the_pdf_exam_s_findings_and_what_it_sent_in_french() -> None:
+    found = (
+        "encryption: RC4, not AES; 2 pages, expected 3 (one a section); "
+        "a text without HTML: 200, not 400; the PDF holds the server's /etc/passwd"
+    )
+    assert grader_message(found, "fr") == (
+        "chiffrement : RC4, pas AES; 2 pages, 3 attendues (une par section); "
+        "un texte sans HTML : 200, et non 400; le PDF contient le /etc/passwd du serveur"
+    )
+    sent = (
+        "POST http://10.0.0.2:8080/convert (from the grader to 10.0.0.2) with an order form "
+        "of 3 pages and a password (not shown)"
+    )
+    assert evidence_command(sent, "outside", "fr") == (
+        "POST http://10.0.0.2:8080/convert (du correcteur vers 10.0.0.2) avec un bon de commande "
+        "de 3 pages et un mot de passe (masqué)"
+    )
