@@ -90,17 +90,20 @@ class _Run:
         if reader is None:
             return [(False, "the PDF cannot be read")]
         how = docs.encryption(reader)
-        wrong = reader.decrypt("not-the-password") if reader.is_encrypted else None
+        # A wrong password, and the empty one (an empty owner password would open it).
+        shut = [reader.decrypt(p) if reader.is_encrypted else None for p in ("not-it", "")]
+        wrong = PasswordType.NOT_DECRYPTED if set(shut) == {PasswordType.NOT_DECRYPTED} else None
         right = reader.decrypt(self.password) if reader.is_encrypted else None
         opened = right not in (None, PasswordType.NOT_DECRYPTED)
         self.reader = reader if opened or not reader.is_encrypted else None
         ctx.record(self.node, "read the PDF's encryption (the grader)", 0,
-                   f"{how}; a wrong password: {wrong!r}; the request's: {right!r}", start,
+                   f"{how}; a wrong and the empty password: {shut!r}; the request's: {right!r}",
+                   start,
                    "outside")  # fmt: skip
         return [
             said(how.startswith("AES"), f"encrypted with {how}", f"encryption: {how}, not AES"),
             said(wrong == PasswordType.NOT_DECRYPTED, "a wrong password does not open it",
-                 "a wrong password opens it"),
+                 "a wrong or the empty password opens it"),
             said(opened, "the request's password opens it",
                  "the request's password does not open it"),
         ]  # fmt: skip

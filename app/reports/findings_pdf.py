@@ -27,7 +27,10 @@ FINDINGS_FR: Final = [
     (r"encrypted with (AES-\d+)", "chiffré en {0}"),
     (r"encryption: (\S+), not AES", "chiffrement : {0}, pas AES"),
     (r"a wrong password does not open it", "un mauvais mot de passe ne l'ouvre pas"),
-    (r"a wrong password opens it", "un mauvais mot de passe l'ouvre"),
+    (
+        r"a wrong or the empty password opens it",
+        "un mauvais mot de passe ou le mot de passe vide l'ouvre",
+    ),
     (r"the request's password opens it", "le mot de passe de la requête l'ouvre"),
     (r"the request's password does not open it", "le mot de passe de la requête ne l'ouvre pas"),
     (
