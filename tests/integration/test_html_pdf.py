@@ -18,7 +18,7 @@ from tests.integration.test_scenario_cli import praxis
 
 # The reference solution, careless twice: RC4, and WeasyPrint's own fetcher (file:// read).
 CARELESS = [
-    ("R=6)", "R=4, aes=False)"),
+    ("R=6)", "R=4, aes=False, metadata=False)"),
     ("url_fetcher=only_data", "url_fetcher=weasyprint.default_url_fetcher"),
 ]
 
