@@ -358,9 +358,11 @@ class PackageIndex:
     def __init__(self, debs: Iterable[Deb] = ()) -> None:
         self._debs = {(deb.package, deb.version, deb.architecture): deb for deb in debs}
         self._shipped: dict[str, set[str]] = {}
+        self._conffiles: set[str] = set()
         for deb in self._debs.values():
             for path, md5 in deb.md5sums.items():
                 self._shipped.setdefault(path, set()).add(md5)
+            self._conffiles.update(deb.conffiles)
 
     @classmethod
     def load(
@@ -383,6 +385,11 @@ class PackageIndex:
     def shipped(self, path: str) -> frozenset[str]:
         """md5 digests of `path` as verified Debian packages ship it (empty if none)."""
         return frozenset(self._shipped.get(path, ()))
+
+    def conffile(self, path: str) -> bool:
+        """Is `path` a configuration file of a verified deb (no md5 in its md5sums: the
+        administrator may edit it)?"""
+        return path in self._conffiles
 
     def deb(self, package: str, version: str, architecture: str) -> Deb | None:
         """The verified deb with this name, version and architecture, if the cache holds it."""

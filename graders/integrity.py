@@ -30,6 +30,7 @@ MERGED = ("bin", "sbin", "lib", "lib64", "lib32")  # links to usr/* on Debian 12
 LOADER_DIRS = ("usr/local/lib",)
 PRELOAD = "/etc/ld.so.preload"
 MAX_HASHED = 512 << 20
+MAX_WALKED = 5000  # files below a linked directory: a package's data, not a tree to hide in
 
 
 @dataclass
@@ -138,7 +139,8 @@ def scan(changes: Changes, root: str, index: PackageIndex) -> Integrity:
 
 
 def _link_problem(result: Integrity, root: str, path: str) -> str | None:
-    """A link in a system directory must end at an image file or a verified package file."""
+    """A link in a system directory must end at an image file or a verified package file (a
+    package's configuration file included), or at a directory whose programs are all such."""
     try:
         real = "/" + "/".join(rootfs.resolve(root, path))
     except OSError:
@@ -146,10 +148,41 @@ def _link_problem(result: Integrity, root: str, path: str) -> str | None:
     if in_system(real) or in_system(real + "/"):
         return None  # judged as a file of its own, if it changed
     info = rootfs.read(root, real, MAX_HASHED)
-    if info is not None and info.kind == "dir":  # /bin -> a folder of the candidate's tools
-        return f"links to {real}, a directory outside the system's"
+    if info is not None and info.kind == "dir":  # /bin -> a folder of the candidate's tools?
+        foreign = _foreign_programs(result, root, real)
+        if not foreign:
+            return None
+        return f"links to {real}, whose programs no verified package ships: {foreign[0]}"
     if info is None or info.kind != "file" or info.content is None:
         return None  # a dangling link breaks a tool, it fakes nothing
+    if result.index.conffile(real):  # Debian's own links into /etc (python3's sitecustomize)
+        return None
     md5 = hashlib.md5(info.content, usedforsecurity=False).hexdigest()
     ok, _ = result.genuine(real, md5)
     return None if ok else f"links to {real}, which no verified Debian package ships"
+
+
+def _foreign_programs(result: Integrity, root: str, top: str) -> list[str]:
+    """Programs and libraries below `top`, added since the image, that no verified package
+    ships (a package's data directory, linked from its Python module, holds none)."""
+    if result.changes is None:
+        return [top]
+    entries = result.changes.walk(top.lstrip("/"))
+    if len(entries) > MAX_WALKED:
+        return [f"{top} (more than {MAX_WALKED} files)"]
+    foreign = []
+    for path, _ in entries:
+        try:
+            real = "/" + "/".join(rootfs.resolve(root, path))
+        except OSError:
+            continue  # a loop runs nothing
+        head = rootfs.read(root, real, 0)
+        if head is None or head.kind != "file":
+            continue
+        if not (head.mode & 0o111 or ".so" in real.rsplit("/", 1)[-1]):
+            continue  # data: it runs nothing
+        info = rootfs.read(root, real, MAX_HASHED)
+        md5 = hashlib.md5(info.content or b"", usedforsecurity=False).hexdigest() if info else ""
+        if not result.genuine(real, md5)[0]:
+            foreign.append(path)
+    return foreign

@@ -121,4 +121,31 @@ def test_a_merged_directory_turned_into_another_link_is_judged_as_a_link(tmp_pat
     changes = Snapshot(now, image)
     assert [p for p, _ in changes.walk("bin")] == ["/bin"]  # never walked through
     found = {f.path: f.problem for f in scan(changes, str(now), INDEX).findings}
-    assert found == {"/bin": "links to /root/evil, a directory outside the system's"}
+    assert found == {
+        "/bin": "links to /root/evil, whose programs no verified package ships: /root/evil/ls"
+    }
+
+
+def test_debian_s_own_links_to_a_data_directory_and_to_a_conffile_pass(tmp_path: Path) -> None:
+    """python3-tinycss2 links its tests to a data directory of another package, python3.11 its
+    sitecustomize.py to a conffile in /etc (conffiles have no md5 in a deb's md5sums)."""
+    upper, root = lab(tmp_path)
+    data = "usr/share/python-tinycss2-common/tests"
+    write([upper, root], f"{data}/blocks.json", b"[]", mode=0o644)
+    write([upper, root], "etc/python3.11/sitecustomize.py", b"# site\n", mode=0o644)
+    for base in (upper, root):
+        (base / "usr/lib/python3/dist-packages/tinycss2").mkdir(parents=True)
+        os.symlink(f"/{data}", base / "usr/lib/python3/dist-packages/tinycss2/tests")
+        (base / "usr/lib/python3.11").mkdir(parents=True)
+        os.symlink("/etc/python3.11/sitecustomize.py", base / "usr/lib/python3.11/sitecustomize.py")
+    python = Deb("python3.11-minimal", "3.11.2", "amd64", {}, ("/etc/python3.11/sitecustomize.py",))
+    index = PackageIndex([python])
+    assert scan(UpperLayer(upper), str(root), index).findings == []
+    write([upper, root], f"{data}/helper", b"#!/bin/sh\n")  # a program hidden in the data
+    found = {f.path: f.problem for f in scan(UpperLayer(upper), str(root), index).findings}
+    assert found["/usr/lib/python3/dist-packages/tinycss2/tests"].endswith(f"/{data}/helper")
+    other = PackageIndex([Deb("x", "1", "all", {}, ())])  # sitecustomize.py from no package
+    found = {f.path: f.problem for f in scan(UpperLayer(upper), str(root), other).findings}
+    assert found["/usr/lib/python3.11/sitecustomize.py"].endswith(
+        "no verified Debian package ships"
+    )
