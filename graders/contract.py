@@ -17,12 +17,13 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from graders.debs import PackageIndex
 
 OUTPUT_EXCERPT = 2000
+TIMED_OUT = 124  # a sandbox run's status when stopped at its time limit, as timeout(1) says
 Via = Literal["outside", "host", "node"]
 IpProtocol = Literal["tcp", "udp"]
 
@@ -112,6 +113,14 @@ class Transport(Protocol):
         ...
 
 
+class Sandbox(Protocol):
+    def run(self, files: Mapping[str, bytes], argv: list[str], timeout: float) -> CommandResult:
+        """Run `argv` in a fresh container of a clean image, away from every lab, holding only
+        `files` (path in its work folder -> content); status TIMED_OUT past `timeout` seconds.
+        Raises GraderError (graders.sandbox)."""
+        ...
+
+
 @dataclass(frozen=True)
 class FileInfo:
     """A file as the host sees it in the node's filesystem (symlinks resolved inside the node)."""
@@ -183,7 +192,12 @@ class CheckContext:
     views: dict[str, NodeView] = field(default_factory=dict)
     packages: PackageIndex = field(default_factory=PackageIndex)
     untrusted: Mapping[str, str] = field(default_factory=dict)
+    sandbox: Sandbox | None = None
     evidence: list[Evidence] = field(default_factory=list)
+
+    def fresh(self) -> CheckContext:
+        """The same means, with evidence of its own (a criterion's, a step's)."""
+        return replace(self, evidence=[])
 
     def run(
         self, node: str, command: str, timeout: float = 10.0, shown: str | None = None

@@ -41,9 +41,7 @@ class Steps:
         self, ctx: CheckContext, name: str, work: Callable[[CheckContext], list[Finding]]
     ) -> None:
         """Do step `name`; its evidence is kept apart, for the criteria that judge it."""
-        own = CheckContext(
-            ctx.transports, ctx.addresses, ctx.params, ctx.views, ctx.packages, ctx.untrusted
-        )
+        own = ctx.fresh()
         try:
             self.findings[name] = work(own)
         finally:

@@ -32,6 +32,7 @@ from graders.docker_node import DockerNode
 from graders.netmiko_node import NetmikoNode
 from graders.report import Finding, GradeReport, NodeIntegrity
 from graders.runner import criterion_result, grade
+from graders.sandbox import DockerSandbox
 from graders.transport import load_key
 from graders.vm_node import BOOT_WAIT, VMNode
 from labs.scenario import Scenario
@@ -204,6 +205,7 @@ def grade_lab(job: GradingJob) -> GradeReport:
             views=nodes,
             untrusted=Scans(scans),
             packages=index,
+            sandbox=DockerSandbox(client),
         )
         report.integrity = [scan.result()[0] for scan in scans.values()]
     finally:

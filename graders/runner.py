@@ -24,6 +24,7 @@ from graders.contract import (
     GraderError,
     NodeUnreachable,
     NodeView,
+    Sandbox,
     Transport,
     Untrusted,
 )
@@ -109,9 +110,7 @@ def criterion_result(
 
 def _grade_criterion(criterion: Criterion, base: CheckContext) -> CriterionResult:
     start = time.monotonic()
-    ctx = CheckContext(
-        base.transports, base.addresses, base.params, base.views, base.packages, base.untrusted
-    )
+    ctx = base.fresh()
     try:
         results = [_run_one(check, ctx) for check in criterion.all_checks]
     except GraderError as exc:
@@ -148,6 +147,7 @@ def grade(
     views: Mapping[str, NodeView] | None = None,
     untrusted: Mapping[str, str] | None = None,
     packages: PackageIndex | None = None,
+    sandbox: Sandbox | None = None,
 ) -> GradeReport:
     """Score every criterion. Independent criteria run in parallel over the shared transports."""
     start = time.monotonic()
@@ -158,6 +158,7 @@ def grade(
         dict(views or {}),
         packages or PackageIndex(),
         untrusted or {},
+        sandbox,
     )
     done: dict[str, CriterionResult] = {}
     pending = list(scenario.criteria)
