@@ -12,6 +12,7 @@ import re
 import shlex
 from typing import Final
 
+from app.reports import findings_app as app_tests
 from app.reports import findings_ldap as ldap
 from app.reports import findings_pdf as pdf
 
@@ -35,6 +36,7 @@ _WORDS_FR: Final = {
     "no records": "aucun enregistrement",
     "connection refused": "connexion refusée",
     **pdf.WORDS_FR,
+    **app_tests.WORDS_FR,
 }
 _ASKED = r"(\S+) (\S+) over (udp|tcp|udp and tcp): "  # a DNS question, as graders.dns words it
 
@@ -158,6 +160,7 @@ _FR: Final[Table] = _table(
         ),
         *ldap.FINDINGS_FR,
         *pdf.FINDINGS_FR,
+        *app_tests.FINDINGS_FR,
     ]
 )
 
@@ -254,12 +257,14 @@ _OBSERVED_FR: Final[Table] = _table(
         (r"reach the node", "joindre la machine"),
         *ldap.OBSERVED_FR,
         *pdf.OBSERVED_FR,
+        *app_tests.OBSERVED_FR,
     ]
 )
 
 _OBSERVED_WORDS_FR: Final = {
     **_PROTOCOLS_FR,
     **pdf.SENT_FR,
+    **app_tests.WORDS_FR,
     ", no recursion desired": ", sans demande de récursion",
 }
 

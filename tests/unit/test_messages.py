@@ -186,3 +186,27 @@ def test_the_pdf_exam_s_findings_and_what_it_sent_in_french() -> None:
         "POST http://10.0.0.2:8080/convert (du correcteur vers 10.0.0.2) avec un bon de commande "
         "de 3 pages et un mot de passe (masqué)"
     )
+
+
+def test_the_app_tests_exam_s_findings_and_sandboxes_in_french() -> None:
+    found = (
+        "penalite-bornes: penalite(26) returns 5.2, expected: returns 5.0; "
+        "membres: inscrire('Zoé') gives nothing readable, expected: returns None; "
+        "isbn-forme: not run: 30s spent; no /home/candidat/prets/prets.py; "
+        "3 of 12 tests fail; 4 tests, at least 5 expected; "
+        "the tests cover 64% of prets.py, 80% expected; they miss: the late fee has no ceiling; "
+        "4 cases, at least 10 expected; 3 of the subject's functions covered, 6 expected"
+    )
+    assert grader_message(found, "fr") == (
+        "penalite-bornes : penalite(26) renvoie 5.2, attendu : renvoie 5.0; "
+        "membres : inscrire('Zoé') ne donne rien de lisible, attendu : renvoie None; "
+        "isbn-forme : non joué, les 30 s sont écoulées; /home/candidat/prets/prets.py absent; "
+        "3 tests sur 12 échouent; 4 tests, au moins 5 attendus; "
+        "les tests couvrent 64 % de prets.py, 80 % attendus; "
+        "ils ne détectent pas : la pénalité de retard n'a pas de plafond; "
+        "4 cas, au moins 10 attendus; 3 des fonctions du sujet couvertes, 6 attendues"
+    )
+    ran = "sandbox: tests/test_prets.py against a prets.py where an unknown member may borrow"
+    assert evidence_command(ran, "outside", "fr") == (
+        "bac à sable : tests/test_prets.py sur un prets.py où un adhérent inconnu peut emprunter"
+    )

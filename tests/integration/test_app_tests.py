@@ -1,0 +1,137 @@
+"""The app-tests exam on a real lab, its three files run in real sandboxes: a hurried
+candidate loses exactly the points of what they skipped, whatever they then do to the node's
+own Python; a hostile one (a module that floods and hangs, tests that fake their success, a
+recipe book too large to read) scores nothing, in bounded time, without stalling the grading.
+Its solution and its blank lab: tests/integration/test_exams.py."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from app.backends import lab_driver, trials_of
+from app.config import Settings
+from app.scenario_test import test_scenario as trial
+from graders.report import GradeReport
+from labs.loader import load_scenario
+from tests.integration.conftest import ROOT
+
+WEAK_TESTS = """from prets import Bibliotheque, isbn_valide, penalite
+
+
+def test_isbn():
+    assert isbn_valide("978-2-07-036002-4")
+
+
+def test_penalite():
+    assert penalite(1) == 0.2
+
+
+def test_inscrire():
+    b = Bibliotheque()
+    b.inscrire("Ana")
+    assert b.prets_de("Ana") == []
+
+
+def test_emprunter():
+    b = Bibliotheque()
+    b.ajouter_livre("9782070360024", "L'Étranger")
+    b.inscrire("Ana")
+    b.emprunter("9782070360024", "Ana")
+    assert b.prets_de("Ana") == ["9782070360024"]
+
+
+def test_disponibles():
+    b = Bibliotheque()
+    b.ajouter_livre("9782070360024", "L'Étranger")
+    assert b.disponibles() == ["9782070360024"]
+"""
+THIN_BOOK = """| ID | Fonctionnalité | Données | Résultat attendu | Résultat obtenu | Statut |
+|---|---|---|---|---|---|
+| 1 | isbn_valide | 978-2-07-036002-4 | True | True | OK |
+| 2 | penalite | 1 jour | 0,20 € | 0,20 € | OK |
+| 3 | emprunter | Ana, L'Étranger | prêté | prêté | OK |
+| 4 | emprunter | Ana, livre inconnu | KeyError | KeyError | OK |
+"""
+HOSTILE_MODULE = """import sys
+
+sys.stdout.write("A" * (1 << 20))  # floods whatever reads its output
+
+
+class Bibliotheque:
+    def __init__(self, max_prets=3):
+        while True:  # never answers
+            pass
+"""
+HOSTILE_TESTS = "import os\n\nos._exit(0)  # 'passes', whatever the module does\n"
+
+
+def _variant(tmp_path: Path, files: dict[str, str], after: str = "") -> GradeReport:
+    """The reference solution with some of the candidate's files replaced, and `after` run
+    last (as root on the node), graded as `scenario test` does."""
+    folder = tmp_path / "app-tests"
+    shutil.copytree(ROOT / "scenarios" / "app-tests", folder)
+    script = folder / "solution" / "dev.sh"
+    text = script.read_text()
+    for name, content in files.items():
+        heredoc = re.compile(
+            rf"(cat > \"\$PROJECT/{re.escape(name)}\" <<'EOF'\n)(.*?)(\nEOF\n)", re.S
+        )
+        assert heredoc.search(text), name
+        text = heredoc.sub(lambda m, c=content: m.group(1) + c.rstrip("\n") + m.group(3), text)
+    text = text.replace("runuser -u candidat -- python3 -m pytest", "true")  # they may fail
+    script.write_text(text + after)
+    scenario, _, problems = load_scenario(folder)
+    assert scenario is not None, problems
+    settings = Settings(data_dir=tmp_path / "data")
+    driver = lab_driver(settings, trials_of("app-tests-test"))
+    return trial(driver, settings, scenario, blank=False, say=lambda _: None)
+
+
+def _verdicts(report: GradeReport) -> dict[str, tuple[float, str]]:
+    return {c.id: (round(c.score, 4), c.message) for c in report.criteria}
+
+
+def test_a_hurried_candidate_loses_exactly_what_they_skipped(tmp_path: Path) -> None:
+    module = (ROOT / "scenarios" / "app-tests" / "solution" / "dev.sh").read_text()
+    body = re.search(r"prets.py\" <<'EOF'\n(.*?)\nEOF\n", module, re.S)
+    assert body
+    capped = "min(round(jours_retard * 0.20, 2), 5.00)"
+    assert capped in body.group(1)
+    files = {
+        "prets.py": body.group(1).replace(capped, "round(jours_retard * 0.20, 2)"),
+        "tests/test_prets.py": WEAK_TESTS,
+        "cahier-de-recettes.md": THIN_BOOK,
+    }
+    # What the candidate's root does to the node's Python weighs nothing: it is not used.
+    report = _variant(tmp_path, files, after="rm -f /usr/bin/python3*\n")
+    verdicts = _verdicts(report)
+    assert verdicts["acceptance"][0] == round(12 / 13, 4), verdicts
+    assert verdicts["acceptance"][1].startswith(
+        "penalite-bornes: penalite(26) returns 5.2, expected: returns 5.0"
+    ), verdicts
+    assert verdicts["own-tests"] == (1.0, "5 tests pass; 5 tests"), verdicts
+    assert verdicts["coverage"][0] == 0 and "80% expected" in verdicts["coverage"][1], verdicts
+    assert verdicts["tests-catch-bugs"][0] == round(1 / 8, 4), verdicts
+    assert "they miss: the late fee has no ceiling" in verdicts["tests-catch-bugs"][1], verdicts
+    assert verdicts["recipe-book"] == (
+        0.6,
+        "4 cases, at least 10 expected; 3 of the subject's functions covered, 6 expected",
+    ), verdicts
+
+
+def test_a_hostile_candidate_scores_nothing_in_bounded_time(tmp_path: Path) -> None:
+    files = {"prets.py": HOSTILE_MODULE, "tests/test_prets.py": HOSTILE_TESTS}
+    flood = (
+        'head -c 5000000 /dev/zero | tr "\\\\0" "|" > /home/candidat/prets/cahier-de-recettes.md\n'
+    )
+    report = _variant(tmp_path, files, after=flood)
+    verdicts = _verdicts(report)
+    assert report.percent == 0, verdicts
+    assert {c.status for c in report.criteria} == {"failed"}, verdicts  # graded, not `error`
+    assert verdicts["recipe-book"][1] == (
+        "/home/candidat/prets/cahier-de-recettes.md is larger than 128 KiB"
+    )
+    assert "not run: 30s spent" in verdicts["acceptance"][1], verdicts
+    assert verdicts["own-tests"][1] == "the tests do not run; 0 tests, at least 5 expected"
