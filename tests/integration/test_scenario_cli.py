@@ -16,9 +16,11 @@ from labs.driver import INSTANCE_LABEL, SESSION_LABEL
 from tests.integration.conftest import PRAXIS, TEST_SCENARIOS
 
 
-def praxis(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the CLI; past 15 minutes it is stopped as an operator would (SIGTERM), so a trial's
-    lab is destroyed rather than left running beside the next tests."""
+def praxis(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI; past `timeout` seconds it is stopped as an operator would (SIGTERM), so a
+    trial's lab is destroyed rather than left running beside the next tests."""
     command = [PRAXIS, *args]
     with subprocess.Popen(
         command,
@@ -29,26 +31,13 @@ def praxis(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
         cwd=Path(PRAXIS).parents[2],
     ) as process:
         try:
-            stdout, stderr = process.communicate(timeout=900)
+            stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.terminate()
             stdout, stderr = process.communicate(timeout=120)
-            late = f"{command} still running after 900 s:\n{stdout}{stderr}"
+            late = f"{command} still running after {timeout:g} s:\n{stdout}{stderr}"
             raise AssertionError(late) from None
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
-
-
-def test_amp_solution_scores_100() -> None:
-    done = praxis("scenario", "test", "amp-stack")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "score: 100.0%"
-
-
-def test_amp_blank_lab_scores_at_most_10() -> None:
-    done = praxis("scenario", "test", "amp-stack", "--blank")
-    assert done.returncode == 0, done.stdout + done.stderr
-    score = float(done.stdout.strip().splitlines()[-1].removeprefix("score: ").rstrip("%"))
-    assert score <= 10
 
 
 def test_invalid_scenario_is_refused_before_any_lab() -> None:

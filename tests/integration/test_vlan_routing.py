@@ -1,7 +1,7 @@
 """The inter-VLAN routing exam on a real lab: a switch and a router as VMs (TCG), three PCs as
-containers, joined by the scenario's links and graded over netmiko. The reference solution
-scores 100 %, a blank lab nothing, and a lab whose VLANs are right but whose router does not
-route (solution-half/) scores in between with every routing criterion at 0."""
+containers, joined by the scenario's links and graded over netmiko: a lab whose VLANs are
+right but whose router does not route (solution-half/) scores in between with every routing
+criterion at 0. Its solution and its blank lab: tests/integration/test_exams.py."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from graders.report import GradeReport
 from labs.loader import load_scenario
 from labs.scenario import Scenario
 from tests.integration.conftest import ROOT
-from tests.integration.test_scenario_cli import praxis
 
 VLANS_RIGHT = {"access-ports", "trunk", "router-subinterfaces", "pc-addresses", "pc-gateways"}
 ROUTING = {"forwarding", "inter-vlan-routing", "guest-filtering", "traceroute"}
@@ -40,21 +39,10 @@ def test_the_criteria_split_into_vlans_and_routing() -> None:
     assert not VLANS_RIGHT & ROUTING
 
 
-def test_vlan_routing_solution_scores_100() -> None:
-    done = praxis("scenario", "test", "vlan-routing")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "score: 100.0%"
-
-
-def test_blank_lab_scores_nothing_and_vlans_without_routing_score_between(
-    tmp_path: Path,
-) -> None:
+def test_vlans_without_routing_score_between(tmp_path: Path) -> None:
     scenario = _scenario()
     settings = Settings(data_dir=tmp_path / "data")
     driver = lab_driver(settings, trials_of("vlan-routing-test"))
-
-    blank = trial(driver, settings, scenario, blank=True, say=lambda _: None)
-    assert blank.percent <= 10, _verdicts(blank)
 
     # Switch and PCs as in the reference solution; the router has its sub-interfaces and
     # addresses (each PC reaches its gateway) but forwards nothing and filters nothing.
@@ -69,4 +57,4 @@ def test_blank_lab_scores_nothing_and_vlans_without_routing_score_between(
     scores = _scores(half)
     assert all(scores[c] == 1 for c in VLANS_RIGHT), _verdicts(half)
     assert all(scores[c] == 0 for c in ROUTING), _verdicts(half)
-    assert blank.percent < half.percent < 100
+    assert 0 < half.percent < 100
