@@ -190,7 +190,7 @@ def scenario_test(
 def _test_all() -> None:
     """Each scenario solved and blank; one that needs what this host cannot have (an imported
     VM image: Windows) is said not runnable here, and fails nothing."""
-    table = Table("scenario", "solution", "blank", "verdict")
+    table = Table("scenario", "solution", "blank", "verdict", "grading (solved)")
     failed = False
     problems: list[str] = []  # in full, below the table
     settings = get_settings()
@@ -199,14 +199,16 @@ def _test_all() -> None:
         scenario, _ = catalog.check(scenario_id)
         why = _not_runnable_here(scenario, settings) if scenario else None
         if why:
-            table.add_row(scenario_id, "-", "-", f"not runnable here: {why}")
+            table.add_row(scenario_id, "-", "-", f"not runnable here: {why}", "-")
             continue
         cells = []
         ok = True
+        graded = "-"
         for blank in (False, True):
             try:
                 report = _run(scenario_id, blank, keep=False)
                 cells.append(f"{report.percent:.1f}%")
+                graded = graded if blank else f"{report.duration_ms / 1000:.1f} s"
                 ok &= _passed(report, blank)
                 if not _passed(report, blank):
                     problems.append(f"{scenario_id}{' --blank' * blank}: {_why(report, blank)}")
@@ -215,7 +217,7 @@ def _test_all() -> None:
                 problems.append(f"{scenario_id}{' --blank' * blank}: {exc}")
                 ok = False
         failed |= not ok
-        table.add_row(scenario_id, *cells, "ok" if ok else "[red]FAILED[/red]")
+        table.add_row(scenario_id, *cells, "ok" if ok else "[red]FAILED[/red]", graded)
     out.print(table)
     for problem in problems:
         err.print(problem, markup=False, soft_wrap=True)
