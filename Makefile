@@ -8,7 +8,7 @@ run: setup
 	.venv/bin/praxis serve
 
 test: setup lint
-	.venv/bin/pytest -q tests
+	.venv/bin/pytest -q --durations=25 tests  # the slowest tests listed: where the time goes
 
 unit: setup
 	.venv/bin/pytest -q tests/unit
