@@ -131,8 +131,9 @@ def _not_runnable_here(scenario: Scenario, settings: Settings) -> str | None:
     from labs import vm_images
     from labs.images import recipes
 
+    buildable = recipes(settings.images_dir)
     for node in scenario.nodes.values():
-        if node.kind != "vm" or node.image in recipes(settings.images_dir):
+        if node.kind != "vm" or node.image in buildable:
             continue
         if vm_images.load(settings.vm_dir / "images", node.image) is None:
             return f"needs the imported VM image {node.image}"
@@ -205,16 +206,19 @@ def _test_all() -> None:
         ok = True
         graded = "-"
         for blank in (False, True):
+            trial = f"{scenario_id}{' --blank' * blank}"
             try:
                 report = _run(scenario_id, blank, keep=False)
-                cells.append(f"{report.percent:.1f}%")
-                graded = graded if blank else f"{report.duration_ms / 1000:.1f} s"
-                ok &= _passed(report, blank)
-                if not _passed(report, blank):
-                    problems.append(f"{scenario_id}{' --blank' * blank}: {_why(report, blank)}")
             except (typer.Exit, Exception) as exc:
                 cells.append(f"error: {str(exc)[:60] or 'invalid'}")
-                problems.append(f"{scenario_id}{' --blank' * blank}: {exc}")
+                problems.append(f"{trial}: {exc}")
+                ok = False
+                continue
+            cells.append(f"{report.percent:.1f}%")
+            if not blank:
+                graded = f"{report.duration_ms / 1000:.1f} s"
+            if not _passed(report, blank):
+                problems.append(f"{trial}: {_why(report, blank)}")
                 ok = False
         failed |= not ok
         table.add_row(scenario_id, *cells, "ok" if ok else "[red]FAILED[/red]", graded)

@@ -89,16 +89,10 @@ class _Grading:
                 self.files[name] = f"{path} is larger than {MAX_FILE >> 10} KiB"
             else:
                 self.files[name] = info.content
-            shown = info.content.decode("utf-8", "replace") if info and info.content else ""
-            found = self.files[name]
-            ctx.record(
-                self.node,
-                f"read {path} (from the host)",
-                0 if shown else 1,
-                shown or str(found),
-                start,
-                "host",
-            )
+            found = self.files[name]  # the content read, or why not
+            shown = found.decode("utf-8", "replace") if isinstance(found, bytes) else found
+            status = 0 if isinstance(found, bytes) else 1
+            ctx.record(self.node, f"read {path} (from the host)", status, shown, start, "host")
         return []
 
     def present(self, *names: str) -> list[Finding]:
@@ -175,7 +169,7 @@ class _Grading:
         if missing := self.present(TESTS):
             return missing
         tests = self.file(TESTS)
-        right = Path(reference.__file__).read_bytes()
+        right = mutants.REFERENCE.read_bytes()
         done = self.run(
             ctx,
             f"{TESTS} against a correct prets.py",

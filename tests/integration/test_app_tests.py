@@ -16,6 +16,7 @@ from app.scenario_test import test_scenario as trial
 from graders.report import GradeReport
 from labs.loader import load_scenario
 from tests.integration.conftest import ROOT
+from tests.unit.test_app_tests import solution_file
 
 WEAK_TESTS = """from prets import Bibliotheque, isbn_valide, penalite
 
@@ -94,13 +95,11 @@ def _verdicts(report: GradeReport) -> dict[str, tuple[float, str]]:
 
 
 def test_a_hurried_candidate_loses_exactly_what_they_skipped(tmp_path: Path) -> None:
-    module = (ROOT / "scenarios" / "app-tests" / "solution" / "dev.sh").read_text()
-    body = re.search(r"prets.py\" <<'EOF'\n(.*?)\nEOF\n", module, re.S)
-    assert body
+    module = solution_file("prets.py")
     capped = "min(round(jours_retard * 0.20, 2), 5.00)"
-    assert capped in body.group(1)
+    assert capped in module
     files = {
-        "prets.py": body.group(1).replace(capped, "round(jours_retard * 0.20, 2)"),
+        "prets.py": module.replace(capped, "round(jours_retard * 0.20, 2)"),
         "tests/test_prets.py": WEAK_TESTS,
         "cahier-de-recettes.md": THIN_BOOK,
     }
