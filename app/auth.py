@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -128,8 +129,11 @@ def sign_out(db: Session, token: str | None) -> None:
         db.delete(login)
 
 
-def sign_in_candidate(db: Session, code: str) -> tuple[str, str]:
-    """(browser token, session id) for an exam code. Raises Unauthorized."""
+def sign_in_candidate(
+    db: Session, code: str, gate: Callable[[Session, LabSession], None] = lambda db, lab: None
+) -> tuple[str, str]:
+    """(browser token, session id) for an exam code; `gate` may refuse it first (a sitting's
+    session before its time: app.sittings.service.sign_in). Raises Unauthorized, Forbidden."""
     lab = db.exec(
         select(LabSession).where(LabSession.exam_code_hash == exam_code_hash(code))
     ).first()
@@ -137,6 +141,7 @@ def sign_in_candidate(db: Session, code: str) -> tuple[str, str]:
         raise Unauthorized("unknown exam code")
     if lab.state not in OPEN_STATES:
         raise ExamOver(f"this exam is over ({lab.state.value}): its code no longer opens it")
+    gate(db, lab)
     return _sign_in(db, Role.candidate, lab.candidate, lab.id, hours=24), lab.id
 
 

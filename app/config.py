@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     ready_timeout: float = 180.0
     retention_seconds: float = 600.0  # a graded lab is kept this long for examiners
     tick_seconds: float = 0.25
+    sitting_lead_minutes: int = 15  # a sitting's labs are made this long before its start
     # Grading: packages the labs install come through this cache, the trust root for their files
     # (by default where apt-cacher-ng's configuration puts it: make setup moves it to the pool).
     package_cache_dir: Path = Field(

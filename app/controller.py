@@ -1,9 +1,11 @@
 """The session controller: drives every session through its life, from the database.
 
 requested -> provisioning -> ready (clock starts) -> ending -> grading -> graded -> torn_down,
-or failed with a reason. The API only writes wishes into rows; the controller's loop reads
-them each tick, writes every transition before acting on it, and so resumes any session
-after a restart: running ones keep their deadline, ended ones are graded exactly once.
+or failed with a reason. A sitting's session is made ahead and its clock starts at the
+sitting's time (or at the candidate's first sign-in), while it is already ready. The API
+only writes wishes into rows; the controller's loop reads them each tick, writes every
+transition before acting on it, and so resumes any session after a restart: running ones
+keep their deadline, ended ones are graded exactly once.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -30,6 +32,8 @@ from app.errors import Conflict
 from app.grading import grade_until_complete, grading_job
 from app.models import LIVE_STATES, Event, LabSession, Result, State, utcnow
 from app.node_watch import NodeWatch
+from app.reports.words import as_utc
+from app.sittings import service as sittings
 from app.terminals import TerminalHub
 from graders.report import GradeReport
 from graders.transport import load_key, wait_ready
@@ -118,6 +122,7 @@ class Controller:
 
     def tick(self) -> None:
         now = utcnow()
+        self._start_sittings(now)
         labs = self._sessions(*LIVE_STATES)
         self.watch.check(labs)
         for lab in labs:
@@ -125,6 +130,8 @@ class Controller:
                 continue
             if lab.state in (State.requested, State.provisioning):
                 self._spawn(lab.id, self._provision)
+            elif lab.state is State.ready and lab.deadline is None:
+                self._start_clock(lab, now)
             elif lab.state is State.ready and lab.deadline and lab.deadline <= now:
                 self._spawn(lab.id, self._time_up)
             elif lab.state in (State.ending, State.grading):
@@ -181,6 +188,42 @@ class Controller:
         host can make take a tenth of a second; the loop keeps answering meanwhile."""
         return await asyncio.to_thread(self.transition, *args, **fields)
 
+    # -- sittings: their sessions made ahead, their clocks started at their time ------------------
+    def _start_sittings(self, now: datetime) -> None:
+        """Make the sessions of the sittings that start within the lead time (all of a
+        sitting's, or none of them)."""
+        lead = timedelta(minutes=self.settings.sitting_lead_minutes)
+        with unit_of_work(self.engine) as db:
+            ids = [s.id for s in sittings.due(db, now, lead)]
+        for sitting_id in ids:
+            try:
+                with unit_of_work(self.engine) as db:
+                    sitting = sittings.find(db, sitting_id)
+                    made = sittings.start(
+                        db, self.catalog, self.settings, sitting, self.next_session_id
+                    )
+                log.info("sitting %s: %d sessions made", sitting_id, len(made))
+            except Exception:  # it stays planned: tried again next tick, said in the log
+                log.exception("sitting %s could not start", sitting_id)
+
+    def _start_clock(self, lab: LabSession, now: datetime) -> None:
+        """A ready sitting's session whose clock has not run: it starts once its start time has
+        come, or ends unstarted when its window closed without a sign-in."""
+        if lab.starts_at is not None and as_utc(lab.starts_at) <= now and lab.ready_at:
+            deadline = clock_end(lab, max(as_utc(lab.starts_at), as_utc(lab.ready_at)))
+            self.transition(
+                lab.id, State.ready, "the clock starts", {State.ready}, deadline=deadline
+            )
+        elif lab.starts_at is None and lab.sitting_id is not None:
+            with unit_of_work(self.engine) as db:
+                sitting = sittings.find(db, lab.sitting_id)
+            closes = as_utc(sitting.starts_at) + timedelta(minutes=sitting.window_minutes)
+            if now > closes:
+                reason = "not started: no sign-in within the window"
+                self.transition(
+                    lab.id, State.ending, reason, {State.ready}, reason=reason, ended_at=now
+                )
+
     # -- provisioning -------------------------------------------------------------------------
     async def _provision(self, session_id: str) -> None:
         lab = await asyncio.to_thread(self.load, session_id)
@@ -223,7 +266,7 @@ class Controller:
                 f"lab ready in {time.monotonic() - start:.2f}s (nodes started in {created:.2f}s)",
                 {State.provisioning},
                 ready_at=ready,
-                deadline=ready + scenario.time_allowed,
+                deadline=_first_deadline(lab, ready, scenario),
                 nodes=node_rows,
             )
         if made_ready:
@@ -366,6 +409,25 @@ def _access(lab: LabSession) -> Access:
     key = load_key(lab.grader_key)
     public = f"{key.get_name()} {key.get_base64()} praxis-grader"
     return Access(public, lab.candidate_user, lab.candidate_password)
+
+
+def clock_end(lab: LabSession, start: datetime, scenario: Scenario | None = None) -> datetime:
+    """When the time allowed runs out for a clock started at `start`: the sitting's minutes, or
+    the scenario's duration."""
+    if lab.minutes:
+        return start + timedelta(minutes=lab.minutes)
+    assert scenario is not None, "a session without its own minutes takes its scenario's"
+    return start + scenario.time_allowed
+
+
+def _first_deadline(lab: LabSession, ready: datetime, scenario: Scenario) -> datetime | None:
+    """The deadline when the lab becomes ready: its clock starts then, or, for a sitting's
+    session, at the sitting's time (None until then: the tick starts it)."""
+    if lab.sitting_id is None:
+        return clock_end(lab, ready, scenario)
+    if lab.starts_at is None or as_utc(lab.starts_at) > ready:
+        return None
+    return clock_end(lab, max(ready, as_utc(lab.starts_at)), scenario)
 
 
 def seconds_left(lab: LabSession) -> float | None:

@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
-from sqlmodel import JSON, Column, Field, SQLModel
+from sqlmodel import JSON, Column, Field, SQLModel, UniqueConstraint
 
 from graders.report import NodeIntegrity
 
@@ -90,6 +90,11 @@ class LabSession(SQLModel, table=True):
     ended_at: datetime | None = None
     graded_at: datetime | None = None
     teardown_after: datetime | None = None
+    # A sitting's session: built ahead, its clock starts at `starts_at` (not when it is ready),
+    # for `minutes` (the sitting's duration; None: the scenario's).
+    sitting_id: str | None = Field(default=None, index=True)
+    starts_at: datetime | None = None
+    minutes: int | None = None
 
 
 class Result(SQLModel, table=True):
@@ -156,6 +161,52 @@ class Incident(SQLModel, table=True):
     up_at: datetime | None = None  # None: still down (or down when the lab ended)
     credited_seconds: int = 0  # time given back to the candidate for it
     credited_by: str = ""
+
+
+class SittingState(StrEnum):
+    planned = "planned"  # editable; no lab yet
+    started = "started"  # its sessions exist: each follows its own states from there
+    cancelled = "cancelled"
+
+
+class StartMode(StrEnum):
+    scheduled = "scheduled"  # every clock starts at the sitting's time
+    first_sign_in = "first_sign_in"  # each at the candidate's first sign-in, within the window
+
+
+class Sitting(SQLModel, table=True):
+    """An exam day: one subject, one room, a start time, its candidates (SittingCandidate)."""
+
+    id: str = Field(primary_key=True)
+    scenario: str
+    scenario_version: str = ""
+    room: str = ""
+    starts_at: datetime
+    minutes: int
+    start_mode: StartMode = StartMode.scheduled
+    window_minutes: int = 0  # first_sign_in: how long after `starts_at` a first sign-in opens
+    state: SittingState = Field(default=SittingState.planned, index=True)
+    created_by: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    cancelled_at: datetime | None = None
+
+
+class SittingCandidate(SQLModel, table=True):
+    """One candidate of a sitting, their exam code made with the sitting (slips are printed
+    before any lab exists), their session once it is made."""
+
+    __tablename__ = "sitting_candidate"
+    __table_args__ = (UniqueConstraint("sitting_id", "number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    sitting_id: str = Field(index=True, foreign_key="sitting.id")
+    last_name: str
+    first_name: str
+    number: str
+    email: str = ""
+    exam_code: str = ""  # a secret, shown to staff and printed on the slip
+    exam_code_hash: str = Field(default="", index=True)
+    session_id: str | None = Field(default=None, foreign_key="lab_session.id")
 
 
 # ---- API shapes ------------------------------------------------------------------------------
@@ -262,3 +313,54 @@ class ScenarioPublic(BaseModel):
     duration: str
     nodes: list[str]
     criteria: int
+
+
+class CandidateIn(BaseModel):
+    last_name: str = Field(max_length=200)
+    first_name: str = Field(max_length=200)
+    number: str = Field(max_length=200)
+    email: str | None = Field(default=None, max_length=300)
+
+
+class SittingCreate(BaseModel):
+    scenario: str
+    starts_at: datetime  # with its offset (2026-12-07T09:00:00+01:00), or UTC
+    minutes: int | None = Field(default=None, ge=1, le=720)  # None: the scenario's duration
+    room: str = Field(default="", max_length=200)
+    start_mode: StartMode = StartMode.scheduled
+    window_minutes: int = Field(default=0, ge=0, le=720)
+    candidates: list[CandidateIn] = Field(min_length=1, max_length=200)
+
+
+class SittingEdit(BaseModel):
+    starts_at: datetime | None = None
+    minutes: int | None = Field(default=None, ge=1, le=720)
+    room: str | None = Field(default=None, max_length=200)
+    start_mode: StartMode | None = None
+    window_minutes: int | None = Field(default=None, ge=0, le=720)
+
+
+class SittingCandidatePublic(BaseModel):
+    last_name: str
+    first_name: str
+    number: str
+    email: str
+    exam_code: str
+    session_id: str | None
+    state: str | None  # the session's, once made
+
+
+class SittingPublic(BaseModel):
+    id: str
+    scenario: str
+    room: str
+    starts_at: datetime
+    minutes: int
+    start_mode: StartMode
+    window_minutes: int
+    state: SittingState
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+    cancelled_at: datetime | None
+    candidates: list[SittingCandidatePublic]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from ipaddress import IPv4Network
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -11,11 +10,10 @@ from fastapi.responses import PlainTextResponse
 from sqlmodel import Session, col, select
 
 from app.api.deps import CatalogDep, CurrentUser, SessionDep, SettingsDep, find_lab
-from app.auth import exam_code_hash, new_exam_code, new_token, token_hash
 from app.backends import states_within
 from app.config import Settings
 from app.controller import seconds_left
-from app.errors import Conflict, Invalid
+from app.errors import Conflict
 from app.incidents import incidents_of
 from app.incidents import public as incident_view
 from app.models import (
@@ -30,11 +28,9 @@ from app.models import (
     State,
     utcnow,
 )
+from app.new_session import new_session
 from app.results import audit
 from graders.runner import render
-from labs.keys import new_keypair, new_password
-from labs.links import host_cannot
-from labs.params import DrawError, session_params
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
@@ -98,36 +94,11 @@ def create_session(
 ) -> SessionPublic:
     """Start a session; the lab is provisioned in the background (follow `state`)."""
     user.require(Role.examiner)
-    scenario = catalog.get(body.scenario)
-    lacking = host_cannot(scenario)
-    if lacking:
-        raise Invalid(f"this host cannot run {scenario.id}: " + "; ".join(lacking.values()))
-    token, code = new_token(), new_exam_code()
     session_id = request.app.state.controller.next_session_id()
-    try:  # drawn from the session's id: a re-grade or a look back finds the same values
-        params = session_params(scenario, session_id, [IPv4Network(settings.lab_pool)])
-    except DrawError as exc:
-        raise Invalid(f"scenario {scenario.id}: {exc}") from exc
-    lab = LabSession(
-        id=session_id,
-        scenario=scenario.id,
-        scenario_version=catalog.version(scenario.id),
-        candidate=body.candidate,
-        created_by=user.name,
-        params=params,
-        candidate_user=settings.candidate_user,
-        candidate_password=new_password(),
-        candidate_token_hash=token_hash(token),
-        exam_code_hash=exam_code_hash(code),
-        exam_code=code,
-        grader_key=new_keypair().private,
-    )
-    db.add(lab)
-    db.flush()  # the session row before its first event (foreign key)
-    db.add(Event(session_id=lab.id, state=State.requested, detail=f"by {user.name}"))
+    made = new_session(db, session_id, catalog, settings, body.scenario, body.candidate, user.name)
     db.commit()
     request.app.state.controller.wake()
-    return _public(lab, settings, {}, token, code)
+    return _public(made.lab, settings, {}, made.token, made.exam_code)
 
 
 @router.get("", response_model=list[SessionPublic])

@@ -15,6 +15,7 @@ from app.sittings.sheet import (
     MAX_ROWS,
     RosterError,
     Row,
+    cell_text,
     display_name,
     problem,
     read_rows,
@@ -22,7 +23,15 @@ from app.sittings.sheet import (
     too_many,
 )
 
-__all__ = ["HEADERS", "Candidate", "RosterError", "fold", "parse_typed", "read_roster"]
+__all__ = [
+    "HEADERS",
+    "Candidate",
+    "RosterError",
+    "fold",
+    "from_fields",
+    "parse_typed",
+    "read_roster",
+]
 
 MAX_NAME: Final = 100
 MAX_NUMBER: Final = 40
@@ -238,6 +247,17 @@ def parse_typed(text: str) -> list[Candidate]:
             raise RosterError([problem(None, rows[0].line, "no candidate below the header row")])
         return _candidates(rows[1:], _columns(rows[0], None), None)
     return _candidates(rows, _TYPED_ORDER, None, typed=True)
+
+
+def from_fields(entries: Sequence[Sequence[str | None]]) -> list[Candidate]:
+    """The candidates given field by field (the API's JSON: last name, first name, number,
+    e-mail or None), cleaned and checked as a typed roster is. Raises `RosterError` listing
+    every problem as `candidate 3: what`."""
+    rows = [Row(i, tuple(cell_text(v) for v in entry)) for i, entry in enumerate(entries, start=1)]
+    try:
+        return _candidates(rows, _TYPED_ORDER, None)
+    except RosterError as exc:
+        raise RosterError([p.replace("line ", "candidate ", 1) for p in exc.problems]) from None
 
 
 def _values(count: int) -> str:

@@ -13,6 +13,7 @@ from app import csrf
 from app.api.deps import COOKIE, SessionDep, SettingsDep
 from app.auth import ExamOver, exam_code_hash, sign_in_candidate, sign_in_staff, sign_out
 from app.errors import Forbidden, PraxisError, TooManyAttempts, Unauthorized
+from app.sittings import service as sittings
 from app.throttle import SignInGuard
 from app.web.i18n import texts
 from app.web.pages import LangCookie, TokenCookie, _lang, _page
@@ -126,7 +127,7 @@ def exam_code(
     try:
         csrf.check(request, csrf_token)
         _guard(request, f"code:{exam_code_hash(code)}")
-        token, session_id = sign_in_candidate(db, code)
+        token, session_id = sign_in_candidate(db, code, sittings.sign_in)
     except (Unauthorized, Forbidden, TooManyAttempts) as exc:  # the code is kept, to fix
         return _refused(request, "exam_code.html", lang, exc, "unknown_code", code=code)
     return _signed_in(request, f"/exam/{session_id}", token, settings)

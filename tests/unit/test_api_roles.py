@@ -6,6 +6,7 @@ The lab driver is a stub here (the boundary); the controller does not run.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,13 @@ def test_every_route_checks_the_role(client: TestClient) -> None:
     ).json()["id"]
     who["candidate"] = candidate
     body = {"scenario": "amp-stack", "candidate": "E"}
+    soon = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    person = {"last_name": "Durand", "first_name": "Léa", "number": "1"}
+    sitting = {"scenario": "amp-stack", "starts_at": soon, "candidates": [person]}
+    planned = client.post(
+        "/api/sittings", json=sitting, headers={"Authorization": f"Bearer {who['examiner']}"}
+    ).json()["id"]
+    roster = {"files": {"roster": ("r.csv", b"Nom;Prenom;Numero\nDurand;Lea;1\n", "text/csv")}}
     # route -> roles allowed (everyone else: 401 without a token, 403 with the wrong one)
     table: list[tuple[str, str, set[str], dict[str, Any]]] = [
         ("POST", "/api/sessions", {"admin", "examiner"}, {"json": body}),
@@ -93,6 +101,12 @@ def test_every_route_checks_the_role(client: TestClient) -> None:
         ("GET", "/api/results/export.xlsx", {"admin", "examiner"}, {}),
         ("GET", "/api/scenarios", {"admin", "examiner", "instructor"}, {}),
         ("GET", "/api/scenarios/amp-stack/problems", {"admin", "examiner", "instructor"}, {}),
+        ("POST", "/api/sittings", {"admin", "examiner"}, {"json": sitting}),
+        ("GET", "/api/sittings", {"admin", "examiner"}, {}),
+        ("GET", f"/api/sittings/{planned}", {"admin", "examiner"}, {}),
+        ("PATCH", f"/api/sittings/{planned}", {"admin", "examiner"}, {"json": {"room": "A"}}),
+        ("PUT", f"/api/sittings/{planned}/candidates", {"admin", "examiner"}, roster),
+        ("GET", f"/api/sittings/{planned}/slips.pdf", {"admin", "examiner"}, {}),
     ]
     for method, path, allowed, kw in table:
         assert call(client, method, path, None, **kw) == 401, path
@@ -115,6 +129,7 @@ def test_every_route_checks_the_role(client: TestClient) -> None:
         ("GET", f"/api/sessions/{other}/exam-code", {}),
         ("POST", f"/api/sessions/{other}/exam-code", {}),
         ("POST", f"/api/sessions/{other}/incidents/1/credit", {"json": {"reason": "panne"}}),
+        ("POST", f"/api/sittings/{planned}/cancel", {}),
         (
             "POST",
             f"/api/sessions/{other}/overrides",
@@ -132,6 +147,7 @@ def test_every_route_checks_the_role(client: TestClient) -> None:
             m,
             p.replace(sid, "{session_id}")
             .replace(other, "{session_id}")
+            .replace(planned, "{sitting_id}")
             .replace("web.cast", "{node}.cast")
             .replace("export.csv", "export.{kind}")
             .replace("export.xlsx", "export.{kind}"),

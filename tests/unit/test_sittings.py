@@ -1,0 +1,198 @@
+"""Sittings through the real app and a real SQLite database: planned with their candidates
+(typed or from a roster file), edited and cancelled until they start, their codes on paper;
+started, their sessions carry the codes and open only at the sitting's time."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from fastapi.testclient import TestClient
+from pypdf import PdfReader
+from sqlmodel import SQLModel, select
+
+from app.auth import sign_in_candidate
+from app.config import ROOT, Settings
+from app.controller import _first_deadline, clock_end
+from app.db import make_engine, migrate, unit_of_work
+from app.errors import Forbidden
+from app.main import create_app
+from app.models import LabSession, SittingCandidate, StartMode, utcnow
+from app.sittings import service
+from tests.unit.test_api_roles import NoLabs, tokens
+
+PEOPLE = [
+    {"last_name": "Nguyễn", "first_name": "Văn An", "number": "2026-001"},
+    {"last_name": "Écrivain", "first_name": "Zoé", "number": "2026-002", "email": "z@ex.fr"},
+    {"last_name": "O'Brien", "first_name": "Seán", "number": "2026-003"},
+]
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    settings = Settings(data_dir=tmp_path, scenarios_dir=ROOT / "scenarios")
+    app = create_app(settings, driver=NoLabs(), run_controller=False)  # type: ignore[arg-type]
+    with TestClient(app) as test_client:
+        test_client.headers["Authorization"] = f"Bearer {tokens(test_client)['examiner']}"
+        yield test_client
+
+
+def _in(minutes: float) -> str:
+    return (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat()
+
+
+def plan(client: TestClient, **changes: Any) -> Any:
+    body = {"scenario": "amp-stack", "starts_at": _in(60), "room": "B12", "candidates": PEOPLE}
+    return client.post("/api/sittings", json=body | changes)
+
+
+def test_a_sitting_is_planned_with_a_code_for_each_candidate(client: TestClient) -> None:
+    made = plan(client)
+    assert made.status_code == 201, made.text
+    sitting = made.json()
+    assert sitting["state"] == "planned" and sitting["minutes"] == 90  # the subject's 1 h 30
+    people = sitting["candidates"]
+    assert [(p["last_name"], p["first_name"]) for p in people] == [
+        ("Nguyễn", "Văn An"),
+        ("Écrivain", "Zoé"),
+        ("O'Brien", "Seán"),
+    ]
+    assert len({p["exam_code"] for p in people}) == 3 and {p["session_id"] for p in people} == {
+        None
+    }
+    assert client.get(f"/api/sittings/{sitting['id']}").json() == sitting
+    assert [s["id"] for s in client.get("/api/sittings").json()] == [sitting["id"]]
+
+
+def test_bad_candidates_are_all_told_and_nothing_is_made(client: TestClient) -> None:
+    people = [*PEOPLE, {"last_name": "Dupont", "first_name": "", "number": "2026-001"}]
+    refused = plan(client, candidates=people)
+    assert refused.status_code == 422
+    assert refused.json()["detail"].splitlines() == [
+        "candidate 4: empty first name",
+        "candidate 4: duplicate candidate number 2026-001 (first on line 1)",
+    ]
+    assert plan(client, starts_at=_in(-5)).status_code == 422
+    assert plan(client, scenario="nope").status_code == 404
+    assert plan(client, start_mode="first_sign_in").status_code == 422  # no window
+    assert client.get("/api/sittings").json() == []
+
+
+def test_a_roster_file_replaces_the_candidates_or_changes_nothing(client: TestClient) -> None:
+    sitting = plan(client).json()
+    url = f"/api/sittings/{sitting['id']}/candidates"
+    csv = "\ufeffNom;Prénom;N° candidat\nMüller;Éloïse;A1\nŁukasz;Żak;A2\n".encode()
+    done = client.put(url, files={"roster": ("promo.csv", csv, "text/csv")})
+    assert done.status_code == 200, done.text
+    assert [p["number"] for p in done.json()["candidates"]] == ["A1", "A2"]
+    codes = {p["exam_code"] for p in done.json()["candidates"]}
+    bad = "Nom;Prénom;N° candidat\nMüller;Éloïse;A1\nDurand;Léa;A1\n".encode()
+    refused = client.put(url, files={"roster": ("promo.csv", bad, "text/csv")})
+    assert refused.status_code == 422
+    assert (
+        "promo.csv:3: duplicate candidate number A1 (first on line 2)" in refused.json()["detail"]
+    )
+    latin1 = "Nom;Prénom;N° candidat\nMüller;Éloïse;A1\n".encode("latin-1")
+    assert client.put(url, files={"roster": ("old.csv", latin1, "text/csv")}).status_code == 422
+    no_number = "Nom;Prénom\nMüller;Éloïse\n".encode()
+    assert client.put(url, files={"roster": ("x.csv", no_number, "text/csv")}).status_code == 422
+    kept = client.get(f"/api/sittings/{sitting['id']}").json()["candidates"]
+    assert {p["exam_code"] for p in kept} == codes
+
+
+def test_edit_and_cancel_until_it_starts(client: TestClient) -> None:
+    sid = plan(client).json()["id"]
+    edited = client.patch(f"/api/sittings/{sid}", json={"minutes": 120, "room": "C3"})
+    assert (edited.json()["minutes"], edited.json()["room"]) == (120, "C3")
+    assert client.patch(f"/api/sittings/{sid}", json={"starts_at": _in(-1)}).status_code == 422
+    assert client.post(f"/api/sittings/{sid}/cancel").json()["state"] == "cancelled"
+    assert client.post(f"/api/sittings/{sid}/cancel").status_code == 409
+    assert client.patch(f"/api/sittings/{sid}", json={"room": "D"}).status_code == 409
+
+
+def test_the_slips_hold_every_candidate_s_code(client: TestClient) -> None:
+    sitting = plan(client).json()
+    pdf = client.get(f"/api/sittings/{sitting['id']}/slips.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    for person in sitting["candidates"]:
+        assert person["exam_code"] in text and person["last_name"].upper() in text
+
+
+def _started(client: TestClient, mode: StartMode, window: int = 0) -> tuple[str, list[str]]:
+    sitting = plan(client, start_mode=mode.value, window_minutes=window).json()
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    settings, catalog = client.app.state.settings, client.app.state.catalog  # type: ignore[attr-defined]
+    ids = iter(f"s{i:011x}" for i in range(100))
+    with unit_of_work(engine) as db:
+        made = service.start(
+            db, catalog, settings, service.find(db, sitting["id"]), lambda: next(ids)
+        )
+    assert len(made) == 3
+    return sitting["id"], [p["exam_code"] for p in sitting["candidates"]]
+
+
+def test_started_sessions_carry_the_codes_and_open_at_the_sitting_s_time(
+    client: TestClient,
+) -> None:
+    sid, codes = _started(client, StartMode.scheduled)
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    with unit_of_work(engine) as db:
+        labs = list(db.exec(select(LabSession).where(LabSession.sitting_id == sid)))
+        assert sorted(lab.exam_code for lab in labs) == sorted(codes)
+        assert {lab.minutes for lab in labs} == {90} and all(lab.starts_at for lab in labs)
+        assert all(r.session_id for r in db.exec(select(SittingCandidate)))
+        with pytest.raises(Forbidden, match="this exam opens at"):
+            sign_in_candidate(db, codes[0], service.sign_in)
+        starts = labs[0].starts_at
+        assert starts is not None
+        later = starts.replace(tzinfo=UTC) + timedelta(seconds=1)
+        service.sign_in(db, labs[0], later)  # at its time: open
+    assert client.get(f"/api/sittings/{sid}").json()["state"] == "started"
+    assert client.post(f"/api/sittings/{sid}/cancel").status_code == 409
+
+
+def test_a_first_sign_in_starts_that_candidate_s_clock_within_the_window(
+    client: TestClient,
+) -> None:
+    sid, _ = _started(client, StartMode.first_sign_in, window=30)
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    with unit_of_work(engine) as db:
+        first, second, *_ = db.exec(select(LabSession).where(LabSession.sitting_id == sid))
+        assert first.starts_at is None
+        opens = service.find(db, sid).starts_at.replace(tzinfo=UTC)
+        service.sign_in(db, first, opens + timedelta(minutes=10))
+        assert first.starts_at == opens + timedelta(minutes=10)
+        with pytest.raises(Forbidden, match="the time to start this exam ended"):
+            service.sign_in(db, second, opens + timedelta(minutes=31))
+
+
+def test_a_sitting_s_clock_runs_from_its_time_not_from_the_lab() -> None:
+    ready = utcnow()
+    alone = LabSession(id="a", scenario="x", candidate="c")
+    assert clock_end(alone, ready, _Scenario()) == ready + timedelta(hours=2)
+    early = LabSession(id="b", scenario="x", candidate="c", sitting_id="st", minutes=60)
+    early.starts_at = ready + timedelta(minutes=10)
+    assert _first_deadline(early, ready, _Scenario()) is None  # the tick starts it at 10 min
+    late = early.model_copy(update={"starts_at": ready - timedelta(minutes=3)})
+    assert _first_deadline(late, ready, _Scenario()) == ready + timedelta(minutes=60)
+    unstarted = early.model_copy(update={"starts_at": None})
+    assert _first_deadline(unstarted, ready, _Scenario()) is None
+
+
+class _Scenario:
+    time_allowed = timedelta(hours=2)
+
+
+def test_the_migrations_make_the_tables_the_models_describe(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/m.db")
+    migrate(engine)
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    assert diff == []
