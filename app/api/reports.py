@@ -164,7 +164,7 @@ class PdfRequest(BaseModel):
     lang: str = Field(default="fr", pattern="^(fr|en)$")
 
 
-def _download(content: str | bytes, media_type: str, filename: str) -> Response:
+def download(content: str | bytes, media_type: str, filename: str) -> Response:
     return Response(
         content,
         media_type=media_type,
@@ -173,7 +173,7 @@ def _download(content: str | bytes, media_type: str, filename: str) -> Response:
 
 
 def _pdf(report: SessionReport, password: str | None) -> Response:
-    return _download(
+    return download(
         render_pdf(report, password), "application/pdf", f"praxis-{report.session_id}.pdf"
     )
 
@@ -195,10 +195,19 @@ def report_pdf_protected(
     return _pdf(_report(db, catalog, session_id, body.lang), body.password)
 
 
-def _cohort(db: Session, catalog: Catalog, scenario: str | None, lang: str) -> list[SessionReport]:
+def cohort(
+    db: Session,
+    catalog: Catalog,
+    lang: str,
+    scenario: str | None = None,
+    sitting: str | None = None,
+) -> list[SessionReport]:
+    """The graded sessions' reports (of a scenario, of a sitting), by candidate."""
     query = select(LabSession, Result).join(Result, col(Result.session_id) == col(LabSession.id))
     if scenario is not None:
         query = query.where(LabSession.scenario == scenario)
+    if sitting is not None:
+        query = query.where(LabSession.sitting_id == sitting)
     rows = db.exec(query.order_by(col(LabSession.candidate))).all()
     return [session_report(db, catalog, lab, result, lang) for lab, result in rows]
 
@@ -216,11 +225,12 @@ def export(
     user: CurrentUser,
     catalog: CatalogDep,
     scenario: str | None = None,
+    sitting: str | None = None,
     lang: Lang = "fr",
 ) -> Response:
-    """One row per graded candidate, one column per criterion (overrides included)."""
+    """One row per graded candidate (of a scenario, of a sitting), one column per criterion
+    (overrides included)."""
     user.require(Role.examiner)
     render, media_type = EXPORTS[kind]
-    return _download(
-        render(_cohort(db, catalog, scenario, lang)), media_type, f"praxis-results.{kind}"
-    )
+    reports = cohort(db, catalog, lang, scenario, sitting)
+    return download(render(reports), media_type, f"praxis-results.{kind}")

@@ -3,11 +3,16 @@ edits or cancels it until it starts; the controller makes its sessions ahead of 
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from app.api.deps import CatalogDep, CurrentUser, SessionDep
+from app.api.reports import cohort, download
 from app.catalog import Catalog
 from app.errors import Invalid, NotFound
 from app.models import (
@@ -19,6 +24,7 @@ from app.models import (
     SittingEdit,
     SittingPublic,
 )
+from app.reports import cohort_csv, render_pdf
 from app.sittings import service
 from app.sittings.roster import Candidate, from_fields, read_roster
 from app.sittings.slips import Slip, SlipSitting, ordered_slips, slips_pdf
@@ -130,11 +136,40 @@ def slips(
         Slip(Candidate(r.last_name, r.first_name, r.number, r.email or None), r.exam_code)
         for r in service.candidates_of(db, sitting.id)
     )
-    return Response(
-        slips_pdf(heading, printed),
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="praxis-{sitting.id}-codes.pdf"'},
+    return download(
+        slips_pdf(heading, printed), "application/pdf", f"praxis-{sitting.id}-codes.pdf"
     )
+
+
+class ZipRequest(BaseModel):
+    password: str | None = Field(default=None, min_length=4, max_length=200)
+    lang: str = Field(default="fr", pattern="^(fr|en)$")
+
+
+@router.post("/{sitting_id}/reports.zip", response_class=Response)
+def reports_zip(
+    sitting_id: str, body: ZipRequest, db: SessionDep, user: CurrentUser, catalog: CatalogDep
+) -> Response:
+    """Every graded candidate's jury report as PDF, and the cohort as CSV, in one ZIP; each PDF
+    encrypted with the password when one is given (in the body, so that no log keeps it)."""
+    user.require(Role.examiner)
+    sitting = service.find(db, sitting_id)
+    reports = {r.session_id: r for r in cohort(db, catalog, body.lang, sitting=sitting.id)}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for person in service.candidates_of(db, sitting.id):
+            report = reports.get(person.session_id or "")
+            if report is not None:
+                name = _file_name(person.number, person.last_name, person.first_name)
+                archive.writestr(f"{name}.pdf", render_pdf(report, body.password))
+        archive.writestr("resultats.csv", cohort_csv(list(reports.values())))
+    return download(buffer.getvalue(), "application/zip", f"praxis-{sitting.id}-rapports.zip")
+
+
+def _file_name(*parts: str) -> str:
+    """A file name any system accepts, the names kept readable (accents included)."""
+    joined = "-".join(parts)
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in joined)[:120]
 
 
 def _title(catalog: Catalog, scenario_id: str) -> str:

@@ -130,6 +130,7 @@ def test_every_route_checks_the_role(client: TestClient) -> None:
         ("POST", f"/api/sessions/{other}/exam-code", {}),
         ("POST", f"/api/sessions/{other}/incidents/1/credit", {"json": {"reason": "panne"}}),
         ("POST", f"/api/sittings/{planned}/cancel", {}),
+        ("POST", f"/api/sittings/{planned}/reports.zip", {"json": {}}),
         (
             "POST",
             f"/api/sessions/{other}/overrides",

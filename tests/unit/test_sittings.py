@@ -5,6 +5,7 @@ started, their sessions carry the codes and open only at the sitting's time."""
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +24,7 @@ from app.controller import _first_deadline, clock_end
 from app.db import make_engine, migrate, unit_of_work
 from app.errors import Forbidden
 from app.main import create_app
-from app.models import LabSession, SittingCandidate, StartMode, utcnow
+from app.models import LabSession, Result, SittingCandidate, StartMode, State, utcnow
 from app.sittings import service
 from tests.unit.test_api_roles import NoLabs, tokens
 
@@ -196,3 +197,45 @@ def test_the_migrations_make_the_tables_the_models_describe(tmp_path: Path) -> N
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
     assert diff == []
+
+
+def _grade(client: TestClient, session_id: str, score: float) -> None:
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    criterion = {"id": "a", "title": {"fr": "A", "en": None}, "referential": None, "weight": 1.0}
+    criterion |= {"score": score, "status": "passed", "message": "", "evidence": []}
+    with unit_of_work(engine) as db:
+        lab = db.get(LabSession, session_id)
+        assert lab is not None
+        lab.state, lab.graded_at = State.graded, utcnow()
+        db.add(lab)
+        report = {"criteria": [criterion | {"duration_ms": 1}]}
+        db.add(
+            Result(
+                session_id=session_id,
+                score=score * 100,
+                points=score,
+                max_points=1.0,
+                report=report,
+            )
+        )
+
+
+def test_the_results_zip_holds_each_graded_report_encrypted_and_the_cohort(
+    client: TestClient,
+) -> None:
+    sid, _ = _started(client, StartMode.scheduled)
+    people = client.get(f"/api/sittings/{sid}").json()["candidates"]
+    _grade(client, people[0]["session_id"], 1.0)
+    _grade(client, people[2]["session_id"], 0.5)
+    reply = client.post(f"/api/sittings/{sid}/reports.zip", json={"password": "jury-2026"})
+    assert reply.status_code == 200 and reply.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(reply.content)) as archive:
+        names = archive.namelist()
+        assert names == ["2026-001-Nguyễn-Văn_An.pdf", "2026-003-O_Brien-Seán.pdf", "resultats.csv"]
+        pdf = PdfReader(io.BytesIO(archive.read(names[0])))
+        assert pdf.is_encrypted and pdf.decrypt("jury-2026")
+        assert len(archive.read("resultats.csv").decode("utf-8-sig").strip().splitlines()) == 3
+    export = client.get("/api/results/export.csv", params={"sitting": sid})
+    assert len(export.text.strip().splitlines()) == 3
+    other = client.get("/api/results/export.csv", params={"sitting": "st-none"})
+    assert len(other.text.strip().splitlines()) == 1  # the header alone
