@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 
 import argon2
@@ -73,6 +73,20 @@ def authenticate(db: Session, authorization: str | None, cookie: str | None = No
 
 class ExamOver(Forbidden):
     """An exam code whose session has ended, been graded or failed."""
+
+
+class ExamNotOpen(Forbidden):
+    """A sitting's exam code before the sitting's time (`closed` False), or past the window
+    to start it (`closed` True); `at` says when it opens, or when the window closed."""
+
+    def __init__(self, at: datetime, closed: bool) -> None:
+        self.at, self.closed = at, closed
+        when = at.isoformat(timespec="minutes")
+        super().__init__(
+            f"the time to start this exam ended at {when}"
+            if closed
+            else f"this exam opens at {when}"
+        )
 
 
 def new_exam_code() -> str:

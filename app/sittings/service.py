@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from app.auth import exam_code_hash, new_exam_code
+from app.auth import ExamNotOpen, exam_code_hash, new_exam_code
 from app.catalog import Catalog
 from app.config import Settings
-from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.errors import Conflict, Invalid, NotFound
 from app.models import LabSession, Sitting, SittingCandidate, SittingState, StartMode, utcnow
 from app.new_session import new_session
 from app.reports.words import as_utc
@@ -235,12 +235,10 @@ def sign_in(db: Session, lab: LabSession, now: datetime | None = None) -> None:
     sitting, now = find(db, lab.sitting_id), now or utcnow()
     start_at = as_utc(sitting.starts_at)
     if now < start_at:
-        raise Forbidden(f"this exam opens at {start_at.isoformat(timespec='minutes')}")
+        raise ExamNotOpen(start_at, closed=False)
     if sitting.start_mode is StartMode.first_sign_in and lab.starts_at is None:
         closes = start_at + timedelta(minutes=sitting.window_minutes)
         if now > closes:
-            raise Forbidden(
-                f"the time to start this exam ended at {closes.isoformat(timespec='minutes')}"
-            )
+            raise ExamNotOpen(closes, closed=True)
         lab.starts_at = now
         db.add(lab)

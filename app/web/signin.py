@@ -5,16 +5,25 @@ carries a CSRF token; attempts are throttled per address and per name or code (4
 from __future__ import annotations
 
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app import csrf
 from app.api.deps import COOKIE, SessionDep, SettingsDep
-from app.auth import ExamOver, exam_code_hash, sign_in_candidate, sign_in_staff, sign_out
+from app.auth import (
+    ExamNotOpen,
+    ExamOver,
+    exam_code_hash,
+    sign_in_candidate,
+    sign_in_staff,
+    sign_out,
+)
 from app.errors import Forbidden, PraxisError, TooManyAttempts, Unauthorized
 from app.sittings import service as sittings
 from app.throttle import SignInGuard
+from app.web.formats import local
 from app.web.i18n import texts
 from app.web.pages import LangCookie, TokenCookie, _lang, _page
 
@@ -45,6 +54,10 @@ def _refused(
         error = say["too_many"].format(n=headers["Retry-After"])
     elif isinstance(exc, ExamOver):
         error = say["code_over"]
+    elif isinstance(exc, ExamNotOpen):
+        zone = ZoneInfo(request.app.state.settings.timezone)
+        at = local(exc.at, zone, _lang(lang))
+        error = say["code_window_closed" if exc.closed else "code_not_open"].format(at=at)
     elif isinstance(exc, Forbidden):
         error = say["csrf_refused"]
     else:

@@ -5,6 +5,7 @@ started, their sessions carry the codes and open only at the sitting's time."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -239,3 +240,14 @@ def test_the_results_zip_holds_each_graded_report_encrypted_and_the_cohort(
     assert len(export.text.strip().splitlines()) == 3
     other = client.get("/api/results/export.csv", params={"sitting": "st-none"})
     assert len(other.text.strip().splitlines()) == 1  # the header alone
+
+
+def test_a_code_typed_before_the_sitting_opens_says_when_it_opens(client: TestClient) -> None:
+    _, codes = _started(client, StartMode.scheduled)
+    del client.headers["Authorization"]  # a candidate's browser
+    form = client.get("/exam")
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert token, form.text
+    refused = client.post("/exam", data={"code": codes[0], "csrf": token[1]})
+    assert refused.status_code == 403
+    assert "Cette épreuve ouvre le " in refused.text
