@@ -30,6 +30,7 @@ from app.web import (
     not_found,
     pages,
     signin,
+    sitting_pages,
     terminal_ws,
 )
 from app.web.ws_guard import Seats
@@ -97,6 +98,7 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(docs.router)
     app.include_router(pages.router)
+    app.include_router(sitting_pages.router)
     app.include_router(signin.router)
     app.include_router(incident_pages.router)
     app.include_router(history.router)

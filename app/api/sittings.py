@@ -154,16 +154,24 @@ def reports_zip(
     encrypted with the password when one is given (in the body, so that no log keeps it)."""
     user.require(Role.examiner)
     sitting = service.find(db, sitting_id)
-    reports = {r.session_id: r for r in cohort(db, catalog, body.lang, sitting=sitting.id)}
+    content = results_zip(db, catalog, sitting, body.password, body.lang)
+    return download(content, "application/zip", f"praxis-{sitting.id}-rapports.zip")
+
+
+def results_zip(
+    db: Session, catalog: Catalog, sitting: Sitting, password: str | None, lang: str
+) -> bytes:
+    """The graded candidates' PDF reports (encrypted with `password` if any) and the cohort."""
+    reports = {r.session_id: r for r in cohort(db, catalog, lang, sitting=sitting.id)}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for person in service.candidates_of(db, sitting.id):
             report = reports.get(person.session_id or "")
             if report is not None:
                 name = _file_name(person.number, person.last_name, person.first_name)
-                archive.writestr(f"{name}.pdf", render_pdf(report, body.password))
+                archive.writestr(f"{name}.pdf", render_pdf(report, password))
         archive.writestr("resultats.csv", cohort_csv(list(reports.values())))
-    return download(buffer.getvalue(), "application/zip", f"praxis-{sitting.id}-rapports.zip")
+    return buffer.getvalue()
 
 
 def _file_name(*parts: str) -> str:

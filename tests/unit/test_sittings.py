@@ -19,13 +19,14 @@ from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from sqlmodel import SQLModel, select
 
+from app.api.deps import COOKIE
 from app.auth import sign_in_candidate
 from app.config import ROOT, Settings
 from app.controller import _first_deadline, clock_end
 from app.db import make_engine, migrate, unit_of_work
 from app.errors import Forbidden
 from app.main import create_app
-from app.models import LabSession, Result, SittingCandidate, StartMode, State, utcnow
+from app.models import LabSession, Result, Sitting, SittingCandidate, StartMode, State, utcnow
 from app.sittings import service
 from tests.unit.test_api_roles import NoLabs, tokens
 
@@ -251,3 +252,56 @@ def test_a_code_typed_before_the_sitting_opens_says_when_it_opens(client: TestCl
     refused = client.post("/exam", data={"code": codes[0], "csrf": token[1]})
     assert refused.status_code == 403
     assert "Cette épreuve ouvre le " in refused.text
+
+
+def _browser(client: TestClient) -> str:
+    """The examiner's browser (signed in by cookie), and its forms' CSRF token."""
+    client.cookies.set(COOKIE, client.headers.pop("Authorization").removeprefix("Bearer "))
+    page = client.get("/staff/sittings/new")
+    assert page.status_code == 200, page.text
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found
+    return found[1]
+
+
+def test_an_examiner_plans_a_sitting_in_the_browser_from_a_roster(client: TestClient) -> None:
+    token = _browser(client)
+    assert "Aucune épreuve planifiée." in client.get("/staff/sittings").text
+    soon = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    form = {"csrf": token, "scenario": "amp-stack", "starts_at": soon, "room": "B12"}
+    roster = "Nom;Prénom;N° candidat\nNguyễn;Văn An;1\nÉcrivain;Zoé;2\nO'Brien;Seán;3\n".encode()
+    made = client.post(
+        "/staff/sittings",
+        data=form,
+        files={"roster": ("promo.csv", roster, "text/csv")},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303, made.text
+    page = client.get(made.headers["location"])
+    assert page.status_code == 200
+    assert page.text.count('class="exam-code"') == 3 and "Seán O&#39;BRIEN" in page.text
+    listed = client.get("/staff/sittings").text
+    assert made.headers["location"].rsplit("/", 1)[1] in listed and "planifiée" in listed
+    sitting_id = made.headers["location"].rsplit("/", 1)[1]
+    zipped = client.post(f"/staff/sittings/{sitting_id}/reports.zip", data={"csrf": token})
+    assert zipped.status_code == 200 and zipped.headers["content-type"] == "application/zip"
+    cancelled = client.post(f"/staff/sittings/{sitting_id}/cancel", data={"csrf": token})
+    assert cancelled.status_code == 200 and 'data-state="cancelled"' in cancelled.text
+
+
+def test_a_bad_form_shows_every_problem_and_makes_nothing(client: TestClient) -> None:
+    token = _browser(client)
+    soon = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    typed = "Dupont; Léa; 1\nMartin; ; 1\n"
+    form = {"csrf": token, "scenario": "amp-stack", "starts_at": soon, "typed": typed}
+    refused = client.post("/staff/sittings", data=form)
+    assert refused.status_code == 422
+    assert "line 2: empty first name" in refused.text
+    assert "line 2: duplicate candidate number 1 (first on line 1)" in refused.text
+    assert "Martin; ; 1" in refused.text  # what was typed is kept, to fix
+    past = client.post(
+        "/staff/sittings", data=form | {"starts_at": "2020-01-01T09:00", "typed": "A; B; 1"}
+    )
+    assert past.status_code == 422 and "the start time is past" in past.text
+    with unit_of_work(client.app.state.engine) as db:  # type: ignore[attr-defined]
+        assert db.exec(select(Sitting)).first() is None
