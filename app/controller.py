@@ -67,6 +67,7 @@ class Controller:
         # committing its own, or two labs could be given the same port.
         self._assigning_ports = asyncio.Lock()
         self.watch = NodeWatch(self)  # running labs' nodes: incidents, restarts
+        self._sitting_retry: dict[str, float] = {}  # sitting -> when to try starting it again
 
     def next_session_id(self) -> str:
         """An id for a new session: the one prepared ahead if any (thread-safe)."""
@@ -191,11 +192,13 @@ class Controller:
     # -- sittings: their sessions made ahead, their clocks started at their time ------------------
     def _start_sittings(self, now: datetime) -> None:
         """Make the sessions of the sittings that start within the lead time (all of a
-        sitting's, or none of them)."""
+        sitting's, or none of them). One that cannot start is tried again a minute later."""
         lead = timedelta(minutes=self.settings.sitting_lead_minutes)
         with unit_of_work(self.engine) as db:
             ids = [s.id for s in sittings.due(db, now, lead)]
         for sitting_id in ids:
+            if self._sitting_retry.get(sitting_id, 0.0) > time.monotonic():
+                continue
             try:
                 with unit_of_work(self.engine) as db:
                     sitting = sittings.find(db, sitting_id)
@@ -203,8 +206,9 @@ class Controller:
                         db, self.catalog, self.settings, sitting, self.next_session_id
                     )
                 log.info("sitting %s: %d sessions made", sitting_id, len(made))
-            except Exception:  # it stays planned: tried again next tick, said in the log
-                log.exception("sitting %s could not start", sitting_id)
+            except Exception:  # it stays planned, said in the log
+                log.exception("sitting %s could not start; trying again in a minute", sitting_id)
+                self._sitting_retry[sitting_id] = time.monotonic() + 60
 
     def _start_clock(self, lab: LabSession, now: datetime) -> None:
         """A ready sitting's session whose clock has not run: it starts once its start time has

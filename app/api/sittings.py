@@ -27,10 +27,10 @@ from app.models import (
 from app.reports import cohort_csv, render_pdf
 from app.sittings import service
 from app.sittings.roster import Candidate, from_fields, read_roster
+from app.sittings.sheet import MAX_BYTES
 from app.sittings.slips import Slip, SlipSitting, ordered_slips, slips_pdf
 
 router = APIRouter(prefix="/api/sittings", tags=["sittings"])
-MAX_ROSTER = 2 << 20  # bytes: a roster of 200 candidates is a few kilobytes
 
 
 def _public(db: Session, sitting: Sitting) -> SittingPublic:
@@ -109,7 +109,7 @@ async def import_candidates(
     every problem as `file:line: what` (422). New codes for all: print the slips again."""
     user.require(Role.examiner)
     sitting = service.find(db, sitting_id)
-    data = await roster.read(MAX_ROSTER + 1)
+    data = await roster.read(MAX_BYTES + 1)  # past it: refused, said
     candidates: list[Candidate] = read_roster(data, roster.filename or "roster")
     service.replace_candidates(db, sitting, candidates)
     return _public(db, sitting)

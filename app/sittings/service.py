@@ -26,6 +26,7 @@ from labs.links import host_cannot
 
 MAX_CANDIDATES = 200
 MAX_MINUTES = 12 * 60
+MAX_AHEAD = timedelta(days=366)
 
 
 def find(db: Session, sitting_id: str) -> Sitting:
@@ -55,6 +56,8 @@ def _check(
         raise Invalid(f"this host cannot run {scenario.id}: " + "; ".join(lacking.values()))
     if as_utc(starts_at) <= now:
         raise Invalid("the start time is past: a sitting is planned ahead")
+    if as_utc(starts_at) > now + MAX_AHEAD:
+        raise Invalid("the start time is more than a year ahead")
     if not 1 <= minutes <= MAX_MINUTES:
         raise Invalid(f"the duration must be 1 to {MAX_MINUTES} minutes")
     if mode is StartMode.first_sign_in and not 1 <= window <= MAX_MINUTES:

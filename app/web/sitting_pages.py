@@ -21,13 +21,12 @@ from app.errors import Invalid, PraxisError
 from app.models import LabSession, Sitting, StartMode
 from app.sittings import service
 from app.sittings.roster import parse_typed, read_roster
-from app.sittings.sheet import RosterError
+from app.sittings.sheet import MAX_BYTES, RosterError
 from app.web.deps import Examiner
 from app.web.listing import scores, titles
 from app.web.pages import LangCookie, _lang, _page
 
 router = APIRouter(include_in_schema=False)
-MAX_ROSTER = 2 << 20
 CsrfField = Annotated[str | None, Form(alias=csrf.FIELD)]
 
 
@@ -79,7 +78,8 @@ async def create_sitting(
     values |= {"start_mode": start_mode.value, "window_minutes": window_minutes, "typed": typed}
     try:
         csrf.check(request, csrf_token)
-        data = await roster.read(MAX_ROSTER + 1) if roster and roster.filename else b""
+        upload = roster if roster and roster.filename else None
+        data = await upload.read(MAX_BYTES + 1) if upload else b""  # past the cap: refused
         people = read_roster(data, roster.filename or "") if roster and data else parse_typed(typed)
         sitting = service.create(
             db,
