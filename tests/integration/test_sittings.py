@@ -19,7 +19,7 @@ PEOPLE = [
 
 
 def _sign_in(service: Service, code: str) -> httpx.Response:
-    with httpx.Client(base_url=service.url, timeout=30) as browser:
+    with httpx.Client(base_url=service.url, timeout=30, follow_redirects=True) as browser:
         form = browser.get("/exam")
         token = re.search(r'name="csrf" value="([^"]+)"', form.text)
         assert token, form.text
