@@ -39,8 +39,9 @@ CHROMIUM = [
     "--disable-sync",
 ]
 # One block of access ports per service a test starts: room for every test, above the
-# platform's default (22000-22999), below the kernel's ephemeral ports (32768+).
-_port_block = iter(range(23000, 32000, 50))
+# platform's default (22000-22999), below the kernel's ephemeral ports (32768+). A second
+# suite on the same machine starts its blocks elsewhere (PRAXIS_TEST_PORTS_FROM=30000).
+_port_block = iter(range(int(os.environ.get("PRAXIS_TEST_PORTS_FROM", "23000")), 32700, 50))
 
 
 @pytest.fixture(scope="session", autouse=True)
