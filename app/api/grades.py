@@ -8,20 +8,19 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 from sqlmodel import col, select
 
+from app import session_actions as actions
 from app.api.deps import CurrentUser, SessionDep, find_lab
 from app.errors import Conflict, Invalid, NotFound
 from app.models import (
     AuditEntry,
     AuditPublic,
     CriterionPublic,
-    Event,
     LabSession,
     Override,
     OverrideCreate,
     Result,
     ResultPublic,
     Role,
-    State,
 )
 from app.results import audit, effective_grade, overrides_of
 from labs.scenario import NAME
@@ -111,16 +110,8 @@ def regrade(session_id: str, request: Request, db: SessionDep, user: CurrentUser
     """Grade the kept lab again (after a grader fix, say). The previous grade goes to the audit
     log; overrides stay. Only while the lab is kept (state `graded`)."""
     user.require(Role.examiner)
-    lab, row = graded(db, session_id)
-    if lab.state is not State.graded:
-        raise Conflict(f"the lab is {lab.state.value}: only a kept lab can be graded again")
-    audit(db, user.name, "regrade", lab, previous_score=row.score, previous=row.report)
-    db.delete(row)
-    lab.state = State.grading
-    db.add(lab)
-    db.add(
-        Event(session_id=lab.id, state=State.grading, detail=f"grading again, asked by {user.name}")
-    )
+    lab = find_lab(db, session_id)
+    actions.regrade(db, lab, user.name)
     db.commit()
     request.app.state.controller.wake()
     return {"state": lab.state.value}

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 from sqlmodel import Session, col, select
 
+from app import session_actions as actions
 from app.api.deps import CatalogDep, CurrentUser, SessionDep, SettingsDep, find_lab
 from app.backends import states_within
 from app.config import Settings
@@ -26,10 +26,8 @@ from app.models import (
     SessionCreate,
     SessionPublic,
     State,
-    utcnow,
 )
 from app.new_session import new_session
-from app.results import audit
 from graders.runner import render
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
@@ -143,16 +141,7 @@ def instructions(
 
 
 def _end(request: Request, db: Session, lab: LabSession, reason: str, actor: str) -> None:
-    if lab.state in (State.requested, State.provisioning):
-        lab.state, lab.reason = State.failed, f"{reason} before the lab was ready"
-    elif lab.state is State.ready:
-        lab.state, lab.reason = State.ending, reason
-    else:
-        raise Conflict(f"session is {lab.state.value}: it has already ended")
-    lab.ended_at = lab.ended_at or utcnow()
-    db.add(lab)
-    db.add(Event(session_id=lab.id, state=lab.state, detail=reason))
-    audit(db, actor, "end", lab, reason=reason)
+    actions.end(db, lab, reason, actor)
     db.commit()
     request.app.state.controller.wake()
 
@@ -202,18 +191,5 @@ def extend(
     """Give a running session more time (a reason is required and audited)."""
     user.require(Role.examiner)
     lab = find_lab(db, session_id)
-    if lab.state is not State.ready or lab.deadline is None:
-        raise Conflict(f"only a running session can be extended; this one is {lab.state.value}")
-    lab.deadline += timedelta(minutes=body.minutes)
-    db.add(lab)
-    db.add(Event(session_id=lab.id, state=lab.state, detail=f"+{body.minutes} min: {body.reason}"))
-    audit(
-        db,
-        user.name,
-        "extend",
-        lab,
-        minutes=body.minutes,
-        reason=body.reason,
-        deadline=lab.deadline.isoformat(),
-    )
+    actions.extend(db, lab, body.minutes, body.reason, user.name)
     return _public(lab, settings, _states(request, lab))

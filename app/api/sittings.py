@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from typing import Any
 
 from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import Response
@@ -16,6 +17,7 @@ from app.api.reports import cohort, download
 from app.catalog import Catalog
 from app.errors import Invalid, NotFound
 from app.models import (
+    ExtendCreate,
     LabSession,
     Role,
     Sitting,
@@ -139,6 +141,51 @@ def slips(
     return download(
         slips_pdf(heading, printed), "application/pdf", f"praxis-{sitting.id}-codes.pdf"
     )
+
+
+class EveryoneDone(BaseModel):
+    done: list[str] = Field(description="the sessions acted on")
+    skipped: dict[str, str] = Field(description="session id -> why the action did not apply")
+
+
+def _on_all(
+    request: Request, db: Session, sitting_id: str, action: str, actor: str, **args: Any
+) -> EveryoneDone:
+    outcome = service.act_on_all(db, service.find(db, sitting_id), action, actor, **args)
+    db.commit()
+    request.app.state.controller.wake()
+    return EveryoneDone(
+        done=[i for i, why in outcome.items() if not why],
+        skipped={i: why for i, why in outcome.items() if why},
+    )
+
+
+@router.post("/{sitting_id}/extend", response_model=EveryoneDone)
+def extend_everyone(
+    sitting_id: str, body: ExtendCreate, request: Request, db: SessionDep, user: CurrentUser
+) -> EveryoneDone:
+    """More time for every candidate whose clock runs (the reason is audited for each)."""
+    user.require(Role.examiner)
+    args = {"minutes": body.minutes, "reason": body.reason}
+    return _on_all(request, db, sitting_id, "extend", user.name, **args)
+
+
+@router.post("/{sitting_id}/end", response_model=EveryoneDone)
+def end_everyone(
+    sitting_id: str, request: Request, db: SessionDep, user: CurrentUser
+) -> EveryoneDone:
+    """End every candidate's session now (those still running go to grading)."""
+    user.require(Role.examiner)
+    return _on_all(request, db, sitting_id, "end", user.name)
+
+
+@router.post("/{sitting_id}/regrade", response_model=EveryoneDone)
+def regrade_everyone(
+    sitting_id: str, request: Request, db: SessionDep, user: CurrentUser
+) -> EveryoneDone:
+    """Grade every kept lab of the sitting again (after a grader fix, say)."""
+    user.require(Role.examiner)
+    return _on_all(request, db, sitting_id, "regrade", user.name)
 
 
 class ZipRequest(BaseModel):

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from app import session_actions as actions
 from app.auth import ExamNotOpen, exam_code_hash, new_exam_code
 from app.catalog import Catalog
 from app.config import Settings
@@ -245,3 +246,30 @@ def sign_in(db: Session, lab: LabSession, now: datetime | None = None) -> None:
             raise ExamNotOpen(closes, closed=True)
         lab.starts_at = now
         db.add(lab)
+
+
+def act_on_all(
+    db: Session, sitting: Sitting, action: str, actor: str, minutes: int = 0, reason: str = ""
+) -> dict[str, str]:
+    """End, extend (`minutes`, `reason`) or grade again every session of the sitting that it
+    applies to. Returns session id -> "" when done, or why it did not apply (already ended, not
+    graded yet...): one candidate's state does not stop the others'. The caller commits."""
+    ended = f"ended by examiner {actor} (whole sitting)"
+    acts: dict[str, Callable[[LabSession], None]] = {
+        "end": lambda lab: actions.end(db, lab, ended, actor),
+        "extend": lambda lab: actions.extend(db, lab, minutes, reason, actor),
+        "regrade": lambda lab: actions.regrade(db, lab, actor),
+    }
+    if action not in acts:
+        raise Invalid(f"no action {action!r} on a sitting: end, extend or regrade")
+    outcome: dict[str, str] = {}
+    for person in candidates_of(db, sitting.id):
+        lab = db.get(LabSession, person.session_id) if person.session_id else None
+        if lab is None:
+            continue
+        try:
+            acts[action](lab)
+            outcome[lab.id] = ""
+        except Conflict as exc:
+            outcome[lab.id] = exc.detail
+    return outcome

@@ -5,7 +5,7 @@ its results. Forms post here and are checked by app.sittings.service, as the API
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, HTTPException, Request, UploadFile
@@ -23,6 +23,7 @@ from app.sittings import service
 from app.sittings.roster import parse_typed, read_roster
 from app.sittings.sheet import MAX_BYTES, RosterError
 from app.web.deps import Examiner
+from app.web.i18n import texts
 from app.web.listing import scores, titles
 from app.web.pages import LangCookie, _lang, _page
 
@@ -125,7 +126,11 @@ def sitting_page(
     catalog: CatalogDep,
     _: Examiner,
     lang: LangCookie = None,
+    action: Literal["extend", "end", "regrade"] | None = None,
+    done: int = 0,
+    skipped: int = 0,
 ) -> HTMLResponse:
+    """The sitting; after an action on every candidate (`action`), how many it acted on."""
     sitting = db.get(Sitting, sitting_id)
     if sitting is None:
         raise HTTPException(404, "no such sitting")
@@ -133,6 +138,9 @@ def sitting_page(
     ids = [p.session_id for p in people if p.session_id]
     labs = {lab.id: lab for lab in db.exec(select(LabSession).where(col(LabSession.id).in_(ids)))}
     title = titles(catalog, [sitting.scenario], _lang(lang))[sitting.scenario]
+    t = texts(_lang(lang))
+    said = t[f"{action}_everyone"] if action else ""
+    outcome = t["everyone_done"].format(action=said, done=done, skipped=skipped) if said else ""
     return _page(
         request,
         "sitting.html",
@@ -142,6 +150,7 @@ def sitting_page(
         people=people,
         labs=labs,
         percents=scores(db, ids),
+        outcome=outcome,
     )
 
 
@@ -152,6 +161,30 @@ def cancel_sitting(
     csrf.check(request, csrf_token)
     service.cancel(db, service.find(db, sitting_id))
     return RedirectResponse(f"/staff/sittings/{sitting_id}", status_code=303)
+
+
+@router.post("/staff/sittings/{sitting_id}/everyone/{action}", response_model=None)
+def act_on_everyone(
+    sitting_id: str,
+    action: Literal["extend", "end", "regrade"],
+    request: Request,
+    db: SessionDep,
+    who: Examiner,
+    minutes: Annotated[int, Form(ge=1, le=240)] = 10,
+    reason: Annotated[str, Form(max_length=500)] = "",
+    csrf_token: CsrfField = None,
+) -> Response:
+    """Extend, end or grade again every candidate's session; the page says how many."""
+    csrf.check(request, csrf_token)
+    if action == "extend" and len(reason.strip()) < 3:
+        raise Invalid("a reason of at least 3 characters is needed to give more time")
+    sitting = service.find(db, sitting_id)
+    outcome = service.act_on_all(db, sitting, action, who.name, minutes, reason.strip())
+    db.commit()
+    request.app.state.controller.wake()
+    done = sum(not why for why in outcome.values())
+    query = f"action={action}&done={done}&skipped={len(outcome) - done}"
+    return RedirectResponse(f"/staff/sittings/{sitting_id}?{query}", status_code=303)
 
 
 @router.post("/staff/sittings/{sitting_id}/reports.zip", response_model=None)

@@ -131,6 +131,9 @@ def test_every_route_checks_the_role(client: TestClient) -> None:
         ("POST", f"/api/sessions/{other}/incidents/1/credit", {"json": {"reason": "panne"}}),
         ("POST", f"/api/sittings/{planned}/cancel", {}),
         ("POST", f"/api/sittings/{planned}/reports.zip", {"json": {}}),
+        ("POST", f"/api/sittings/{planned}/extend", {"json": {"minutes": 5, "reason": "panne"}}),
+        ("POST", f"/api/sittings/{planned}/end", {}),
+        ("POST", f"/api/sittings/{planned}/regrade", {}),
         (
             "POST",
             f"/api/sessions/{other}/overrides",

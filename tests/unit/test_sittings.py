@@ -305,3 +305,45 @@ def test_a_bad_form_shows_every_problem_and_makes_nothing(client: TestClient) ->
     assert past.status_code == 422 and "the start time is past" in past.text
     with unit_of_work(client.app.state.engine) as db:  # type: ignore[attr-defined]
         assert db.exec(select(Sitting)).first() is None
+
+
+def _run(client: TestClient, session_id: str) -> None:
+    """The lab ready and its clock running, as the controller leaves it."""
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    with unit_of_work(engine) as db:
+        lab = db.get(LabSession, session_id)
+        assert lab is not None
+        lab.state, lab.deadline = State.ready, utcnow() + timedelta(minutes=30)
+        db.add(lab)
+
+
+def test_every_candidate_extended_ended_and_graded_again_at_once(client: TestClient) -> None:
+    sid, _ = _started(client, StartMode.scheduled)
+    ids = [p["session_id"] for p in client.get(f"/api/sittings/{sid}").json()["candidates"]]
+    _run(client, ids[0])
+    _run(client, ids[1])
+    _grade(client, ids[2], 1.0)
+    before = client.get(f"/api/sessions/{ids[0]}").json()["deadline"]
+    more = client.post(f"/api/sittings/{sid}/extend", json={"minutes": 15, "reason": "panne"})
+    assert more.status_code == 200, more.text
+    assert more.json()["done"] == ids[:2] and list(more.json()["skipped"]) == [ids[2]]
+    after = client.get(f"/api/sessions/{ids[0]}").json()["deadline"]
+    gained = datetime.fromisoformat(after) - datetime.fromisoformat(before)
+    assert gained == timedelta(minutes=15)
+    audit = client.get("/api/audit", params={"session_id": ids[1]}).json()
+    assert [(a["action"], a["detail"]["reason"]) for a in audit] == [("extend", "panne")]
+    assert client.post(f"/api/sittings/{sid}/extend", json={"minutes": 5}).status_code == 422
+
+    ended = client.post(f"/api/sittings/{sid}/end").json()
+    assert ended["done"] == ids[:2] and "already ended" in ended["skipped"][ids[2]]
+    assert {client.get(f"/api/sessions/{i}").json()["state"] for i in ids[:2]} == {"ending"}
+    again = client.post(f"/api/sittings/{sid}/regrade").json()
+    assert again["done"] == [ids[2]] and set(again["skipped"]) == set(ids[:2])
+    assert client.get(f"/api/sessions/{ids[2]}").json()["state"] == "grading"
+
+    token = _browser(client)  # the same from the sitting's page, which says how many
+    reply = client.post(f"/staff/sittings/{sid}/everyone/end", data={"csrf": token})
+    assert reply.status_code == 200
+    assert "Terminer toutes les sessions : 0 session(s) ; sans effet sur 3" in reply.text
+    refused = client.post(f"/staff/sittings/{sid}/everyone/extend", data={"minutes": "5"})
+    assert refused.status_code == 403  # no CSRF token
