@@ -16,13 +16,15 @@ from app import csrf
 from app.api.deps import CatalogDep, SessionDep
 from app.api.reports import download
 from app.api.sittings import results_zip
+from app.backends import states_within
 from app.catalog import Catalog
+from app.controller import seconds_left
 from app.errors import Invalid, PraxisError
 from app.models import LabSession, Sitting, StartMode
 from app.sittings import service
 from app.sittings.roster import parse_typed, read_roster
 from app.sittings.sheet import MAX_BYTES, RosterError
-from app.web.deps import Examiner
+from app.web.deps import Examiner, ExaminerFragment
 from app.web.i18n import texts
 from app.web.listing import scores, titles
 from app.web.pages import LangCookie, _lang, _page
@@ -134,9 +136,6 @@ def sitting_page(
     sitting = db.get(Sitting, sitting_id)
     if sitting is None:
         raise HTTPException(404, "no such sitting")
-    people = service.candidates_of(db, sitting_id)
-    ids = [p.session_id for p in people if p.session_id]
-    labs = {lab.id: lab for lab in db.exec(select(LabSession).where(col(LabSession.id).in_(ids)))}
     title = titles(catalog, [sitting.scenario], _lang(lang))[sitting.scenario]
     t = texts(_lang(lang))
     said = t[f"{action}_everyone"] if action else ""
@@ -147,11 +146,43 @@ def sitting_page(
         lang,
         sitting=sitting,
         title=title,
-        people=people,
-        labs=labs,
-        percents=scores(db, ids),
+        rows=_rows(request, db, sitting_id),
         outcome=outcome,
     )
+
+
+def _rows(request: Request, db: SessionDep, sitting_id: str) -> list[dict[str, Any]]:
+    """Each candidate with their session (once made): state, time left, score, machines."""
+    people = service.candidates_of(db, sitting_id)
+    ids = [p.session_id for p in people if p.session_id]
+    labs = {lab.id: lab for lab in db.exec(select(LabSession).where(col(LabSession.id).in_(ids)))}
+    driver = request.app.state.driver
+    health: dict[str, dict[str, str]] = states_within(driver.all_node_states, {}) if labs else {}
+    percents = scores(db, ids)
+    return [
+        {
+            "person": person,
+            "lab": (lab := labs.get(person.session_id or "")),
+            "left": seconds_left(lab) if lab else None,
+            "score": percents.get(lab.id) if lab else None,
+            "health": health.get(lab.id, {}) if lab else {},
+        }
+        for person in people
+    ]
+
+
+@router.get("/staff/fragments/sittings/{sitting_id}", response_class=HTMLResponse)
+def sitting_rows(
+    sitting_id: str,
+    request: Request,
+    db: SessionDep,
+    _: ExaminerFragment,
+    lang: LangCookie = None,
+) -> HTMLResponse:
+    """The sitting's table body, polled by htmx: states, clocks, machines, scores."""
+    sitting = service.find(db, sitting_id)
+    rows = _rows(request, db, sitting_id)
+    return _page(request, "_sitting_rows.html", lang, sitting=sitting, rows=rows)
 
 
 @router.post("/staff/sittings/{sitting_id}/cancel", response_model=None)

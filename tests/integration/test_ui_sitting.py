@@ -17,7 +17,7 @@ from pypdf import PdfReader
 
 from app.config import Settings
 from tests.integration.conftest import Service
-from tests.integration.ui import examiner_password, page, shot, sign_in
+from tests.integration.ui import doc_shot, examiner_password, page, shot, sign_in
 
 # As a training centre's spreadsheet saves it: a BOM, `;`, a title line above the header.
 ROSTER = (
@@ -89,7 +89,7 @@ def test_an_exam_day_from_the_browser(browser: Browser, service: Service) -> Non
             break
         time.sleep(1)
     assert datetime.now(zone) < starts, "the labs were not ready before the sitting's time"
-    shot(p, "sitting-ready")
+    doc_shot(p, "sitting")
     time.sleep(max(0.0, (starts - datetime.now(zone)).total_seconds()) + 1)
 
     candidates = []

@@ -24,6 +24,9 @@ class NoLabs:
     def node_states(self, session_id: str) -> dict[str, str]:
         return {}
 
+    def all_node_states(self) -> dict[str, dict[str, str]]:
+        return {}
+
     def sessions(self) -> set[str]:
         return set()
 

@@ -342,6 +342,8 @@ def test_every_candidate_extended_ended_and_graded_again_at_once(client: TestCli
     assert client.get(f"/api/sessions/{ids[2]}").json()["state"] == "grading"
 
     token = _browser(client)  # the same from the sitting's page, which says how many
+    rows = client.get(f"/staff/fragments/sittings/{sid}").text  # its live table
+    assert rows.count("<tr ") == 3 and 'data-state="ending"' in rows and "corrigée" not in rows
     reply = client.post(f"/staff/sittings/{sid}/everyone/end", data={"csrf": token})
     assert reply.status_code == 200
     assert "Terminer toutes les sessions : 0 session(s) ; sans effet sur 3" in reply.text
