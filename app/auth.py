@@ -144,14 +144,20 @@ def sign_out(db: Session, token: str | None) -> None:
 
 
 def sign_in_candidate(
-    db: Session, code: str, gate: Callable[[Session, LabSession], None] = lambda db, lab: None
+    db: Session,
+    code: str,
+    gate: Callable[[Session, LabSession], None] = lambda db, lab: None,
+    unmade: Callable[[Session, str], None] = lambda db, digest: None,
 ) -> tuple[str, str]:
     """(browser token, session id) for an exam code; `gate` may refuse it first (a sitting's
-    session before its time: app.sittings.service.sign_in). Raises Unauthorized, Forbidden."""
-    lab = db.exec(
-        select(LabSession).where(LabSession.exam_code_hash == exam_code_hash(code))
-    ).first()
+    session before its time: app.sittings.service.sign_in), and `unmade` says why a code that
+    opens no session yet is refused (a sitting's, before its labs are handed out:
+    app.sittings.service.not_yet). Raises Unauthorized, Forbidden."""
+    digest = exam_code_hash(code)
+    lab = db.exec(select(LabSession).where(LabSession.exam_code_hash == digest)).first()
     if lab is None or not _normal_code(code):
+        if _normal_code(code):
+            unmade(db, digest)
         raise Unauthorized("unknown exam code")
     if lab.state not in OPEN_STATES:
         raise ExamOver(f"this exam is over ({lab.state.value}): its code no longer opens it")

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     retention_seconds: float = 600.0  # a graded lab is kept this long for examiners
     tick_seconds: float = 0.25
     sitting_lead_minutes: int = 15  # a sitting's labs are made this long before its start
+    # Standing pools: scenario id -> labs kept ready for walk-in sessions (container labs only),
+    # e.g. PRAXIS_POOLS='{"amp-stack": 2}'. A sitting's pool is sized by its candidates.
+    pools: dict[str, int] = Field(default_factory=dict)
     # Grading: packages the labs install come through this cache, the trust root for their files
     # (by default where apt-cacher-ng's configuration puts it: make setup moves it to the pool).
     package_cache_dir: Path = Field(

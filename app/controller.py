@@ -20,11 +20,14 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
+from app import pool
 from app.access import AccessPorts
 from app.catalog import Catalog
+from app.clock import clock_end, first_deadline
 from app.config import Settings
 from app.consoles import ConsoleHub
 from app.db import unit_of_work
@@ -41,6 +44,7 @@ from labs.driver import Access, LabDriver, LabError, ready_probe
 from labs.scenario import Scenario
 
 log = logging.getLogger("praxis.controller")
+POOL_LOOK_SECONDS = 2.0  # how often the pools are compared with what is wanted
 
 
 class Controller:
@@ -68,6 +72,7 @@ class Controller:
         self._assigning_ports = asyncio.Lock()
         self.watch = NodeWatch(self)  # running labs' nodes: incidents, restarts
         self._sitting_retry: dict[str, float] = {}  # sitting -> when to try starting it again
+        self._next_pool_look = 0.0
 
     def next_session_id(self) -> str:
         """An id for a new session: the one prepared ahead if any (thread-safe)."""
@@ -92,7 +97,10 @@ class Controller:
                     return
             await asyncio.to_thread(self._destroy_quietly, spare)  # one spare is enough
 
-        task = asyncio.create_task(prepare())
+        self._run_in_background(prepare())
+
+    def _run_in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
@@ -124,6 +132,7 @@ class Controller:
     def tick(self) -> None:
         now = utcnow()
         self._start_sittings(now)
+        self._keep_pools(now)
         labs = self._sessions(*LIVE_STATES)
         self.watch.check(labs)
         for lab in labs:
@@ -131,7 +140,7 @@ class Controller:
                 continue
             if lab.state in (State.requested, State.provisioning):
                 self._spawn(lab.id, self._provision)
-            elif lab.state is State.ready and lab.deadline is None:
+            elif lab.state is State.ready and lab.deadline is None and not lab.pooled:
                 self._start_clock(lab, now)
             elif lab.state is State.ready and lab.deadline and lab.deadline <= now:
                 self._spawn(lab.id, self._time_up)
@@ -191,24 +200,55 @@ class Controller:
 
     # -- sittings: their sessions made ahead, their clocks started at their time ------------------
     def _start_sittings(self, now: datetime) -> None:
-        """Make the sessions of the sittings that start within the lead time (all of a
-        sitting's, or none of them). One that cannot start is tried again a minute later."""
+        """Make the sessions of the sittings that are due (all of a sitting's, or none), in
+        the background: handing out pooled labs asks the engine. One that cannot start is
+        tried again a minute later."""
         lead = timedelta(minutes=self.settings.sitting_lead_minutes)
         with unit_of_work(self.engine) as db:
-            ids = [s.id for s in sittings.due(db, now, lead)]
+            ids = [s.id for s in sittings.due(db, self.catalog, now, lead)]
         for sitting_id in ids:
             if self._sitting_retry.get(sitting_id, 0.0) > time.monotonic():
                 continue
-            try:
-                with unit_of_work(self.engine) as db:
-                    sitting = sittings.find(db, sitting_id)
-                    made = sittings.start(
-                        db, self.catalog, self.settings, sitting, self.next_session_id
-                    )
-                log.info("sitting %s: %d sessions made", sitting_id, len(made))
-            except Exception:  # it stays planned, said in the log
-                log.exception("sitting %s could not start; trying again in a minute", sitting_id)
-                self._sitting_retry[sitting_id] = time.monotonic() + 60
+            self._sitting_retry[sitting_id] = time.monotonic() + 60  # until it is done
+            self._run_in_background(asyncio.to_thread(self._start_sitting, sitting_id))
+
+    def _start_sitting(self, sitting_id: str) -> None:
+        try:
+            with unit_of_work(self.engine) as db:
+                sitting = sittings.find(db, sitting_id)
+                made = sittings.start(
+                    db, self.catalog, self.settings, sitting, self.next_session_id, self.driver
+                )
+            log.info("sitting %s: %d sessions made", sitting_id, len(made))
+        except Exception:  # it stays planned, said in the log
+            log.exception("sitting %s could not start; trying again in a minute", sitting_id)
+        self.wake()
+
+    def _keep_pools(self, now: datetime) -> None:
+        """Labs made ahead (app.pool): the missing ones requested, the unwanted removed."""
+        if time.monotonic() < self._next_pool_look:
+            return
+        self._next_pool_look = time.monotonic() + POOL_LOOK_SECONDS
+        with unit_of_work(self.engine) as db:
+            done = pool.upkeep(db, self.catalog, self.settings, now, self.next_session_id)
+        for session_id in done.unwanted:
+            self._run_in_background(self.retire(session_id, "pooled lab no longer wanted"))
+
+    async def retire(self, session_id: str, why: str) -> None:
+        """Remove a pooled lab, unless a hand-out took it first (the same guarded row)."""
+        if await asyncio.to_thread(self._unpool, session_id, why):
+            await self.access.close(session_id)
+            await asyncio.to_thread(self._destroy_quietly, session_id)
+
+    def _unpool(self, session_id: str, why: str) -> bool:
+        with unit_of_work(self.engine) as db:
+            ready_in_pool = (col(LabSession.id) == session_id, col(LabSession.pooled))
+            taken = update(LabSession).where(*ready_in_pool, col(LabSession.state) == State.ready)
+            if db.exec(taken.values(state=State.failed, reason=why)).rowcount != 1:
+                return False
+            db.add(Event(session_id=session_id, state=State.failed, detail=why))
+        log.info("session %s (pooled) -> failed %s", session_id, why)
+        return True
 
     def _start_clock(self, lab: LabSession, now: datetime) -> None:
         """A ready sitting's session whose clock has not run: it starts once its start time has
@@ -270,7 +310,7 @@ class Controller:
                 f"lab ready in {time.monotonic() - start:.2f}s (nodes started in {created:.2f}s)",
                 {State.provisioning},
                 ready_at=ready,
-                deadline=_first_deadline(lab, ready, scenario),
+                deadline=first_deadline(lab, ready, scenario),
                 nodes=node_rows,
             )
         if made_ready:
@@ -413,29 +453,3 @@ def _access(lab: LabSession) -> Access:
     key = load_key(lab.grader_key)
     public = f"{key.get_name()} {key.get_base64()} praxis-grader"
     return Access(public, lab.candidate_user, lab.candidate_password)
-
-
-def clock_end(lab: LabSession, start: datetime, scenario: Scenario | None = None) -> datetime:
-    """When the time allowed runs out for a clock started at `start`: the sitting's minutes, or
-    the scenario's duration."""
-    if lab.minutes:
-        return start + timedelta(minutes=lab.minutes)
-    assert scenario is not None, "a session without its own minutes takes its scenario's"
-    return start + scenario.time_allowed
-
-
-def _first_deadline(lab: LabSession, ready: datetime, scenario: Scenario) -> datetime | None:
-    """The deadline when the lab becomes ready: its clock starts then, or, for a sitting's
-    session, at the sitting's time (None until then: the tick starts it)."""
-    if lab.sitting_id is None:
-        return clock_end(lab, ready, scenario)
-    if lab.starts_at is None or as_utc(lab.starts_at) > ready:
-        return None
-    return clock_end(lab, max(ready, as_utc(lab.starts_at)), scenario)
-
-
-def seconds_left(lab: LabSession) -> float | None:
-    """Time left on a running session's clock; None when no clock runs."""
-    if lab.state is not State.ready or lab.deadline is None:
-        return None
-    return max(0.0, (lab.deadline - utcnow()).total_seconds())

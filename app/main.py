@@ -14,7 +14,17 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import backends, errors
-from app.api import docs, exam_codes, grades, incidents, reports, scenarios, sessions, sittings
+from app.api import (
+    docs,
+    exam_codes,
+    grades,
+    incidents,
+    pools,
+    reports,
+    scenarios,
+    sessions,
+    sittings,
+)
 from app.catalog import Catalog
 from app.config import Settings, get_settings
 from app.consoles import ConsoleHub, ConsoleSource
@@ -92,6 +102,7 @@ def create_app(
     app.include_router(sessions.router)
     app.include_router(exam_codes.router)
     app.include_router(sittings.router)
+    app.include_router(pools.router)
     app.include_router(incidents.router)
     app.include_router(scenarios.router)
     app.include_router(grades.router)

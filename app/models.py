@@ -95,6 +95,9 @@ class LabSession(SQLModel, table=True):
     sitting_id: str | None = Field(default=None, index=True)
     starts_at: datetime | None = None
     minutes: int | None = None
+    # A lab made ahead and no one's yet (app.pool): hidden from every list, handed out whole
+    # (then False for good). Its sitting_id, if any, reserves it for that sitting.
+    pooled: bool = Field(default=False, index=True)
 
 
 class Result(SQLModel, table=True):

@@ -1,22 +1,29 @@
 """Making a session: its row, secrets and drawn parameters, in one place for the API's
-`POST /api/sessions` and for a sitting's candidates (app.sittings.service)."""
+`POST /api/sessions`, for a sitting's candidates (app.sittings.service) and for the labs the
+pool makes ahead (app.pool, with `lab_row`). A session takes a pooled lab when one is ready: it
+is then ready at once, its candidate's password set in the lab at that moment."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from ipaddress import IPv4Network
 
-from sqlmodel import Session
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
 from app.auth import exam_code_hash, new_exam_code, new_token, token_hash
 from app.catalog import Catalog
+from app.clock import first_deadline
 from app.config import Settings
 from app.errors import Invalid
-from app.models import Event, LabSession, State
+from app.models import Event, LabSession, State, utcnow
+from labs.driver import LabDriver, LabError
 from labs.keys import new_keypair, new_password
 from labs.links import host_cannot
 from labs.params import DrawError, session_params
+from labs.scenario import Scenario
 
 
 @dataclass(frozen=True)
@@ -28,47 +35,112 @@ class Made:
 
 def new_session(
     db: Session,
-    session_id: str,
+    next_id: Callable[[], str],
     catalog: Catalog,
     settings: Settings,
     scenario_id: str,
     candidate: str,
     by: str,
     *,
+    driver: LabDriver | None = None,
     exam_code: str | None = None,
     sitting_id: str | None = None,
     starts_at: datetime | None = None,
     minutes: int | None = None,
 ) -> Made:
-    """Add a `requested` session (the controller builds its lab). Raises NotFound for an unknown
-    scenario, Invalid for one this host cannot run or whose parameters cannot be drawn."""
+    """A session for `candidate`: a ready lab from the pool when there is one (`driver` sets
+    the candidate's password in it), else a `requested` one the controller builds. Raises
+    NotFound for an unknown scenario, Invalid for one this host cannot run or whose parameters
+    cannot be drawn."""
+    scenario = _runnable(catalog, scenario_id)
+    token, code, password = new_token(), exam_code or new_exam_code(), new_password()
+    version = catalog.version(scenario.id)
+    taken = driver and _from_pool(db, driver, scenario.id, version, sitting_id, password)
+    lab = taken or lab_row(next_id(), scenario, version, settings)
+    lab.candidate, lab.created_by, lab.candidate_password = candidate, by, password
+    lab.candidate_token_hash, lab.exam_code = token_hash(token), code
+    lab.exam_code_hash = exam_code_hash(code)
+    lab.sitting_id, lab.starts_at, lab.minutes = sitting_id, starts_at, minutes
+    if taken:  # ready now: its clock starts now, or at its sitting's time
+        lab.ready_at = utcnow()
+        lab.deadline = first_deadline(lab, lab.ready_at, scenario)
+    db.add(lab)
+    db.flush()  # the session row before its first event (foreign key)
+    detail = f"by {by}" + (", its lab from the pool (made ahead)" if taken else "")
+    db.add(Event(session_id=lab.id, state=lab.state, detail=detail))
+    return Made(lab, token, code)
+
+
+def poolable(scenario: Scenario) -> bool:
+    """Whether its labs can be made ahead and handed out: a VM's candidate account is made at
+    its first boot, so only labs of containers are (app.pool)."""
+    return all(node.kind == "container" for node in scenario.nodes.values())
+
+
+def _runnable(catalog: Catalog, scenario_id: str) -> Scenario:
     scenario = catalog.get(scenario_id)
     lacking = host_cannot(scenario)
     if lacking:
         raise Invalid(f"this host cannot run {scenario.id}: " + "; ".join(lacking.values()))
-    token, code = new_token(), exam_code or new_exam_code()
+    return scenario
+
+
+def lab_row(session_id: str, scenario: Scenario, version: str, settings: Settings) -> LabSession:
+    """A `requested` row with its own secrets and parameters, no one's yet: the candidate's
+    token and code hashes are of values never shown, so that nothing opens it."""
     try:  # drawn from the session's id: a re-grade or a look back finds the same values
         params = session_params(scenario, session_id, [IPv4Network(settings.lab_pool)])
     except DrawError as exc:
         raise Invalid(f"scenario {scenario.id}: {exc}") from exc
-    lab = LabSession(
+    return LabSession(
         id=session_id,
         scenario=scenario.id,
-        scenario_version=catalog.version(scenario.id),
-        candidate=candidate,
-        created_by=by,
+        scenario_version=version,
+        candidate="",
         params=params,
         candidate_user=settings.candidate_user,
         candidate_password=new_password(),
-        candidate_token_hash=token_hash(token),
-        exam_code_hash=exam_code_hash(code),
-        exam_code=code,
+        candidate_token_hash=token_hash(new_token()),
+        exam_code_hash=exam_code_hash(new_exam_code()),
         grader_key=new_keypair().private,
-        sitting_id=sitting_id,
-        starts_at=starts_at,
-        minutes=minutes,
+        state=State.requested,
     )
-    db.add(lab)
-    db.flush()  # the session row before its first event (foreign key)
-    db.add(Event(session_id=lab.id, state=State.requested, detail=f"by {by}"))
-    return Made(lab, token, code)
+
+
+def _from_pool(
+    db: Session,
+    driver: LabDriver,
+    scenario_id: str,
+    version: str,
+    sitting_id: str | None,
+    password: str,
+) -> LabSession | None:
+    """A ready pooled lab of this very version of the scenario (one reserved for the sitting
+    first, then a standing one), now no longer pooled, the candidate's `password` set in it.
+    None when there is none. A lab whose password cannot be set is put aside, failed."""
+    query = (
+        select(LabSession)
+        .where(
+            LabSession.pooled == True,  # noqa: E712 (SQL)
+            LabSession.state == State.ready,
+            LabSession.scenario == scenario_id,
+            LabSession.scenario_version == version,
+            col(LabSession.sitting_id).in_([sitting_id] if sitting_id else [])
+            | (col(LabSession.sitting_id).is_(None)),
+        )
+        .order_by(col(LabSession.sitting_id).is_(None), col(LabSession.ready_at))
+    )
+    for lab in db.exec(query).all():
+        still = (col(LabSession.pooled), col(LabSession.state) == State.ready)
+        claim = update(LabSession).where(col(LabSession.id) == lab.id, *still)
+        if db.exec(claim.values(pooled=False)).rowcount != 1:
+            continue  # another hand-out took it first
+        try:
+            driver.set_password(lab.id, lab.candidate_user, password)
+        except LabError as exc:
+            lab.state, lab.reason = State.failed, f"pooled lab broken at hand-out: {exc}"
+            db.add(Event(session_id=lab.id, state=State.failed, detail=lab.reason))
+            continue
+        db.refresh(lab)
+        return lab
+    return None

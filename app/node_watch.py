@@ -54,6 +54,10 @@ class NodeWatch:
                     if key in self.restarting:
                         continue
                     running = seen.get(node) == "running"
+                    if not running and lab.pooled:  # no one's yet: replaced, not an incident
+                        why = f"pooled lab broken before hand-out: node {node} {seen.get(node)}"
+                        self._background(self.c.retire(lab.id, why))
+                        break
                     if not running and key not in down:
                         await self._down(lab, node)
                     elif running and key in down:  # started again from outside the platform

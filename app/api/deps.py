@@ -60,8 +60,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def find_lab(db: Session, session_id: str) -> LabSession:
-    """The session, or NotFound (404) naming it."""
+    """The session, or NotFound (404) naming it; a pooled lab is no one's session yet."""
     lab = db.get(LabSession, session_id)
-    if lab is None:
+    if lab is None or lab.pooled:
         raise NotFound(f"no session {session_id!r}")
     return lab

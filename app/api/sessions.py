@@ -11,8 +11,8 @@ from sqlmodel import Session, col, select
 from app import session_actions as actions
 from app.api.deps import CatalogDep, CurrentUser, SessionDep, SettingsDep, find_lab
 from app.backends import states_within
+from app.clock import seconds_left
 from app.config import Settings
-from app.controller import seconds_left
 from app.errors import Conflict
 from app.incidents import incidents_of
 from app.incidents import public as incident_view
@@ -90,10 +90,20 @@ def create_session(
     catalog: CatalogDep,
     settings: SettingsDep,
 ) -> SessionPublic:
-    """Start a session; the lab is provisioned in the background (follow `state`)."""
+    """Start a session: ready at once with a lab from the scenario's pool if one is ready
+    (`PRAXIS_POOLS`), else its lab is built in the background (follow `state`)."""
     user.require(Role.examiner)
-    session_id = request.app.state.controller.next_session_id()
-    made = new_session(db, session_id, catalog, settings, body.scenario, body.candidate, user.name)
+    state = request.app.state
+    made = new_session(
+        db,
+        state.controller.next_session_id,
+        catalog,
+        settings,
+        body.scenario,
+        body.candidate,
+        user.name,
+        driver=state.driver,
+    )
     db.commit()
     request.app.state.controller.wake()
     return _public(made.lab, settings, {}, made.token, made.exam_code)
@@ -104,7 +114,8 @@ def list_sessions(
     db: SessionDep, user: CurrentUser, settings: SettingsDep, state: State | None = None
 ) -> list[SessionPublic]:
     user.require(Role.examiner)
-    query = select(LabSession).order_by(col(LabSession.created_at).desc())
+    query = select(LabSession).where(~col(LabSession.pooled))
+    query = query.order_by(col(LabSession.created_at).desc())
     if state is not None:
         query = query.where(LabSession.state == state)
     return [_public(lab, settings, {}) for lab in db.exec(query)]

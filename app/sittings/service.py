@@ -18,16 +18,19 @@ from app import session_actions as actions
 from app.auth import ExamNotOpen, exam_code_hash, new_exam_code
 from app.catalog import Catalog
 from app.config import Settings
-from app.errors import Conflict, Invalid, NotFound
+from app.errors import Conflict, Invalid, NotFound, PraxisError
 from app.models import LabSession, Sitting, SittingCandidate, SittingState, StartMode, utcnow
-from app.new_session import new_session
+from app.new_session import new_session, poolable
 from app.reports.words import as_utc
 from app.sittings.roster import Candidate
+from labs.driver import LabDriver
 from labs.links import host_cannot
 
 MAX_CANDIDATES = 200
 MAX_MINUTES = 12 * 60
 MAX_AHEAD = timedelta(days=366)
+# A pooled sitting's labs are handed out this long before its time (its clocks start at it).
+HAND_OUT_AHEAD = timedelta(minutes=1)
 
 
 def find(db: Session, sitting_id: str) -> Sitting:
@@ -189,10 +192,20 @@ def cancel(db: Session, sitting: Sitting) -> None:
     db.add(sitting)
 
 
-def due(db: Session, now: datetime, lead: timedelta) -> list[Sitting]:
-    """Planned sittings whose labs must be made now: their start is within `lead`."""
+def due(db: Session, catalog: Catalog, now: datetime, lead: timedelta) -> list[Sitting]:
+    """Planned sittings whose sessions must be made now: a minute before their start when the
+    pool made their labs ahead (app.pool), `lead` before it when their labs are built for
+    each session (VMs are not pooled)."""
     query = select(Sitting).where(Sitting.state == SittingState.planned)
-    return [s for s in db.exec(query) if as_utc(s.starts_at) - lead <= now]
+    return [s for s in db.exec(query) if as_utc(s.starts_at) - _ahead(catalog, s, lead) <= now]
+
+
+def _ahead(catalog: Catalog, sitting: Sitting, lead: timedelta) -> timedelta:
+    try:
+        pooled = poolable(catalog.get(sitting.scenario))
+    except PraxisError:  # broken since it was planned: `start` says why, in the log
+        return lead
+    return HAND_OUT_AHEAD if pooled else lead
 
 
 def start(
@@ -201,9 +214,11 @@ def start(
     settings: Settings,
     sitting: Sitting,
     next_id: Callable[[], str],
+    driver: LabDriver | None = None,
 ) -> list[LabSession]:
-    """Make the sitting's sessions (the controller builds their labs); a scheduled sitting's
-    clocks start at its time, the others' at each candidate's first sign-in."""
+    """Make the sitting's sessions, each with a lab from the sitting's pool (its candidate's
+    password set in it now) or, failing that, one the controller builds. A scheduled
+    sitting's clocks start at its time, the others' at each candidate's first sign-in."""
     _planned(sitting, "it can be started")
     scheduled = sitting.start_mode is StartMode.scheduled
     made = []
@@ -211,12 +226,13 @@ def start(
         name = f"{candidate.first_name} {candidate.last_name.upper()}"
         lab = new_session(
             db,
-            next_id(),
+            next_id,
             catalog,
             settings,
             sitting.scenario,
             name,
             f"sitting {sitting.id}",
+            driver=driver,
             exam_code=candidate.exam_code,
             sitting_id=sitting.id,
             starts_at=sitting.starts_at if scheduled else None,
@@ -228,6 +244,15 @@ def start(
     sitting.state, sitting.started_at = SittingState.started, utcnow()
     db.add(sitting)
     return made
+
+
+def not_yet(db: Session, code_hash: str) -> None:
+    """A code of a sitting whose sessions are not made yet: refused, saying when it opens."""
+    query = select(SittingCandidate).where(SittingCandidate.exam_code_hash == code_hash)
+    person = db.exec(query).first()
+    sitting = db.get(Sitting, person.sitting_id) if person else None
+    if sitting is not None and sitting.state is SittingState.planned:
+        raise ExamNotOpen(as_utc(sitting.starts_at), closed=False)
 
 
 def sign_in(db: Session, lab: LabSession, now: datetime | None = None) -> None:

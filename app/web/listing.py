@@ -67,7 +67,7 @@ class HistoryQuery:
 
 def history(db: Session, query: HistoryQuery, zone: ZoneInfo) -> tuple[list[LabSession], int]:
     """One page of sessions matching `query`, and how many match in all."""
-    where: list[ColumnElement[bool]] = []
+    where: list[ColumnElement[bool]] = [~col(LabSession.pooled)]
     if query.q:
         needle = query.q.lower()
         where.append(

@@ -19,7 +19,7 @@ from app.api.reports import scenario_topology, session_report
 from app.auth import Principal, authenticate
 from app.backends import states_within
 from app.catalog import Catalog
-from app.controller import seconds_left
+from app.clock import seconds_left
 from app.errors import PraxisError, Unauthorized
 from app.models import LIVE_STATES, LabSession, Result, Role, State
 from app.reports.messages import end_reason
@@ -157,7 +157,7 @@ def _rows(request: Request, db: SessionDep, catalog: Catalog, lang: str) -> list
     states: dict[str, dict[str, str]] = states_within(driver.all_node_states, {})
     labs = db.exec(
         select(LabSession)
-        .where(col(LabSession.state).in_(LIVE_STATES))
+        .where(col(LabSession.state).in_(LIVE_STATES), ~col(LabSession.pooled))
         .order_by(col(LabSession.created_at).desc())
     ).all()
     names = titles(catalog, (lab.scenario for lab in labs), lang)
@@ -216,7 +216,7 @@ def session_page(
     lang: LangCookie = None,
 ) -> Response:
     lab = db.get(LabSession, session_id)
-    if lab is None:
+    if lab is None or lab.pooled:  # a pooled lab is no one's session yet
         raise HTTPException(404, "no such session")  # the 404 page, in the reader's language
     recordings = request.app.state.terminals.recorded_nodes(session_id)
     return _page(

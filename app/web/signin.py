@@ -140,7 +140,7 @@ def exam_code(
     try:
         csrf.check(request, csrf_token)
         _guard(request, f"code:{exam_code_hash(code)}")
-        token, session_id = sign_in_candidate(db, code, sittings.sign_in)
+        token, session_id = sign_in_candidate(db, code, sittings.sign_in, sittings.not_yet)
     except (Unauthorized, Forbidden, TooManyAttempts) as exc:  # the code is kept, to fix
         return _refused(request, "exam_code.html", lang, exc, "unknown_code", code=code)
     return _signed_in(request, f"/exam/{session_id}", token, settings)

@@ -18,7 +18,7 @@ from app.api.reports import download
 from app.api.sittings import results_zip
 from app.backends import states_within
 from app.catalog import Catalog
-from app.controller import seconds_left
+from app.clock import seconds_left
 from app.errors import Invalid, PraxisError
 from app.models import LabSession, Sitting, StartMode
 from app.sittings import service

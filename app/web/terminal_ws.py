@@ -38,7 +38,8 @@ def caller(websocket: WebSocket, session_id: str) -> tuple[Principal | None, Lab
             who = authenticate(db, None, websocket.cookies.get(COOKIE))
         except Unauthorized:
             return None, None
-        return who, db.get(LabSession, session_id)
+        lab = db.get(LabSession, session_id)
+        return who, lab if lab and not lab.pooled else None  # a pooled lab: no one's yet
 
 
 def allowed(who: Principal, session_id: str) -> bool:

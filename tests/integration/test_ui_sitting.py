@@ -1,7 +1,8 @@
 """An exam day in a real browser: an examiner plans a sitting of three from a training centre's
-roster (after a bad one is refused whole), prints the slips, the labs are ready before the time,
-the clocks start at it, the candidates sign in with their codes, one hands in, the others reach
-the deadline, and the results and the ZIP of reports hold all three."""
+roster (after a bad one is refused whole), prints the slips, the labs are made ahead (the
+sitting's pool) and handed out before the time, the clocks start at it, the candidates sign in
+with their codes, one hands in, the others reach the deadline, and the results and the ZIP of
+reports hold all three."""
 
 from __future__ import annotations
 
@@ -56,8 +57,9 @@ def test_an_exam_day_from_the_browser(browser: Browser, service: Service) -> Non
     p = page(browser)
     sign_in(p, service, name, password)
     zone = ZoneInfo(Settings().timezone)
-    # The form takes whole minutes: the next one at least 50 s away, for the labs to be made.
-    starts = (datetime.now(zone) + timedelta(seconds=110)).replace(second=0, microsecond=0)
+    # The form takes whole minutes. The labs are handed out a minute before the time: the pool
+    # has at least 50 s to make them.
+    starts = (datetime.now(zone) + timedelta(seconds=170)).replace(second=0, microsecond=0)
 
     _plan(p, BAD_ROSTER, starts)
     problems = p.locator("#problems")
@@ -113,6 +115,11 @@ def test_an_exam_day_from_the_browser(browser: Browser, service: Service) -> Non
         sitting = api.get("/api/sittings").json()[0]
         for person in sitting["candidates"]:
             service.wait(person["session_id"], "graded", timeout=180)
+            said = [
+                e["detail"] for e in api.get(f"/api/sessions/{person['session_id']}/events").json()
+            ]
+            assert said[0].startswith("made ahead for sitting"), said  # then handed out:
+            assert any("its lab from the pool" in line for line in said), said
         reasons = {
             p["number"]: api.get(f"/api/sessions/{p['session_id']}").json()["reason"]
             for p in sitting["candidates"]

@@ -106,6 +106,7 @@ def test_every_route_checks_the_role(client: TestClient) -> None:
         ("GET", "/api/scenarios/amp-stack/problems", {"admin", "examiner", "instructor"}, {}),
         ("POST", "/api/sittings", {"admin", "examiner"}, {"json": sitting}),
         ("GET", "/api/sittings", {"admin", "examiner"}, {}),
+        ("GET", "/api/pools", {"admin", "examiner"}, {}),
         ("GET", f"/api/sittings/{planned}", {"admin", "examiner"}, {}),
         ("PATCH", f"/api/sittings/{planned}", {"admin", "examiner"}, {"json": {"room": "A"}}),
         ("PUT", f"/api/sittings/{planned}/candidates", {"admin", "examiner"}, roster),

@@ -21,8 +21,8 @@ from sqlmodel import SQLModel, select
 
 from app.api.deps import COOKIE
 from app.auth import sign_in_candidate
+from app.clock import clock_end, first_deadline
 from app.config import ROOT, Settings
-from app.controller import _first_deadline, clock_end
 from app.db import make_engine, migrate, unit_of_work
 from app.errors import Forbidden
 from app.main import create_app
@@ -182,11 +182,11 @@ def test_a_sitting_s_clock_runs_from_its_time_not_from_the_lab() -> None:
     assert clock_end(alone, ready, _Scenario()) == ready + timedelta(hours=2)
     early = LabSession(id="b", scenario="x", candidate="c", sitting_id="st", minutes=60)
     early.starts_at = ready + timedelta(minutes=10)
-    assert _first_deadline(early, ready, _Scenario()) is None  # the tick starts it at 10 min
+    assert first_deadline(early, ready, _Scenario()) is None  # the tick starts it at 10 min
     late = early.model_copy(update={"starts_at": ready - timedelta(minutes=3)})
-    assert _first_deadline(late, ready, _Scenario()) == ready + timedelta(minutes=60)
+    assert first_deadline(late, ready, _Scenario()) == ready + timedelta(minutes=60)
     unstarted = early.model_copy(update={"starts_at": None})
-    assert _first_deadline(unstarted, ready, _Scenario()) is None
+    assert first_deadline(unstarted, ready, _Scenario()) is None
 
 
 class _Scenario:
