@@ -28,6 +28,7 @@ bench: setup
 	.venv/bin/python bench/vm.py
 	.venv/bin/python bench/links.py
 	.venv/bin/python bench/disk.py
+	.venv/bin/python bench/pool.py
 
 clean:
 	.venv/bin/praxis reap || true

@@ -117,14 +117,16 @@ def raw_ready(
 
 
 class Service:
-    def __init__(self, tmp: Path) -> None:
-        port = 18765
+    def __init__(
+        self, tmp: Path, port: int = 18765, access: str = "24000-24099", **settings: str
+    ) -> None:
         self.env = {
             **os.environ,
             "PRAXIS_DATA_DIR": str(tmp),
             "PRAXIS_PORT": str(port),
-            "PRAXIS_ACCESS_PORTS": "24000-24099",
+            "PRAXIS_ACCESS_PORTS": access,
             "PRAXIS_RETENTION_SECONDS": "0",
+            **{f"PRAXIS_{name.upper()}": value for name, value in settings.items()},
         }
         token = subprocess.run(
             [PRAXIS, "user", "create", "bench", "--role", "admin"],

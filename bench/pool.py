@@ -1,0 +1,114 @@
+"""Pool benchmarks (issue 12: sittings), beside the raw engine in the same run.
+
+    .venv/bin/python bench/pool.py [--labs 30] [--hand-outs 20] [--rounds 3]
+
+1. A sitting's pool: `--labs` AMP labs made ahead at once (one per candidate of a 30-candidate
+   sitting), from the service's start to the last one ready: how long before its time a
+   sitting's pool must begin on this host.
+2. Hand-out: `POST /api/sessions` answered `ready` with a pooled lab, p50/p95 over
+   `--hand-outs`, against a cold session (API call -> ready, median of `--rounds`) and against
+   the engine's own cost of what a hand-out asks of it (`docker exec chpasswd` in a node).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import docker
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.run import Service  # noqa: E402
+from bench.web import percentile  # noqa: E402
+from labs.driver import SESSION_LABEL  # noqa: E402
+
+ACCESS = "32100-32199"  # apart from the test suite's blocks: a bench may run beside it
+
+
+def pool_built(service: Service, labs: int, timeout: float = 1800) -> float:
+    """Seconds from now until the standing pool holds `labs` ready labs."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        pools = service.api.get("/api/pools").json()
+        if pools and len(pools[0]["ready"]) >= labs:
+            return time.monotonic() - start
+        time.sleep(0.2)
+    raise TimeoutError(f"the pool did not reach {labs} labs in {timeout}s")
+
+
+def hand_outs(service: Service, count: int) -> tuple[list[float], list[str]]:
+    """Each hand-out's API round trip (the answer says `ready`), and the sessions' ids."""
+    took, ids = [], []
+    for n in range(count):
+        start = time.perf_counter()
+        reply = service.api.post(
+            "/api/sessions", json={"scenario": "amp-stack", "candidate": f"bench {n}"}
+        )
+        took.append(time.perf_counter() - start)
+        session = reply.json()
+        assert session["state"] == "ready", f"not from the pool: {session['state']}"
+        ids.append(session["id"])
+    return took, ids
+
+
+def raw_chpasswd(session_ids: list[str]) -> list[float]:
+    """The engine alone doing what a hand-out asks of it: one exec of chpasswd in a node."""
+    client = docker.from_env()
+    took = []
+    for session_id in session_ids:
+        [node] = client.containers.list(filters={"label": f"{SESSION_LABEL}={session_id}"})
+        start = time.perf_counter()
+        done = node.exec_run(
+            ["sh", "-c", 'printf "%s\\n" "$A" | chpasswd'], environment={"A": "candidat:x-y-z"}
+        )
+        took.append(time.perf_counter() - start)
+        assert done.exit_code == 0, done.output
+    return took
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--labs", type=int, default=30)
+    parser.add_argument("--hand-outs", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    assert args.hand_outs <= args.labs
+    with tempfile.TemporaryDirectory() as tmp:
+        cold_service = Service(Path(tmp), port=18767, access=ACCESS)
+        try:
+            cold_service.ready()  # warm
+            cold = [cold_service.ready() for _ in range(args.rounds)]
+        finally:
+            cold_service.close()
+    with tempfile.TemporaryDirectory() as tmp:
+        pools = json.dumps({"amp-stack": args.labs})
+        service = Service(Path(tmp), port=18768, access=ACCESS, pools=pools)
+        try:
+            built = pool_built(service, args.labs)
+            ours, ids = hand_outs(service, args.hand_outs)
+            raw = raw_chpasswd(ids)
+        finally:
+            service.close()
+
+    ms = [t * 1000 for t in ours]
+    p50, p95 = percentile(ms, 0.5), percentile(ms, 0.95)
+    raw_ms, cold_ms = statistics.median(raw) * 1000, statistics.median(cold) * 1000
+    print(f"{f'pool of {args.labs} AMP labs, start -> all ready':44} {built:.1f}s")
+    print(
+        f"{f'hand-out (API call -> ready), {len(ms)} times':44} p50 {p50:.0f} ms  p95 {p95:.0f} ms"
+    )
+    print(f"{'raw engine: one exec of chpasswd':44} median {raw_ms:.0f} ms")
+    print(f"{'cold session (API call -> ready)':44} median {cold_ms:.0f} ms")
+    print(f"{'ratio hand-out p50 / raw exec':44} {p50 / raw_ms:.2f}")
+    print(f"{'ratio hand-out p50 / cold session':44} {p50 / cold_ms:.3f}  (goal: p50 <= 100 ms)")
+
+
+if __name__ == "__main__":
+    main()
