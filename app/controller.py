@@ -200,9 +200,8 @@ class Controller:
 
     # -- sittings: their sessions made ahead, their clocks started at their time ------------------
     def _start_sittings(self, now: datetime) -> None:
-        """Make the sessions of the sittings that are due (all of a sitting's, or none), in
-        the background: handing out pooled labs asks the engine. One that cannot start is
-        tried again a minute later."""
+        """Make the sessions of the sittings that are due, in the background: handing out
+        pooled labs asks the engine. One that cannot start is tried again a minute later."""
         lead = timedelta(minutes=self.settings.sitting_lead_minutes)
         with unit_of_work(self.engine) as db:
             ids = [s.id for s in sittings.due(db, self.catalog, now, lead)]
@@ -213,16 +212,19 @@ class Controller:
             self._run_in_background(asyncio.to_thread(self._start_sitting, sitting_id))
 
     def _start_sitting(self, sitting_id: str) -> None:
+        made = 0
         try:
-            with unit_of_work(self.engine) as db:
-                sitting = sittings.find(db, sitting_id)
-                made = sittings.start(
-                    db, self.catalog, self.settings, sitting, self.next_session_id, self.driver
-                )
-            log.info("sitting %s: %d sessions made", sitting_id, len(made))
-        except Exception:  # it stays planned, said in the log
+            while True:
+                with unit_of_work(self.engine) as db:
+                    sitting = sittings.find(db, sitting_id)
+                    args = (db, self.catalog, self.settings, sitting, self.next_session_id)
+                    if sittings.start_next(*args, self.driver) is None:
+                        break
+                made += 1
+                self.wake()  # its lab, if not from the pool, is built meanwhile
+            log.info("sitting %s started: %d sessions made", sitting_id, made)
+        except Exception:  # it stays planned, said in the log; it resumes where it stopped
             log.exception("sitting %s could not start; trying again in a minute", sitting_id)
-        self.wake()
 
     def _keep_pools(self, now: datetime) -> None:
         """Labs made ahead (app.pool): the missing ones requested, the unwanted removed."""
@@ -234,20 +236,22 @@ class Controller:
         for session_id in done.unwanted:
             self._run_in_background(self.retire(session_id, "pooled lab no longer wanted"))
 
-    async def retire(self, session_id: str, why: str) -> None:
-        """Remove a pooled lab, unless a hand-out took it first (the same guarded row)."""
-        if await asyncio.to_thread(self._unpool, session_id, why):
+    async def retire(self, session_id: str, why: str, broken: bool = False) -> None:
+        """Remove a pooled lab (`failed` if `broken`, else `torn_down`), unless a hand-out
+        took it first: both change the same row only while it is pooled and ready."""
+        if await asyncio.to_thread(self._unpool, session_id, why, broken):
             await self.access.close(session_id)
             await asyncio.to_thread(self._destroy_quietly, session_id)
 
-    def _unpool(self, session_id: str, why: str) -> bool:
+    def _unpool(self, session_id: str, why: str, broken: bool) -> bool:
+        state = State.failed if broken else State.torn_down
         with unit_of_work(self.engine) as db:
             ready_in_pool = (col(LabSession.id) == session_id, col(LabSession.pooled))
             taken = update(LabSession).where(*ready_in_pool, col(LabSession.state) == State.ready)
-            if db.exec(taken.values(state=State.failed, reason=why)).rowcount != 1:
+            if db.exec(taken.values(state=state, reason=why)).rowcount != 1:
                 return False
-            db.add(Event(session_id=session_id, state=State.failed, detail=why))
-        log.info("session %s (pooled) -> failed %s", session_id, why)
+            db.add(Event(session_id=session_id, state=state, detail=why))
+        log.info("session %s (pooled) -> %s %s", session_id, state.value, why)
         return True
 
     def _start_clock(self, lab: LabSession, now: datetime) -> None:

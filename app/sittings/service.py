@@ -129,9 +129,12 @@ def create(
     return sitting
 
 
-def _planned(sitting: Sitting, what: str) -> None:
+def _planned(db: Session, sitting: Sitting, what: str) -> None:
+    """Refuse `what` once the sitting has started, or has begun to (some sessions made)."""
     if sitting.state is not SittingState.planned:
         raise Conflict(f"sitting {sitting.id} is {sitting.state.value}: {what} no longer")
+    if any(c.session_id for c in candidates_of(db, sitting.id)):
+        raise Conflict(f"sitting {sitting.id} is starting: {what} no longer")
 
 
 def edit(
@@ -146,7 +149,7 @@ def edit(
     window_minutes: int | None = None,
 ) -> Sitting:
     """Change what was given (until the sitting starts). Raises Conflict, Invalid."""
-    _planned(sitting, "it can be edited")
+    _planned(db, sitting, "it can be edited")
     changed = sitting.model_copy(
         update={
             k: v
@@ -177,7 +180,7 @@ def edit(
 
 def replace_candidates(db: Session, sitting: Sitting, candidates: Sequence[Candidate]) -> None:
     """The sitting's candidates become these (new codes for all: print the slips again)."""
-    _planned(sitting, "its candidates can be changed")
+    _planned(db, sitting, "its candidates can be changed")
     rows = _candidate_rows(sitting.id, candidates)
     for old in candidates_of(db, sitting.id):
         db.delete(old)
@@ -187,7 +190,7 @@ def replace_candidates(db: Session, sitting: Sitting, candidates: Sequence[Candi
 
 def cancel(db: Session, sitting: Sitting) -> None:
     """A planned sitting is called off; its codes never open anything."""
-    _planned(sitting, "it can be cancelled (end its sessions instead)")
+    _planned(db, sitting, "it can be cancelled (end its sessions instead)")
     sitting.state, sitting.cancelled_at = SittingState.cancelled, utcnow()
     db.add(sitting)
 
@@ -208,42 +211,46 @@ def _ahead(catalog: Catalog, sitting: Sitting, lead: timedelta) -> timedelta:
     return HAND_OUT_AHEAD if pooled else lead
 
 
-def start(
+def start_next(
     db: Session,
     catalog: Catalog,
     settings: Settings,
     sitting: Sitting,
     next_id: Callable[[], str],
     driver: LabDriver | None = None,
-) -> list[LabSession]:
-    """Make the sitting's sessions, each with a lab from the sitting's pool (its candidate's
-    password set in it now) or, failing that, one the controller builds. A scheduled
+) -> LabSession | None:
+    """Make the session of the sitting's next candidate who has none: with a lab from the
+    sitting's pool (its candidate's password set in it now) or, failing that, one the
+    controller builds. None once every candidate has theirs: the sitting is then started.
+
+    One candidate a call, each in its own transaction, so that a hand-out holds the database
+    for one engine call only; a start cut short resumes where it stopped. A scheduled
     sitting's clocks start at its time, the others' at each candidate's first sign-in."""
-    _planned(sitting, "it can be started")
-    scheduled = sitting.start_mode is StartMode.scheduled
-    made = []
-    for candidate in candidates_of(db, sitting.id):
-        name = f"{candidate.first_name} {candidate.last_name.upper()}"
-        lab = new_session(
-            db,
-            next_id,
-            catalog,
-            settings,
-            sitting.scenario,
-            name,
-            f"sitting {sitting.id}",
-            driver=driver,
-            exam_code=candidate.exam_code,
-            sitting_id=sitting.id,
-            starts_at=sitting.starts_at if scheduled else None,
-            minutes=sitting.minutes,
-        ).lab
-        candidate.session_id = lab.id
-        db.add(candidate)
-        made.append(lab)
-    sitting.state, sitting.started_at = SittingState.started, utcnow()
-    db.add(sitting)
-    return made
+    if sitting.state is not SittingState.planned:
+        raise Conflict(f"sitting {sitting.id} is {sitting.state.value}: it cannot start")
+    waiting = [c for c in candidates_of(db, sitting.id) if c.session_id is None]
+    if not waiting:
+        sitting.state, sitting.started_at = SittingState.started, utcnow()
+        db.add(sitting)
+        return None
+    candidate, scheduled = waiting[0], sitting.start_mode is StartMode.scheduled
+    lab = new_session(
+        db,
+        next_id,
+        catalog,
+        settings,
+        sitting.scenario,
+        f"{candidate.first_name} {candidate.last_name.upper()}",
+        f"sitting {sitting.id}",
+        driver=driver,
+        exam_code=candidate.exam_code,
+        sitting_id=sitting.id,
+        starts_at=sitting.starts_at if scheduled else None,
+        minutes=sitting.minutes,
+    ).lab
+    candidate.session_id = lab.id
+    db.add(candidate)
+    return lab
 
 
 def not_yet(db: Session, code_hash: str) -> None:

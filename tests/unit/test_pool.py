@@ -155,9 +155,12 @@ def test_a_sitting_reserves_a_lab_per_candidate_and_hands_them_out_at_its_time(
                 db, sitting["candidates"][0]["exam_code"], sittings.sign_in, sittings.not_yet
             )
         ids = iter(["cold00000001", "cold00000002"])
-        made = sittings.start(db, state.catalog, state.settings, due, lambda: next(ids), driver)
-        assert sorted(lab.id for lab in made) == sorted(reserved)
-        assert all(lab.state is State.ready and lab.deadline is None for lab in made)
-        assert all(lab.starts_at and as_utc(lab.starts_at) == starts for lab in made)
+        args = (db, state.catalog, state.settings, due, lambda: next(ids), driver)
+        made = [sittings.start_next(*args), sittings.start_next(*args)]
+        assert sittings.start_next(*args) is None and due.state.value == "started"
+        assert sorted(lab.id for lab in made if lab) == sorted(reserved)
+        for lab in made:
+            assert lab and lab.state is State.ready and lab.deadline is None
+            assert lab.starts_at and as_utc(lab.starts_at) == starts
     assert set(driver.passwords) == set(reserved)
     assert _upkeep(client).made == []  # started: no more labs for it

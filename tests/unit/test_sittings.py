@@ -24,7 +24,7 @@ from app.auth import sign_in_candidate
 from app.clock import clock_end, first_deadline
 from app.config import ROOT, Settings
 from app.db import make_engine, migrate, unit_of_work
-from app.errors import Forbidden
+from app.errors import Conflict, Forbidden
 from app.main import create_app
 from app.models import LabSession, Result, Sitting, SittingCandidate, StartMode, State, utcnow
 from app.sittings import service
@@ -133,10 +133,16 @@ def _started(client: TestClient, mode: StartMode, window: int = 0) -> tuple[str,
     engine = client.app.state.engine  # type: ignore[attr-defined]
     settings, catalog = client.app.state.settings, client.app.state.catalog  # type: ignore[attr-defined]
     ids = iter(f"s{i:011x}" for i in range(100))
-    with unit_of_work(engine) as db:
-        made = service.start(
-            db, catalog, settings, service.find(db, sitting["id"]), lambda: next(ids)
-        )
+    made = []
+    while True:  # one candidate a transaction, as the controller does
+        with unit_of_work(engine) as db:
+            found = service.find(db, sitting["id"])
+            if (lab := service.start_next(db, catalog, settings, found, lambda: next(ids))) is None:
+                break
+            made.append(lab.id)
+            assert service.find(db, sitting["id"]).state.value == "planned"
+            with pytest.raises(Conflict, match="is starting: it can be edited no longer"):
+                service.edit(db, catalog, found, room="C3")
     assert len(made) == 3
     return sitting["id"], [p["exam_code"] for p in sitting["candidates"]]
 
