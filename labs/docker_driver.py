@@ -48,6 +48,7 @@ log = logging.getLogger("praxis.labs")
 STOP_TIMEOUT = 10  # systemd's clean shutdown, then SIGKILL
 START_ATTEMPTS = 2  # a node whose init dies at once is started again, then reported
 BOOT_TIMEOUT = 90  # services that take longer are graded as they are
+REMOVAL_WAIT = 60  # a removal begun elsewhere (a stopped service's) is waited for this long
 LINKS_LABEL = "praxis.links"  # a node's lab links (labs.links.encode), plugged at each start
 # PID 1 of a node waits (30 s at most) for what the driver does once the container runs, then
 # becomes the image's init: its lab links plugged in (the node's own network configuration must
@@ -413,8 +414,7 @@ class DockerDriver:
     def destroy(self, session_id: str) -> None:
         try:
             for container in self._containers(session_id):
-                with contextlib.suppress(docker.errors.NotFound):
-                    container.remove(force=True, v=True)
+                self._remove(container)
             for network in self.client.networks.list(
                 filters={"label": f"{SESSION_LABEL}={session_id}"}
             ):
@@ -424,6 +424,26 @@ class DockerDriver:
             raise LabError(f"docker: {exc}") from exc
         self.links.remove(session_id)
         firewall.forget(session_id)
+
+    def _remove(self, container: Container) -> None:
+        """Remove a container, or wait for the removal someone else began (the service that
+        was stopped, the reaper, a test's clean-up): either way it is gone on return."""
+        try:
+            container.remove(force=True, v=True)
+            return
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409 or "already in progress" not in str(exc):
+                raise
+        deadline = time.monotonic() + REMOVAL_WAIT
+        while time.monotonic() < deadline:
+            try:
+                self.client.containers.get(container.id or "")
+            except docker.errors.NotFound:
+                return
+            time.sleep(0.2)
+        raise LabError(f"container {container.name} still being removed after {REMOVAL_WAIT}s")
 
     def sessions(self) -> set[str]:
         """Sessions with objects of this platform instance only: another platform on the same

@@ -1,4 +1,5 @@
-"""The engine's stream as the grader reads it: frames, caps and the output-loss guard."""
+"""The engine's stream as the grader reads it: frames, caps and the output-loss guard; and a
+container's removal when another caller began it."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ import socket
 import struct
 import threading
 import time
+from types import SimpleNamespace
 
+import docker.errors
 import pytest
 
 from graders.contract import CommandResult
 from graders.docker_node import StreamLost, _read_frames, _unframe
+from labs.docker_driver import DockerDriver
 
 NONCE = "0123456789abcdef"
 
@@ -61,3 +65,34 @@ def test_frames_are_split_by_stream_capped_and_bounded_in_time() -> None:
     out, _, cut, late = _read_frames(ours, b"", deadline=time.monotonic() + 0.2)
     assert late and not cut
     engine.close()
+
+
+class _BeingRemoved:
+    """A container whose removal another caller began (the engine answers 409 to ours)."""
+
+    id, name = "c0ffee", "praxis-abc-web"
+
+    def __init__(self, status: int = 409, said: str = "is already in progress") -> None:
+        self.status, self.said = status, said
+
+    def remove(self, force: bool, v: bool) -> None:
+        response = SimpleNamespace(status_code=self.status, url="http://docker", reason="Conflict")
+        raise docker.errors.APIError(
+            "conflict", response=response, explanation=f"removal of container c0ffee {self.said}"
+        )
+
+
+def test_a_removal_begun_elsewhere_is_waited_for_not_failed() -> None:
+    looks = iter([True, True, False])  # the engine still has it twice, then not
+
+    def get(container_id: str) -> object:
+        if next(looks):
+            return object()
+        raise docker.errors.NotFound("gone")
+
+    driver = DockerDriver.__new__(DockerDriver)
+    driver.client = SimpleNamespace(containers=SimpleNamespace(get=get))  # type: ignore[assignment]
+    driver._remove(_BeingRemoved())  # type: ignore[arg-type]
+    assert next(looks, "done") == "done"
+    with pytest.raises(docker.errors.APIError):  # any other conflict is not ours to hide
+        driver._remove(_BeingRemoved(said="is paused"))  # type: ignore[arg-type]
