@@ -27,6 +27,9 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from app.backends import lab_driver  # noqa: E402
+from app.config import Settings  # noqa: E402
+from app.db import instance_id, make_engine  # noqa: E402
 from graders.transport import load_key, wait_ready  # noqa: E402
 from labs.cgroups import WAIT, give_systemd_its_tree  # noqa: E402
 from labs.docker_driver import WAIT_BEFORE_INIT  # noqa: E402
@@ -167,9 +170,14 @@ class Service:
         return elapsed
 
     def close(self) -> None:
+        """Stop the service and remove every lab it made, live or pooled: its database goes
+        with the temporary folder, and nothing could reap them after."""
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(30)
-        subprocess.run([PRAXIS, "reap"], env=self.env, capture_output=True, check=False)
+        engine = make_engine(f"sqlite:///{self.env['PRAXIS_DATA_DIR']}/praxis.db")
+        driver = lab_driver(Settings(), instance_id(engine))
+        for session_id in driver.sessions():
+            driver.destroy(session_id)
 
 
 def main() -> None:
