@@ -46,8 +46,14 @@ def _rights_problems(
     ]
 
 
-def _stamp(folder: Path) -> tuple[tuple[str, float], ...]:
-    return tuple(sorted((str(p), p.stat().st_mtime) for p in folder.rglob("*") if p.is_file()))
+Stamp = tuple[tuple[str, float, int, int], ...]
+
+
+def _stamp(folder: Path) -> Stamp:
+    """What changes when a file below `folder` does: its name, time, mode and size (a stat
+    each, far cheaper than reading them)."""
+    stats = ((str(p), p.stat()) for p in folder.rglob("*") if p.is_file())
+    return tuple(sorted((name, st.st_mtime, st.st_mode, st.st_size) for name, st in stats))
 
 
 class Catalog:
@@ -56,7 +62,8 @@ class Catalog:
     def __init__(self, root: Path, capabilities: Collection[str] = SAFE) -> None:
         self.root = root
         self.capabilities = capabilities  # what nodes may ask (Settings.node_capabilities)
-        self._cache: dict[str, tuple[tuple[tuple[str, float], ...], Scenario]] = {}
+        self._cache: dict[str, tuple[Stamp, Scenario]] = {}
+        self._versions: dict[str, tuple[Stamp, str]] = {}
 
     def ids(self) -> list[str]:
         return sorted(p.parent.name for p in self.root.glob("*/scenario.yaml"))
@@ -66,8 +73,14 @@ class Catalog:
         return validate(self.root / scenario_id, capabilities=self.capabilities)
 
     def version(self, scenario_id: str) -> str:
-        """A hash of the scenario's files: which version a candidate sat."""
-        return tree_hash(self.root / scenario_id)
+        """A hash of the scenario's files: which version a candidate sat. Hashed again only
+        when a file changed (the pools ask for it every few seconds)."""
+        folder = self.root / scenario_id
+        stamp = _stamp(folder)
+        cached = self._versions.get(scenario_id)
+        if cached is None or cached[0] != stamp:
+            cached = self._versions[scenario_id] = (stamp, tree_hash(folder))
+        return cached[1]
 
     def get(self, scenario_id: str) -> Scenario:
         """Raises NotFound, or Invalid listing the scenario's problems."""

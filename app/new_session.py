@@ -52,7 +52,7 @@ def new_session(
     the candidate's password in it), else a `requested` one the controller builds. Raises
     NotFound for an unknown scenario, Invalid for one this host cannot run or whose parameters
     cannot be drawn."""
-    scenario = _runnable(catalog, scenario_id)
+    scenario = runnable(catalog, scenario_id)
     token, code, password = new_token(), exam_code or new_exam_code(), new_password()
     version = catalog.version(scenario.id)
     taken = driver and _from_pool(db, driver, scenario.id, version, sitting_id, password)
@@ -77,7 +77,8 @@ def poolable(scenario: Scenario) -> bool:
     return all(node.kind == "container" for node in scenario.nodes.values())
 
 
-def _runnable(catalog: Catalog, scenario_id: str) -> Scenario:
+def runnable(catalog: Catalog, scenario_id: str) -> Scenario:
+    """The scenario, if this host can run it. Raises NotFound, Invalid."""
     scenario = catalog.get(scenario_id)
     lacking = host_cannot(scenario)
     if lacking:

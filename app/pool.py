@@ -47,8 +47,10 @@ def wanted(db: Session, catalog: Catalog, settings: Settings, now: datetime) -> 
             want[(scenario_id, version, None)] = count
     lead = timedelta(minutes=settings.sitting_lead_minutes)
     for sitting in db.exec(select(Sitting).where(Sitting.state == SittingState.planned)):
+        if as_utc(sitting.starts_at) - lead > now:
+            continue
         version = _version(catalog, sitting.scenario)
-        if version and as_utc(sitting.starts_at) - lead <= now:
+        if version:
             want[(sitting.scenario, version, sitting.id)] = len(candidates_of(db, sitting.id))
     return want
 

@@ -20,11 +20,10 @@ from app.catalog import Catalog
 from app.config import Settings
 from app.errors import Conflict, Invalid, NotFound, PraxisError
 from app.models import LabSession, Sitting, SittingCandidate, SittingState, StartMode, utcnow
-from app.new_session import new_session, poolable
+from app.new_session import new_session, poolable, runnable
 from app.reports.words import as_utc
 from app.sittings.roster import Candidate
 from labs.driver import LabDriver
-from labs.links import host_cannot
 
 MAX_CANDIDATES = 200
 MAX_MINUTES = 12 * 60
@@ -54,10 +53,7 @@ def _check(
     window: int,
     now: datetime,
 ) -> None:
-    scenario = catalog.get(scenario_id)  # NotFound for an unknown one
-    lacking = host_cannot(scenario)
-    if lacking:
-        raise Invalid(f"this host cannot run {scenario.id}: " + "; ".join(lacking.values()))
+    runnable(catalog, scenario_id)
     if as_utc(starts_at) <= now:
         raise Invalid("the start time is past: a sitting is planned ahead")
     if as_utc(starts_at) > now + MAX_AHEAD:
@@ -200,7 +196,13 @@ def due(db: Session, catalog: Catalog, now: datetime, lead: timedelta) -> list[S
     pool made their labs ahead (app.pool), `lead` before it when their labs are built for
     each session (VMs are not pooled)."""
     query = select(Sitting).where(Sitting.state == SittingState.planned)
-    return [s for s in db.exec(query) if as_utc(s.starts_at) - _ahead(catalog, s, lead) <= now]
+    soonest = max(lead, HAND_OUT_AHEAD)  # a cheap test first: the tick asks every time
+    return [
+        s
+        for s in db.exec(query)
+        if as_utc(s.starts_at) - soonest <= now
+        and as_utc(s.starts_at) - _ahead(catalog, s, lead) <= now
+    ]
 
 
 def _ahead(catalog: Catalog, sitting: Sitting, lead: timedelta) -> timedelta:

@@ -4,6 +4,7 @@ gives, what is put aside."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from sqlmodel import select
 
 from app import pool
 from app.auth import sign_in_candidate
+from app.catalog import Catalog
 from app.config import ROOT, Settings
 from app.db import unit_of_work
 from app.errors import Forbidden
@@ -23,6 +25,7 @@ from app.models import LabSession, State, utcnow
 from app.reports.words import as_utc
 from app.sittings import service as sittings
 from labs.driver import LabError
+from labs.scenario import tree_hash
 from tests.unit.test_api_roles import NoLabs, tokens
 
 
@@ -164,3 +167,16 @@ def test_a_sitting_reserves_a_lab_per_candidate_and_hands_them_out_at_its_time(
             assert lab.starts_at and as_utc(lab.starts_at) == starts
     assert set(driver.passwords) == set(reserved)
     assert _upkeep(client).made == []  # started: no more labs for it
+
+
+def test_a_scenario_s_version_is_hashed_again_only_when_a_file_changed(tmp_path: Path) -> None:
+    folder = tmp_path / "quick"
+    shutil.copytree(ROOT / "tests" / "integration" / "scenarios" / "quick", folder)
+    catalog = Catalog(tmp_path)
+    first = catalog.version("quick")
+    assert catalog.version("quick") == first == tree_hash(folder)
+    (folder / "instructions.fr.md").write_text("Une autre consigne.\n")
+    assert catalog.version("quick") == tree_hash(folder) != first
+    script = folder / "solution" / "web.sh"
+    script.chmod(script.stat().st_mode ^ 0o100)  # a mode alone changes the version too
+    assert catalog.version("quick") == tree_hash(folder)
