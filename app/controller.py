@@ -35,6 +35,7 @@ from app.errors import Conflict
 from app.grading import grade_until_complete, grading_job
 from app.models import LIVE_STATES, Event, LabSession, Result, State, utcnow
 from app.node_watch import NodeWatch
+from app.progress import ProgressWatch
 from app.reports.words import as_utc
 from app.sittings import service as sittings
 from app.terminals import TerminalHub
@@ -71,6 +72,7 @@ class Controller:
         # committing its own, or two labs could be given the same port.
         self._assigning_ports = asyncio.Lock()
         self.watch = NodeWatch(self)  # running labs' nodes: incidents, restarts
+        self.progress = ProgressWatch(settings, catalog, self._run_in_background)
         self._sitting_retry: dict[str, float] = {}  # sitting -> when to try starting it again
         self._next_pool_look = 0.0
 
@@ -135,6 +137,7 @@ class Controller:
         self._keep_pools(now)
         labs = self._sessions(*LIVE_STATES)
         self.watch.check(labs)
+        self.progress.check(labs)
         for lab in labs:
             if lab.id in self.tasks:
                 continue

@@ -6,13 +6,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from app.config import Settings
 from graders.pipeline import GradingJob, NodeRef, grade_in_worker
 from graders.report import GradeReport
 from labs import vm_images
-from labs.scenario import Scenario
+from labs.scenario import Criterion, Scenario
 
 log = logging.getLogger("praxis.grading")
 
@@ -47,6 +48,25 @@ def grading_job(
         grader_key=grader_key,
         libvirt_url=settings.libvirt_url,
     )
+
+
+def preview_job(
+    settings: Settings,
+    scenario: Scenario,
+    nodes: Mapping[str, Mapping[str, Any]],
+    params: Mapping[str, str],
+    grader_key: str,
+) -> GradingJob:
+    """A job for a running lab's live progress: only the criteria whose checks are all built
+    in (a `python` check may exercise the candidate's work: call their script, post to their
+    service) and whose dependencies are kept too; no integrity scan."""
+    kept: list[Criterion] = []
+    for criterion in scenario.criteria:
+        built_in = all(check.get("type") != "python" for check in criterion.all_checks)
+        if built_in and set(criterion.depends_on) <= {c.id for c in kept}:
+            kept.append(criterion)
+    cut = scenario.model_copy(update={"criteria": kept})
+    return replace(grading_job(settings, cut, nodes, params, grader_key), preview=True)
 
 
 def grade_until_complete(

@@ -196,8 +196,20 @@ class Grading(Strict):
     # grading goes on without it. Checks that ask a slow machine (a VM under TCG, a nested
     # hypervisor) need more than the default.
     criterion_budget: str = "60s"
+    # Live progress for the examiners: while the exam runs, the criteria whose checks are all
+    # built in (no `python` check: those may exercise the candidate's work) are graded this
+    # often, read-only, as a preview never stored and never shown to the candidate. Off unless
+    # given (e.g. "5m"); the checks' commands must then not change the lab.
+    progress: str | None = None
 
     _budget = field_validator("budget", "criterion_budget")(lambda value: positive_duration(value))
+    _progress = field_validator("progress")(
+        lambda value: None if value is None else positive_duration(value)
+    )
+
+    @property
+    def progress_seconds(self) -> float | None:
+        return None if self.progress is None else parse_duration(self.progress).total_seconds()
 
     @property
     def budget_seconds(self) -> float:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from app import session_actions as actions
@@ -13,7 +15,7 @@ from app.api.deps import CatalogDep, CurrentUser, SessionDep, SettingsDep, find_
 from app.backends import states_within
 from app.clock import seconds_left
 from app.config import Settings
-from app.errors import Conflict
+from app.errors import Conflict, NotFound
 from app.incidents import incidents_of
 from app.incidents import public as incident_view
 from app.models import (
@@ -204,3 +206,23 @@ def extend(
     lab = find_lab(db, session_id)
     actions.extend(db, lab, body.minutes, body.reason, user.name)
     return _public(lab, settings, _states(request, lab))
+
+
+class ProgressPublic(BaseModel):
+    at: datetime
+    criteria: dict[str, str]  # criterion id -> passed, partial, failed, blocked, error
+    held: list[str]
+
+
+@router.get("/{session_id}/progress", response_model=ProgressPublic)
+def progress(
+    session_id: str, request: Request, db: SessionDep, user: CurrentUser
+) -> ProgressPublic:
+    """The live progress of a running session (the scenario's `grading.progress`): its built-in
+    criteria graded read-only a while ago. A preview for examiners, never a grade."""
+    user.require(Role.examiner)
+    find_lab(db, session_id)
+    seen = request.app.state.controller.progress.of(session_id)
+    if seen is None:
+        raise NotFound(f"no live progress for {session_id}: off for its scenario, or none yet")
+    return ProgressPublic(at=seen.at, criteria=seen.statuses, held=seen.held)

@@ -225,6 +225,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "cancel_sitting": "Annuler l'épreuve",
         "cancel_sitting_confirm": "Annuler cette épreuve ? Ses codes n'ouvriront rien.",
         "everyone": "Pour tous les candidats",
+        "progress": "Progression",
+        "progress_hint": "Aperçu non contractuel : critères déjà remplis, vérifiés en lecture "
+        "seule pendant l'épreuve (ni note, ni montré au candidat)",
         "extend_everyone": "Prolonger tous",
         "end_everyone": "Terminer toutes les sessions",
         "end_everyone_confirm": "Terminer maintenant la session de chaque candidat ?",
@@ -463,6 +466,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "cancel_sitting": "Cancel the sitting",
         "cancel_sitting_confirm": "Cancel this sitting? Its codes will open nothing.",
         "everyone": "For every candidate",
+        "progress": "Progress",
+        "progress_hint": "A non-binding preview: criteria that already hold, checked read-only "
+        "during the exam (not a grade, not shown to the candidate)",
         "extend_everyone": "Extend all",
         "end_everyone": "End every session",
         "end_everyone_confirm": "End every candidate's session now?",

@@ -159,6 +159,7 @@ def _rows(request: Request, db: SessionDep, sitting_id: str) -> list[dict[str, A
     driver = request.app.state.driver
     health: dict[str, dict[str, str]] = states_within(driver.all_node_states, {}) if labs else {}
     percents = scores(db, ids)
+    progress = request.app.state.controller.progress
     return [
         {
             "person": person,
@@ -166,6 +167,7 @@ def _rows(request: Request, db: SessionDep, sitting_id: str) -> list[dict[str, A
             "left": seconds_left(lab) if lab else None,
             "score": percents.get(lab.id) if lab else None,
             "health": health.get(lab.id, {}) if lab else {},
+            "progress": progress.of(lab.id) if lab else None,
         }
         for person in people
     ]

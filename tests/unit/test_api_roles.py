@@ -123,6 +123,7 @@ def test_every_route_checks_the_role(client: TestClient) -> None:
         ("POST", f"/api/sessions/{other}/submit", {}),
         ("POST", f"/api/sessions/{other}/end", {}),
         ("GET", f"/api/sessions/{other}/result", {}),
+        ("GET", f"/api/sessions/{other}/progress", {}),
         ("POST", f"/api/sessions/{other}/regrade", {}),
         ("GET", f"/api/sessions/{other}/recordings/web.cast", {}),
         ("GET", f"/api/sessions/{other}/report.html", {}),

@@ -1,0 +1,96 @@
+"""Live progress, for the examiners: a running lab's built-in criteria graded read-only every
+`grading.progress` (a scenario's choice, off by default), one lab at a time on the whole
+platform so that it stays light. A preview only: kept in memory, never stored as a grade, never
+shown to the candidate, gone when the session leaves `ready` or the service restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from app.catalog import Catalog
+from app.config import Settings
+from app.errors import PraxisError
+from app.grading import preview_job
+from app.models import LabSession, State, utcnow
+from graders.pipeline import grade_in_worker
+from graders.report import GradeReport
+
+log = logging.getLogger("praxis.progress")
+
+
+@dataclass(frozen=True)
+class Progress:
+    at: datetime
+    statuses: dict[str, str]  # criterion id -> passed, partial, failed, blocked, error
+
+    @property
+    def held(self) -> list[str]:
+        return [c for c, status in self.statuses.items() if status == "passed"]
+
+
+class ProgressWatch:
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: Catalog,
+        background: Callable[[Coroutine[Any, Any, None]], None],
+        grade: Callable[[Any, float], GradeReport] = grade_in_worker,
+    ) -> None:
+        self.settings, self.catalog, self.background, self.grade = (
+            settings,
+            catalog,
+            background,
+            grade,
+        )
+        self.seen: dict[str, Progress] = {}
+        self._due: dict[str, float] = {}  # session -> when its next preview may start
+        self._busy = False
+
+    def of(self, session_id: str) -> Progress | None:
+        return self.seen.get(session_id)
+
+    def check(self, labs: list[LabSession]) -> None:
+        """From the controller's tick: forget ended sessions, start the most overdue preview."""
+        running = {lab.id: lab for lab in labs if lab.state is State.ready and lab.deadline}
+        for gone in set(self.seen) - set(running):
+            self.seen.pop(gone, None)
+        for gone in set(self._due) - set(running):
+            self._due.pop(gone, None)
+        if self._busy:
+            return
+        now = time.monotonic()
+        waiting = [
+            (self._due.get(lab.id, 0.0), lab.id, every)
+            for lab in running.values()
+            if (every := self._every(lab)) is not None and self._due.get(lab.id, 0.0) <= now
+        ]
+        if not waiting:
+            return
+        _, session_id, every = min(waiting)
+        self._due[session_id] = now + every
+        self._busy = True
+        self.background(self._preview(running[session_id]))
+
+    def _every(self, lab: LabSession) -> float | None:
+        try:
+            return self.catalog.get(lab.scenario).grading.progress_seconds
+        except PraxisError:
+            return None
+
+    async def _preview(self, lab: LabSession) -> None:
+        try:
+            scenario = self.catalog.get(lab.scenario)
+            job = preview_job(self.settings, scenario, lab.nodes, lab.params, lab.grader_key)
+            report = await asyncio.to_thread(self.grade, job, scenario.grading.budget_seconds)
+            if lab.id in self._due:  # still running: not ended meanwhile
+                self.seen[lab.id] = Progress(utcnow(), {c.id: c.status for c in report.criteria})
+        except Exception:  # a preview must never disturb the exam
+            log.exception("session %s: live progress failed", lab.id)
+        finally:
+            self._busy = False
