@@ -203,11 +203,10 @@ class Controller:
 
     # -- sittings: their sessions made ahead, their clocks started at their time ------------------
     def _start_sittings(self, now: datetime) -> None:
-        """Make the sessions of the sittings that are due, in the background: handing out
-        pooled labs asks the engine. One that cannot start is tried again a minute later."""
-        lead = timedelta(minutes=self.settings.sitting_lead_minutes)
+        """Make the sessions of the sittings that are due, off the loop (one transaction with
+        a commit each). One that cannot start is tried again a minute later."""
         with unit_of_work(self.engine) as db:
-            ids = [s.id for s in sittings.due(db, self.catalog, now, lead)]
+            ids = [s.id for s in sittings.due(db, now)]
         for sitting_id in ids:
             if self._sitting_retry.get(sitting_id, 0.0) > time.monotonic():
                 continue
@@ -215,18 +214,14 @@ class Controller:
             self._run_in_background(asyncio.to_thread(self._start_sitting, sitting_id))
 
     def _start_sitting(self, sitting_id: str) -> None:
-        made = 0
         try:
-            while True:
-                with unit_of_work(self.engine) as db:
-                    sitting = sittings.find(db, sitting_id)
-                    args = (db, self.catalog, self.settings, sitting, self.next_session_id)
-                    if sittings.start_next(*args, self.driver) is None:
-                        break
-                made += 1
-                self.wake()  # its lab, if not from the pool, is built meanwhile
+            with unit_of_work(self.engine) as db:
+                sitting = sittings.find(db, sitting_id)
+                args = (db, self.catalog, self.settings, sitting, self.next_session_id)
+                made = len(sittings.start(*args))
+            self.wake()  # the labs not from the pool are built now
             log.info("sitting %s started: %d sessions made", sitting_id, made)
-        except Exception:  # it stays planned, said in the log; it resumes where it stopped
+        except Exception:  # it stays planned, said in the log
             log.exception("sitting %s could not start; trying again in a minute", sitting_id)
 
     def _keep_pools(self, now: datetime) -> None:

@@ -1,7 +1,11 @@
 """Making a session: its row, secrets and drawn parameters, in one place for the API's
 `POST /api/sessions`, for a sitting's candidates (app.sittings.service) and for the labs the
 pool makes ahead (app.pool, with `lab_row`). A session takes a pooled lab when one is ready: it
-is then ready at once, its candidate's password set in the lab at that moment."""
+is then ready at once, with no call to the engine.
+
+A pooled lab carries nothing of anyone: its secrets (the candidate account's password, the
+grader's key) and drawn parameters were made for that lab alone when it was built, seen by no
+one, and they become the candidate's at hand-out; a lab handed out is never pooled again."""
 
 from __future__ import annotations
 
@@ -19,7 +23,6 @@ from app.clock import first_deadline
 from app.config import Settings
 from app.errors import Invalid
 from app.models import Event, LabSession, State, utcnow
-from labs.driver import LabDriver, LabError
 from labs.keys import new_keypair, new_password
 from labs.links import host_cannot
 from labs.params import DrawError, session_params
@@ -42,22 +45,20 @@ def new_session(
     candidate: str,
     by: str,
     *,
-    driver: LabDriver | None = None,
     exam_code: str | None = None,
     sitting_id: str | None = None,
     starts_at: datetime | None = None,
     minutes: int | None = None,
 ) -> Made:
-    """A session for `candidate`: a ready lab from the pool when there is one (`driver` sets
-    the candidate's password in it), else a `requested` one the controller builds. Raises
-    NotFound for an unknown scenario, Invalid for one this host cannot run or whose parameters
-    cannot be drawn."""
+    """A session for `candidate`: a ready lab from the pool when there is one, else a
+    `requested` one the controller builds. Raises NotFound for an unknown scenario, Invalid for
+    one this host cannot run or whose parameters cannot be drawn."""
     scenario = runnable(catalog, scenario_id)
-    token, code, password = new_token(), exam_code or new_exam_code(), new_password()
+    token, code = new_token(), exam_code or new_exam_code()
     version = catalog.version(scenario.id)
-    taken = driver and _from_pool(db, driver, scenario.id, version, sitting_id, password)
+    taken = _from_pool(db, scenario.id, version, sitting_id)
     lab = taken or lab_row(next_id(), scenario, version, settings)
-    lab.candidate, lab.created_by, lab.candidate_password = candidate, by, password
+    lab.candidate, lab.created_by = candidate, by
     lab.candidate_token_hash, lab.exam_code = token_hash(token), code
     lab.exam_code_hash = exam_code_hash(code)
     lab.sitting_id, lab.starts_at, lab.minutes = sitting_id, starts_at, minutes
@@ -69,12 +70,6 @@ def new_session(
     detail = f"by {by}" + (", its lab from the pool (made ahead)" if taken else "")
     db.add(Event(session_id=lab.id, state=lab.state, detail=detail))
     return Made(lab, token, code)
-
-
-def poolable(scenario: Scenario) -> bool:
-    """Whether its labs can be made ahead and handed out: a VM's candidate account is made at
-    its first boot, so only labs of containers are (app.pool)."""
-    return all(node.kind == "container" for node in scenario.nodes.values())
 
 
 def runnable(catalog: Catalog, scenario_id: str) -> Scenario:
@@ -109,16 +104,10 @@ def lab_row(session_id: str, scenario: Scenario, version: str, settings: Setting
 
 
 def _from_pool(
-    db: Session,
-    driver: LabDriver,
-    scenario_id: str,
-    version: str,
-    sitting_id: str | None,
-    password: str,
+    db: Session, scenario_id: str, version: str, sitting_id: str | None
 ) -> LabSession | None:
     """A ready pooled lab of this very version of the scenario (one reserved for the sitting
-    first, then a standing one), now no longer pooled, the candidate's `password` set in it.
-    None when there is none. A lab whose password cannot be set is put aside, failed."""
+    first, then a standing one, oldest first), now no longer pooled. None when there is none."""
     query = (
         select(LabSession)
         .where(
@@ -134,14 +123,7 @@ def _from_pool(
     for lab in db.exec(query).all():
         still = (col(LabSession.pooled), col(LabSession.state) == State.ready)
         claim = update(LabSession).where(col(LabSession.id) == lab.id, *still)
-        if db.exec(claim.values(pooled=False)).rowcount != 1:
-            continue  # another hand-out took it first
-        try:
-            driver.set_password(lab.id, lab.candidate_user, password)
-        except LabError as exc:
-            lab.state, lab.reason = State.failed, f"pooled lab broken at hand-out: {exc}"
-            db.add(Event(session_id=lab.id, state=State.failed, detail=lab.reason))
-            continue
-        db.refresh(lab)
-        return lab
+        if db.exec(claim.values(pooled=False)).rowcount == 1:  # else another hand-out took it
+            db.refresh(lab)
+            return lab
     return None

@@ -7,8 +7,8 @@ the pooled labs no longer wanted — a sitting started or cancelled, a scenario 
 pool made smaller — for the controller to remove. A broken pooled lab is failed and removed by
 the controller, and so replaced here; after one failed to build, its kind waits a minute.
 
-Only labs whose nodes are all containers are pooled (app.new_session.poolable): a sitting of
-VMs has its sessions made at the lead time instead (app.sittings.service.due).
+A sitting's lead time is measured, not guessed (`lead`): from how fast this host built the
+scenario's labs lately.
 """
 
 from __future__ import annotations
@@ -24,11 +24,13 @@ from app.catalog import Catalog
 from app.config import Settings
 from app.errors import PraxisError
 from app.models import Event, LabSession, Sitting, SittingState, State
-from app.new_session import lab_row, poolable
+from app.new_session import lab_row
 from app.reports.words import as_utc
-from app.sittings.service import candidates_of
+from app.sittings.service import HAND_OUT_AHEAD, candidates_of
 
-RETRY_AFTER = timedelta(minutes=1)
+RETRY_AFTER = timedelta(minutes=1)  # after a pooled lab failed to build, its kind waits
+PACE_SAMPLE = 30  # builds looked at, the latest: this host as it is now
+MAX_LEAD = timedelta(hours=6)  # never more: a sitting planned further ahead is not looked at
 Kind = tuple[str, str, str | None]  # scenario, its version, the sitting it is reserved for
 
 
@@ -45,23 +47,54 @@ def wanted(db: Session, catalog: Catalog, settings: Settings, now: datetime) -> 
         version = _version(catalog, scenario_id)
         if version:
             want[(scenario_id, version, None)] = count
-    lead = timedelta(minutes=settings.sitting_lead_minutes)
     for sitting in db.exec(select(Sitting).where(Sitting.state == SittingState.planned)):
-        if as_utc(sitting.starts_at) - lead > now:
+        if as_utc(sitting.starts_at) - now > MAX_LEAD:  # a cheap test first: asked every 2 s
+            continue
+        count = len(candidates_of(db, sitting.id))
+        if as_utc(sitting.starts_at) - lead(db, settings, sitting.scenario, count) > now:
             continue
         version = _version(catalog, sitting.scenario)
         if version:
-            want[(sitting.scenario, version, sitting.id)] = len(candidates_of(db, sitting.id))
+            want[(sitting.scenario, version, sitting.id)] = count
     return want
 
 
+def lead(db: Session, settings: Settings, scenario_id: str, count: int) -> timedelta:
+    """How long before a sitting's start its `count` labs begin to be built: twice the time
+    this host would take at the slowest pace it built the scenario's labs lately (a batch's
+    labs over the batch's span: parallel builds share the cores), plus a failed build's wait
+    and the hand-out's minute. Before any was built here, `settings.sitting_lead_minutes`."""
+    built = db.exec(
+        select(LabSession.created_at, LabSession.ready_at)
+        .where(LabSession.scenario == scenario_id, col(LabSession.ready_at).is_not(None))
+        .order_by(col(LabSession.ready_at).desc())
+        .limit(PACE_SAMPLE)
+    ).all()
+    spans = [(as_utc(made), as_utc(ready)) for made, ready in built if ready]
+    if not spans:
+        return timedelta(minutes=settings.sitting_lead_minutes)
+    per_lab = max(_batch_pace(spans))
+    return min(MAX_LEAD, 2 * count * per_lab + RETRY_AFTER + HAND_OUT_AHEAD)
+
+
+def _batch_pace(spans: list[tuple[datetime, datetime]]) -> list[timedelta]:
+    """Time per lab of each batch of builds whose times overlapped (a lone build: its time)."""
+    batches: list[list[tuple[datetime, datetime]]] = []
+    for made, ready in sorted(spans):
+        if batches and made <= max(r for _, r in batches[-1]):
+            batches[-1].append((made, ready))
+        else:
+            batches.append([(made, ready)])
+    return [(max(r for _, r in batch) - min(m for m, _ in batch)) / len(batch) for batch in batches]
+
+
 def _version(catalog: Catalog, scenario_id: str) -> str | None:
-    """The scenario's version when it can be pooled (valid, containers only), else None."""
+    """The scenario's version, None when it is broken (nothing is made of it)."""
     try:
-        scenario = catalog.get(scenario_id)
+        catalog.get(scenario_id)
     except PraxisError:
         return None
-    return catalog.version(scenario_id) if poolable(scenario) else None
+    return catalog.version(scenario_id)
 
 
 def kind_of(lab: LabSession) -> Kind:

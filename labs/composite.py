@@ -43,11 +43,6 @@ class CompositeDriver:
             vms = self.vms.freeze(session_id, access.candidate_user)
             return containers.result() | vms
 
-    def set_password(self, session_id: str, user: str, password: str) -> None:
-        if session_id in self.vms.sessions_on_disk():
-            raise LabError("a VM's candidate account is made at its first boot: not pooled")
-        self.containers.set_password(session_id, user, password)
-
     def node_states(self, session_id: str) -> dict[str, str]:
         states = self.containers.node_states(session_id)
         if session_id in self.vms.sessions_on_disk():  # libvirt only for labs with VMs

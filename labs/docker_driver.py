@@ -309,22 +309,6 @@ class DockerDriver:
             nodes[name] = NodeInfo(name, address, container.id or "")
         return nodes
 
-    def set_password(self, session_id: str, user: str, password: str) -> None:
-        containers = self._containers(session_id)
-        if not containers:
-            raise LabError(f"session {session_id} has no node")
-        for container in containers:
-            try:  # from the environment, not the command line: no `ps` shows it
-                done = container.exec_run(
-                    ["sh", "-c", 'printf "%s\\n" "$PRAXIS_ACCOUNT" | chpasswd'],
-                    environment={"PRAXIS_ACCOUNT": f"{user}:{password}"},
-                )
-            except DockerError as exc:
-                raise LabError(f"setting the password on {container.name}: {exc}") from exc
-            if done.exit_code != 0:
-                said = done.output.decode(errors="replace")[-300:]
-                raise LabError(f"chpasswd on {container.name} exited {done.exit_code}: {said}")
-
     def _freeze_node(self, container: Container, access: Access, restart: bool) -> None:
         try:
             container.exec_run(["usermod", "--lock", "--expiredate", "1", access.candidate_user])

@@ -74,11 +74,6 @@ class LabDriver(Protocol):
         end every process they hold. Returns the nodes as they are now (addresses may change);
         a node that is down is left as it is, to be graded as such."""
 
-    def set_password(self, session_id: str, user: str, password: str) -> None:
-        """Give `user` a new password on every node, from the host (a pooled lab handed out:
-        app.pool). Raises LabError where it cannot be done (a VM's account is made at its boot:
-        VM labs are not pooled)."""
-
     def node_states(self, session_id: str) -> dict[str, str]:
         """Node name -> backend state ('running', 'exited', ...), for health displays."""
 

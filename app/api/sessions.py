@@ -104,7 +104,6 @@ def create_session(
         body.scenario,
         body.candidate,
         user.name,
-        driver=state.driver,
     )
     db.commit()
     request.app.state.controller.wake()

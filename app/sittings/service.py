@@ -12,18 +12,18 @@ import secrets
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from app import session_actions as actions
 from app.auth import ExamNotOpen, exam_code_hash, new_exam_code
 from app.catalog import Catalog
 from app.config import Settings
-from app.errors import Conflict, Invalid, NotFound, PraxisError
+from app.errors import Conflict, Invalid, NotFound
 from app.models import LabSession, Sitting, SittingCandidate, SittingState, StartMode, utcnow
-from app.new_session import new_session, poolable, runnable
+from app.new_session import new_session, runnable
 from app.reports.words import as_utc
 from app.sittings.roster import Candidate
-from labs.driver import LabDriver
 
 MAX_CANDIDATES = 200
 MAX_MINUTES = 12 * 60
@@ -126,11 +126,9 @@ def create(
 
 
 def _planned(db: Session, sitting: Sitting, what: str) -> None:
-    """Refuse `what` once the sitting has started, or has begun to (some sessions made)."""
+    """Refuse `what` once the sitting has started."""
     if sitting.state is not SittingState.planned:
         raise Conflict(f"sitting {sitting.id} is {sitting.state.value}: {what} no longer")
-    if any(c.session_id for c in candidates_of(db, sitting.id)):
-        raise Conflict(f"sitting {sitting.id} is starting: {what} no longer")
 
 
 def edit(
@@ -191,68 +189,48 @@ def cancel(db: Session, sitting: Sitting) -> None:
     db.add(sitting)
 
 
-def due(db: Session, catalog: Catalog, now: datetime, lead: timedelta) -> list[Sitting]:
-    """Planned sittings whose sessions must be made now: a minute before their start when the
-    pool made their labs ahead (app.pool), `lead` before it when their labs are built for
-    each session (VMs are not pooled)."""
+def due(db: Session, now: datetime) -> list[Sitting]:
+    """Planned sittings whose sessions must be made now: a minute before their start, when the
+    pool has made their labs ahead (app.pool)."""
     query = select(Sitting).where(Sitting.state == SittingState.planned)
-    soonest = max(lead, HAND_OUT_AHEAD)  # a cheap test first: the tick asks every time
-    return [
-        s
-        for s in db.exec(query)
-        if as_utc(s.starts_at) - soonest <= now
-        and as_utc(s.starts_at) - _ahead(catalog, s, lead) <= now
-    ]
+    return [s for s in db.exec(query) if as_utc(s.starts_at) - HAND_OUT_AHEAD <= now]
 
 
-def _ahead(catalog: Catalog, sitting: Sitting, lead: timedelta) -> timedelta:
-    try:
-        pooled = poolable(catalog.get(sitting.scenario))
-    except PraxisError:  # broken since it was planned: `start` says why, in the log
-        return lead
-    return HAND_OUT_AHEAD if pooled else lead
-
-
-def start_next(
+def start(
     db: Session,
     catalog: Catalog,
     settings: Settings,
     sitting: Sitting,
     next_id: Callable[[], str],
-    driver: LabDriver | None = None,
-) -> LabSession | None:
-    """Make the session of the sitting's next candidate who has none: with a lab from the
-    sitting's pool (its candidate's password set in it now) or, failing that, one the
-    controller builds. None once every candidate has theirs: the sitting is then started.
-
-    One candidate a call, each in its own transaction, so that a hand-out holds the database
-    for one engine call only; a start cut short resumes where it stopped. A scheduled
-    sitting's clocks start at its time, the others' at each candidate's first sign-in."""
-    if sitting.state is not SittingState.planned:
+) -> list[LabSession]:
+    """Make every candidate's session, in this one transaction: each with a lab from the
+    sitting's pool, or, failing that, one the controller builds. A scheduled sitting's clocks
+    start at its time, the others' at each candidate's first sign-in."""
+    planned = (col(Sitting.id) == sitting.id, col(Sitting.state) == SittingState.planned)
+    claim = update(Sitting).where(*planned).values(state=SittingState.started, started_at=utcnow())
+    if db.exec(claim).rowcount != 1:  # guarded: started or cancelled meanwhile
         raise Conflict(f"sitting {sitting.id} is {sitting.state.value}: it cannot start")
-    waiting = [c for c in candidates_of(db, sitting.id) if c.session_id is None]
-    if not waiting:
-        sitting.state, sitting.started_at = SittingState.started, utcnow()
-        db.add(sitting)
-        return None
-    candidate, scheduled = waiting[0], sitting.start_mode is StartMode.scheduled
-    lab = new_session(
-        db,
-        next_id,
-        catalog,
-        settings,
-        sitting.scenario,
-        f"{candidate.first_name} {candidate.last_name.upper()}",
-        f"sitting {sitting.id}",
-        driver=driver,
-        exam_code=candidate.exam_code,
-        sitting_id=sitting.id,
-        starts_at=sitting.starts_at if scheduled else None,
-        minutes=sitting.minutes,
-    ).lab
-    candidate.session_id = lab.id
-    db.add(candidate)
-    return lab
+    db.refresh(sitting)
+    made = []
+    scheduled = sitting.start_mode is StartMode.scheduled
+    for candidate in candidates_of(db, sitting.id):
+        lab = new_session(
+            db,
+            next_id,
+            catalog,
+            settings,
+            sitting.scenario,
+            f"{candidate.first_name} {candidate.last_name.upper()}",
+            f"sitting {sitting.id}",
+            exam_code=candidate.exam_code,
+            sitting_id=sitting.id,
+            starts_at=sitting.starts_at if scheduled else None,
+            minutes=sitting.minutes,
+        ).lab
+        candidate.session_id = lab.id
+        db.add(candidate)
+        made.append(lab)
+    return made
 
 
 def not_yet(db: Session, code_hash: str) -> None:

@@ -1,6 +1,6 @@
 """The pool on real labs: labs made ahead by the running service, a pooled lab killed before
-hand-out replaced, a walk-in given a ready lab at once with a password of its own (the pool's
-own password no longer opens it), and the pool made whole again."""
+hand-out replaced, a walk-in given a ready lab at once with the secrets made for that lab alone
+(another pooled lab's password does not open it), and the pool made whole again."""
 
 from __future__ import annotations
 
@@ -58,19 +58,21 @@ def test_a_pooled_lab_is_replaced_when_broken_and_handed_out_whole(tmp_path: Pat
             assert time.monotonic() < deadline, "the broken pooled lab was not removed"
             time.sleep(0.5)
 
-        pool_password = _row(service, kept).candidate_password
+        own = _row(service, kept).candidate_password
+        [other] = [i for i in again["ready"] if i != kept]
+        others = _row(service, other).candidate_password
         with service.client() as api:
             reply = api.post("/api/sessions", json={"scenario": "quick", "candidate": "Léa"})
             assert reply.status_code == 202, reply.text
             session = reply.json()
         assert session["state"] == "ready" and session["id"] == kept  # the oldest first
-        assert session["deadline"] is not None
+        assert session["deadline"] is not None and session["access"]["password"] == own
         ssh = candidate_ssh(session)
         _, out, _ = ssh.exec_command("hostname")
         assert out.read().decode().strip() == "web"
         ssh.close()
         with pytest.raises(paramiko.AuthenticationException):
-            candidate_ssh(session | {"access": session["access"] | {"password": pool_password}})
+            candidate_ssh(session | {"access": session["access"] | {"password": others}})
         _pool(service, without=kept)  # made whole again
     finally:
         service.kill()

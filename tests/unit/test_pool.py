@@ -24,33 +24,14 @@ from app.main import create_app
 from app.models import LabSession, State, utcnow
 from app.reports.words import as_utc
 from app.sittings import service as sittings
-from labs.driver import LabError
 from labs.scenario import tree_hash
 from tests.unit.test_api_roles import NoLabs, tokens
 
 
-class Recorded(NoLabs):
-    """Records each password set; refuses for the labs in `broken`."""
-
-    def __init__(self) -> None:
-        self.passwords: dict[str, tuple[str, str]] = {}
-        self.broken: set[str] = set()
-
-    def set_password(self, session_id: str, user: str, password: str) -> None:
-        if session_id in self.broken:
-            raise LabError("the node does not answer")
-        self.passwords[session_id] = (user, password)
-
-
 @pytest.fixture
-def driver() -> Recorded:
-    return Recorded()
-
-
-@pytest.fixture
-def client(tmp_path: Path, driver: Recorded) -> Iterator[TestClient]:
+def client(tmp_path: Path) -> Iterator[TestClient]:
     settings = Settings(data_dir=tmp_path, scenarios_dir=ROOT / "scenarios", pools={"amp-stack": 2})
-    app = create_app(settings, driver=driver, run_controller=False)  # type: ignore[arg-type]
+    app = create_app(settings, driver=NoLabs(), run_controller=False)  # type: ignore[arg-type]
     with TestClient(app) as test_client:
         test_client.headers["Authorization"] = f"Bearer {tokens(test_client)['examiner']}"
         yield test_client
@@ -80,9 +61,7 @@ def _ready(client: TestClient, *ids: str) -> None:
             db.add(lab)
 
 
-def test_a_walk_in_takes_a_ready_pooled_lab_with_a_password_of_its_own(
-    client: TestClient, driver: Recorded
-) -> None:
+def test_a_walk_in_takes_a_ready_pooled_lab_with_secrets_of_its_own(client: TestClient) -> None:
     made = _upkeep(client).made
     assert len(made) == 2 and _upkeep(client).made == []  # being built: counted
     assert client.get("/api/sessions").json() == []  # no one's session
@@ -91,30 +70,37 @@ def test_a_walk_in_takes_a_ready_pooled_lab_with_a_password_of_its_own(
     [standing] = client.get("/api/pools").json()
     assert standing["scenario"] == "amp-stack" and standing["sitting"] is None
     assert standing["wanted"] == 2 and sorted(standing["ready"]) == sorted(made)
+    with unit_of_work(_state(client).engine) as db:  # made for each lab alone, shown to no one
+        secrets = {i: _row(db, i).candidate_password for i in made}
+        keys = {_row(db, i).grader_key for i in made}
+    assert len(set(secrets.values())) == len(keys) == 2
 
     reply = client.post("/api/sessions", json={"scenario": "amp-stack", "candidate": "Léa"})
     assert reply.status_code == 202, reply.text
     session = reply.json()
-    assert session["id"] in made and session["state"] == "ready"
-    assert driver.passwords[session["id"]] == ("candidat", session["access"]["password"])
+    assert session["id"] == made[0] and session["state"] == "ready"  # the oldest first
+    assert session["access"]["password"] == secrets[session["id"]]
     deadline = datetime.fromisoformat(session["deadline"]).replace(tzinfo=UTC)
     assert timedelta(minutes=89) < deadline - datetime.now(UTC) <= timedelta(minutes=90)
     assert [s["id"] for s in client.get("/api/sessions").json()] == [session["id"]]
     with unit_of_work(_state(client).engine) as db:
-        lab = db.get(LabSession, session["id"])
-        assert lab is not None and not lab.pooled and lab.candidate == "Léa"
+        lab = _row(db, session["id"])
+        assert not lab.pooled and lab.candidate == "Léa"
         token, opened = sign_in_candidate(db, session["access"]["exam_code"])
         assert opened == session["id"] and token
 
     assert len(_upkeep(client).made) == 1  # the pool made whole again
-    other = [i for i in made if i != session["id"]]
-    driver.broken.add(other[0])  # its password cannot be set: put aside, the next is built
-    cold = client.post("/api/sessions", json={"scenario": "amp-stack", "candidate": "Zoé"})
-    assert cold.json()["state"] == "requested" and cold.json()["id"] not in made
-    with unit_of_work(_state(client).engine) as db:
-        broken = db.get(LabSession, other[0])
-        assert broken is not None and broken.state is State.failed
-        assert "broken at hand-out" in broken.reason
+    second = client.post("/api/sessions", json={"scenario": "amp-stack", "candidate": "Zoé"})
+    assert second.json()["id"] == made[1]
+    cold = client.post("/api/sessions", json={"scenario": "amp-stack", "candidate": "Ana"})
+    assert cold.json()["state"] == "requested" and cold.json()["id"] not in made  # none ready
+    assert len(_upkeep(client).made) == 1  # a lab handed out is never pooled again
+
+
+def _row(db: Any, session_id: str) -> LabSession:
+    lab = db.get(LabSession, session_id)
+    assert lab is not None
+    return lab
 
 
 def test_labs_no_longer_wanted_are_named_for_removal(client: TestClient) -> None:
@@ -134,7 +120,7 @@ def test_labs_no_longer_wanted_are_named_for_removal(client: TestClient) -> None
 
 
 def test_a_sitting_reserves_a_lab_per_candidate_and_hands_them_out_at_its_time(
-    client: TestClient, driver: Recorded
+    client: TestClient,
 ) -> None:
     _state(client).settings.pools = {}
     people = [
@@ -144,28 +130,26 @@ def test_a_sitting_reserves_a_lab_per_candidate_and_hands_them_out_at_its_time(
     starts = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=30)
     body = {"scenario": "amp-stack", "starts_at": starts.isoformat(), "candidates": people}
     sitting = client.post("/api/sittings", json=body).json()
-    assert _upkeep(client).made == []  # 30 min ahead: beyond the lead time (15 min)
+    assert _upkeep(client).made == []  # 30 min ahead: beyond the lead time (nothing built
+    # here yet: the configured 15 min)
     reserved = _upkeep(client, starts - timedelta(minutes=14)).made
     assert len(reserved) == 2
     _ready(client, *reserved)
     state = _state(client)
     with unit_of_work(state.engine) as db:
-        lead = timedelta(minutes=15)
-        assert sittings.due(db, state.catalog, starts - timedelta(minutes=2), lead) == []
-        [due] = sittings.due(db, state.catalog, starts - timedelta(seconds=59), lead)
+        assert sittings.due(db, starts - timedelta(minutes=2)) == []
+        [due] = sittings.due(db, starts - timedelta(seconds=59))
         with pytest.raises(Forbidden, match="this exam opens at"):  # no session yet
             sign_in_candidate(
                 db, sitting["candidates"][0]["exam_code"], sittings.sign_in, sittings.not_yet
             )
         ids = iter(["cold00000001", "cold00000002"])
-        args = (db, state.catalog, state.settings, due, lambda: next(ids), driver)
-        made = [sittings.start_next(*args), sittings.start_next(*args)]
-        assert sittings.start_next(*args) is None and due.state.value == "started"
-        assert sorted(lab.id for lab in made if lab) == sorted(reserved)
+        made = sittings.start(db, state.catalog, state.settings, due, lambda: next(ids))
+        assert due.state.value == "started"
+        assert sorted(lab.id for lab in made) == sorted(reserved)
         for lab in made:
-            assert lab and lab.state is State.ready and lab.deadline is None
+            assert lab.state is State.ready and lab.deadline is None and not lab.pooled
             assert lab.starts_at and as_utc(lab.starts_at) == starts
-    assert set(driver.passwords) == set(reserved)
     assert _upkeep(client).made == []  # started: no more labs for it
 
 
@@ -180,3 +164,23 @@ def test_a_scenario_s_version_is_hashed_again_only_when_a_file_changed(tmp_path:
     script = folder / "solution" / "web.sh"
     script.chmod(script.stat().st_mode ^ 0o100)  # a mode alone changes the version too
     assert catalog.version("quick") == tree_hash(folder)
+
+
+def test_a_sitting_s_lead_time_is_measured_from_this_host_s_builds(client: TestClient) -> None:
+    state, t0 = _state(client), utcnow()
+    with unit_of_work(state.engine) as db:
+        assert pool.lead(db, state.settings, "amp-stack", 30) == timedelta(minutes=15)  # unknown
+        builds = [(0, 12), (2, 25), (5, 30), (100, 104)]  # a batch of 3 in 30 s, then one in 4 s
+        for i, (made, ready) in enumerate(builds):
+            lab = LabSession(
+                id=f"b{i:011x}", scenario="amp-stack", candidate="c", state=State.ready
+            )
+            lab.created_at, lab.ready_at = (
+                t0 + timedelta(seconds=made),
+                t0 + timedelta(seconds=ready),
+            )
+            db.add(lab)
+    with unit_of_work(state.engine) as db:
+        # the slowest pace, 10 s a lab, twice over, plus a failed build's wait and the hand-out
+        assert pool.lead(db, state.settings, "amp-stack", 30) == timedelta(minutes=12)
+        assert pool.lead(db, state.settings, "amp-stack", 3) == timedelta(minutes=3)

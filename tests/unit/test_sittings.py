@@ -133,16 +133,16 @@ def _started(client: TestClient, mode: StartMode, window: int = 0) -> tuple[str,
     engine = client.app.state.engine  # type: ignore[attr-defined]
     settings, catalog = client.app.state.settings, client.app.state.catalog  # type: ignore[attr-defined]
     ids = iter(f"s{i:011x}" for i in range(100))
-    made = []
-    while True:  # one candidate a transaction, as the controller does
-        with unit_of_work(engine) as db:
-            found = service.find(db, sitting["id"])
-            if (lab := service.start_next(db, catalog, settings, found, lambda: next(ids))) is None:
-                break
-            made.append(lab.id)
-            assert service.find(db, sitting["id"]).state.value == "planned"
-            with pytest.raises(Conflict, match="is starting: it can be edited no longer"):
-                service.edit(db, catalog, found, room="C3")
+    with unit_of_work(engine) as db:  # in one transaction, as the controller does
+        found = service.find(db, sitting["id"])
+        made = [lab.id for lab in service.start(db, catalog, settings, found, lambda: next(ids))]
+    with unit_of_work(engine) as db:
+        found = service.find(db, sitting["id"])
+        assert found.state.value == "started" and found.started_at
+        with pytest.raises(Conflict, match="is started: it can be edited no longer"):
+            service.edit(db, catalog, found, room="C3")
+        with pytest.raises(Conflict, match="is started: it cannot start"):
+            service.start(db, catalog, settings, found, lambda: next(ids))
     assert len(made) == 3
     return sitting["id"], [p["exam_code"] for p in sitting["candidates"]]
 
