@@ -1,8 +1,10 @@
-"""VM labs on the real libvirtd (QEMU TCG here): a container and a VM on one network, graded
-from the VM's frozen disk and over SSH, torn down and reaped without a trace."""
+"""VM labs on the real libvirtd (QEMU TCG here): a container and a VM on one network, made
+ahead in a pool and handed out ready, graded from the VM's frozen disk and over SSH, torn down
+and reaped without a trace."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
@@ -47,10 +49,10 @@ def _instance(service: Service) -> str:
     return instance_id(make_engine(f"sqlite:///{service.env['PRAXIS_DATA_DIR']}/praxis.db"))
 
 
-def test_a_mixed_lab_is_solved_graded_from_the_frozen_disk_and_leaves_nothing(
+def test_a_pooled_mixed_lab_is_solved_graded_from_the_frozen_disk_and_leaves_nothing(
     tmp_path: Path,
 ) -> None:
-    service = Service(tmp_path, retention_seconds="2").start()
+    service = Service(tmp_path, retention_seconds="2", pools=json.dumps({"vm-lab": 1})).start()
     try:
         _mixed_lab(service)
     finally:
@@ -60,10 +62,15 @@ def test_a_mixed_lab_is_solved_graded_from_the_frozen_disk_and_leaves_nothing(
 
 def _mixed_lab(service: Service) -> None:
     with service.client() as api:
+        deadline = time.monotonic() + 300
+        while not (pools := api.get("/api/pools").json()) or not pools[0]["ready"]:
+            assert time.monotonic() < deadline, f"no pooled VM lab ready: {pools}"
+            time.sleep(1)
         created = api.post("/api/sessions", json={"scenario": "vm-lab", "candidate": "Vera Machin"})
         assert created.status_code == 202, created.text
-        session_id = created.json()["id"]
-        ready = service.wait(session_id, "ready", timeout=300)
+        ready = created.json()
+        assert ready["state"] == "ready" and ready["id"] == pools[0]["ready"][0]  # at once
+        session_id = ready["id"]
         vm = next(n for n in ready["nodes"] if n["name"] == "vm")
         box = subprocess.run(  # the container reaches the VM on the session's network
             ["docker", "exec", f"praxis-{session_id}-box", "bash", "-c", "echo > /dev/tcp/"
