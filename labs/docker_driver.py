@@ -10,6 +10,7 @@ import contextlib
 import ipaddress
 import logging
 import os
+import random
 import signal
 import threading
 import time
@@ -49,6 +50,7 @@ STOP_TIMEOUT = 10  # systemd's clean shutdown, then SIGKILL
 START_ATTEMPTS = 2  # a node whose init dies at once is started again, then reported
 BOOT_TIMEOUT = 90  # services that take longer are graded as they are
 REMOVAL_WAIT = 60  # a removal begun elsewhere (a stopped service's) is waited for this long
+SUBNET_ATTEMPTS = 10  # another platform on the engine took the subnet drawn: draw again
 LINKS_LABEL = "praxis.links"  # a node's lab links (labs.links.encode), plugged at each start
 # PID 1 of a node waits (30 s at most) for what the driver does once the container runs, then
 # becomes the image's init: its lab links plugged in (the node's own network configuration must
@@ -169,19 +171,21 @@ class DockerDriver:
                         options={"com.docker.network.bridge.name": _bridge(session_id)},
                     )
                 except docker.errors.APIError as exc:
-                    if "overlap" not in str(exc) or attempts == 3:
+                    if "overlap" not in str(exc) or attempts == SUBNET_ATTEMPTS:
                         raise
 
     def _free_subnet(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+        """A free /24 of the pool, drawn at random: platforms sharing the engine that each took
+        the lowest free one would collide again and again while both make labs."""
         used = set()
         for net in self.client.networks.list():
             for cfg in (net.attrs.get("IPAM") or {}).get("Config") or []:
                 if "Subnet" in cfg:
                     used.add(ipaddress.ip_network(cfg["Subnet"]))
-        for subnet in self.pool.subnets(new_prefix=24):
-            if not any(subnet.overlaps(u) for u in used):
-                return subnet
-        raise LabError(f"no free /24 left in the lab address pool {self.pool}")
+        free = [s for s in self.pool.subnets(new_prefix=24) if not any(s.overlaps(u) for u in used)]
+        if not free:
+            raise LabError(f"no free /24 left in the lab address pool {self.pool}")
+        return random.choice(free)
 
     def _container(
         self,

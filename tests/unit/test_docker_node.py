@@ -3,11 +3,14 @@ container's removal when another caller began it."""
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import struct
 import threading
 import time
+from threading import Lock
 from types import SimpleNamespace
+from typing import Any
 
 import docker.errors
 import pytest
@@ -15,6 +18,7 @@ import pytest
 from graders.contract import CommandResult
 from graders.docker_node import StreamLost, _read_frames, _unframe
 from labs.docker_driver import DockerDriver
+from labs.driver import LabError
 
 NONCE = "0123456789abcdef"
 
@@ -96,3 +100,32 @@ def test_a_removal_begun_elsewhere_is_waited_for_not_failed() -> None:
     assert next(looks, "done") == "done"
     with pytest.raises(docker.errors.APIError):  # any other conflict is not ours to hide
         driver._remove(_BeingRemoved(said="is paused"))  # type: ignore[arg-type]
+
+
+def test_a_subnet_another_platform_took_first_is_drawn_again_among_the_free_ones() -> None:
+    taken = [ipaddress.ip_network(f"10.213.{i}.0/24") for i in range(254)]  # 2 left free
+    listed = [SimpleNamespace(attrs={"IPAM": {"Config": [{"Subnet": str(n)}]}}) for n in taken]
+    raced: list[str] = []
+
+    def create(name: str, **options: Any) -> object:
+        subnet = options["ipam"]["Config"][0]["Subnet"]
+        if not raced:  # the other platform made a network on this very subnet meanwhile
+            raced.append(subnet)
+            listed.append(SimpleNamespace(attrs={"IPAM": {"Config": [{"Subnet": subnet}]}}))
+            response = SimpleNamespace(status_code=403, url="http://docker", reason="Forbidden")
+            raise docker.errors.APIError("x", response=response, explanation="Pool overlaps")
+        return SimpleNamespace(name=name, subnet=subnet)
+
+    driver = DockerDriver.__new__(DockerDriver)
+    driver.pool, driver.instance, driver._net_lock = (
+        ipaddress.ip_network("10.213.0.0/16"),
+        "i",
+        Lock(),
+    )
+    networks = SimpleNamespace(list=lambda names=None: [] if names else listed, create=create)
+    driver.client = SimpleNamespace(networks=networks)  # type: ignore[assignment]
+    made: Any = driver._network("abc")
+    assert {made.subnet, *raced} == {"10.213.254.0/24", "10.213.255.0/24"}
+    listed.append(SimpleNamespace(attrs={"IPAM": {"Config": [{"Subnet": made.subnet}]}}))
+    with pytest.raises(LabError, match="no free /24 left"):
+        driver._network("def")
