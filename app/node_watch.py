@@ -1,14 +1,14 @@
 """The watch over running labs' nodes: a node found down opens an incident (and cuts its dead
 connections), a node back up closes it; the examiner's restart starts it again, disk kept.
 
-Part of the controller's loop: one engine call for every lab, at most every WATCH_SECONDS.
+Part of the controller's loop: one engine call for every lab each time the controller looks at
+the running labs (app.controller.LOOK_SECONDS).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
@@ -21,23 +21,21 @@ if TYPE_CHECKING:
     from app.controller import Controller
 
 log = logging.getLogger("praxis.watch")
-WATCH_SECONDS = 1.0
 
 
 class NodeWatch:
     def __init__(self, controller: Controller) -> None:
         self.c = controller
         self.restarting: set[tuple[str, str]] = set()  # (session, node) being started
-        self._last = 0.0
         self._checking = False  # one look at the engine at a time
 
     def check(self, labs: list[LabSession]) -> None:
         """Compare every running lab's nodes with the engine's view, in the background: the
-        loop must not wait on the engine (from the loop, each tick)."""
+        loop must not wait on the engine (from the loop, each second)."""
         ready = [lab for lab in labs if lab.state is State.ready and lab.id not in self.c.tasks]
-        if not ready or self._checking or time.monotonic() - self._last < WATCH_SECONDS:
+        if not ready or self._checking:
             return
-        self._last, self._checking = time.monotonic(), True
+        self._checking = True
         self._background(self._check(ready))
 
     async def _check(self, ready: list[LabSession]) -> None:
