@@ -17,7 +17,6 @@ from app import csrf
 from app.api.deps import COOKIE, CatalogDep, SessionDep
 from app.api.reports import scenario_topology, session_report
 from app.auth import Principal, authenticate
-from app.backends import states_within
 from app.catalog import Catalog
 from app.clock import seconds_left
 from app.errors import PraxisError, Unauthorized
@@ -153,8 +152,7 @@ def exam_page(
 
 
 def _rows(request: Request, db: SessionDep, catalog: Catalog, lang: str) -> list[dict[str, Any]]:
-    driver = request.app.state.driver
-    states: dict[str, dict[str, str]] = states_within(driver.all_node_states, {})
+    states: dict[str, dict[str, str]] = request.app.state.controller.watch.node_states()
     labs = db.exec(
         select(LabSession)
         .where(col(LabSession.state).in_(LIVE_STATES), ~col(LabSession.pooled))

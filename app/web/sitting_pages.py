@@ -16,7 +16,6 @@ from app import csrf
 from app.api.deps import CatalogDep, SessionDep
 from app.api.reports import download
 from app.api.sittings import results_zip
-from app.backends import states_within
 from app.catalog import Catalog
 from app.clock import seconds_left
 from app.errors import Invalid, PraxisError
@@ -156,10 +155,10 @@ def _rows(request: Request, db: SessionDep, sitting_id: str) -> list[dict[str, A
     people = service.candidates_of(db, sitting_id)
     ids = [p.session_id for p in people if p.session_id]
     labs = {lab.id: lab for lab in db.exec(select(LabSession).where(col(LabSession.id).in_(ids)))}
-    driver = request.app.state.driver
-    health: dict[str, dict[str, str]] = states_within(driver.all_node_states, {}) if labs else {}
+    controller = request.app.state.controller
+    health: dict[str, dict[str, str]] = controller.watch.node_states() if labs else {}
     percents = scores(db, ids)
-    progress = request.app.state.controller.progress
+    progress = controller.progress
     return [
         {
             "person": person,
