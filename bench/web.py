@@ -310,7 +310,8 @@ def in_process(tmp: Path, urls: list[str], requests: int) -> list[list[float]]:
         for session_id in running:
             seen[session_id] = Progress(utcnow(), statuses)
         sign_in(client, "/login", name="bench", password="bench-password")
-        assert count(client.get, urls[1], 'class="progress"><span') == LIVE
+        for url in urls:
+            assert count(client.get, url, 'class="progress"><span') == LIVE
         return timed(client.get, urls, requests)
 
 
