@@ -92,7 +92,7 @@ def _rows(db: Session, labs: list[LabSummary], live: Live) -> list[LabRow]:
             seconds_left(lab),
             percents.get(lab.id),
             health.get(lab.id, {}),
-            live.progress(lab.id),
+            live.progress(lab.id) if lab.state is State.ready else None,  # the exam's only
         )
         for lab in labs
     ]

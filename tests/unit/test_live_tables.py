@@ -93,6 +93,7 @@ def test_a_dashboard_row_shows_clock_progress_grade_and_machines(
     engine.states = {"run": {"web": "exited"}, "done": {"web": "exited"}}
     watch = client.app.state.controller.progress  # type: ignore[attr-defined]
     watch.seen["run"] = Progress(now, {"packages": "passed", "vhost": "failed"})
+    watch.seen["done"] = watch.seen["run"]  # ended since its last preview, not yet forgotten
 
     page = client.get("/staff/fragments/sessions").text
     done, run = page.split("<tr ")[1:]  # newest first
@@ -102,8 +103,10 @@ def test_a_dashboard_row_shows_clock_progress_grade_and_machines(
     assert 'class="node exited down"' in run and "⚠ web" in run  # running: an incident
     assert re.search(r'class="score">\d+,\d\u00a0%</td>', done)
     assert 'class="node frozen"' in done  # ended: its machines frozen, not down
-    assert '<td class="progress"></td>' in done  # none previewed
+    assert '<td class="progress"></td>' in done  # the exam's only: not once it ended
     assert "Installer, configurer et sécuriser un serveur AMP" in run
+    assert client.get("/api/sessions/run/progress").json()["held"] == ["packages"]
+    assert client.get("/api/sessions/done/progress").status_code == 404
 
 
 def test_the_engine_is_asked_once_per_poll_period_whoever_polls(
