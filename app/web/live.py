@@ -15,7 +15,7 @@ from sqlmodel import Session, col
 
 from app.catalog import Catalog
 from app.clock import seconds_left
-from app.models import LIVE_STATES, LabSession, SittingCandidate, State
+from app.models import LIVE_STATES, OPEN_STATES, LabSession, SittingCandidate, State
 from app.progress import Progress
 from app.web.listing import scores, titles
 
@@ -84,7 +84,8 @@ class Live:
 
 
 def _rows(db: Session, labs: list[LabSummary], live: Live) -> list[LabRow]:
-    percents = scores(db, [lab.id for lab in labs])
+    ended = [lab.id for lab in labs if lab.state not in OPEN_STATES]  # a grade comes after
+    percents = scores(db, ended)
     health = live.health() if labs else {}
     return [
         LabRow(
