@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from app.models import LabSession, State, utcnow
 from app.reports.words import as_utc
@@ -31,7 +32,17 @@ def first_deadline(lab: LabSession, ready: datetime, scenario: Scenario) -> date
     return clock_end(lab, max(ready, as_utc(lab.starts_at)), scenario)
 
 
-def seconds_left(lab: LabSession) -> float | None:
+class Clocked(Protocol):
+    """A session as its clock needs it: a LabSession, or a staff table's summary of one."""
+
+    @property
+    def state(self) -> State: ...
+
+    @property
+    def deadline(self) -> datetime | None: ...
+
+
+def seconds_left(lab: Clocked) -> float | None:
     """Time left on a running session's clock; None when no clock runs."""
     if lab.state is not State.ready or lab.deadline is None:
         return None

@@ -1,17 +1,21 @@
 """The watch over running labs' nodes: a node found down opens an incident (and cuts its dead
 connections), a node back up closes it; the examiner's restart starts it again, disk kept.
 
-Part of the controller's loop: one engine call for every lab, at most every WATCH_SECONDS.
+Part of the controller's loop: one engine call for every lab each time the controller looks at
+the running labs (app.controller.LOOK_SECONDS). The staff pages show its last answer while it is
+fresh (`node_states`), instead of asking the engine at each poll of each examiner.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
+from app.backends import states_within
 from app.db import unit_of_work
 from app.incidents import open_incidents, record_down, record_up
 from app.models import Incident, LabSession, State
@@ -21,28 +25,42 @@ if TYPE_CHECKING:
     from app.controller import Controller
 
 log = logging.getLogger("praxis.watch")
-WATCH_SECONDS = 1.0
+FRESH_SECONDS = 2.0  # how old an answer the pages may show: their poll period
 
 
 class NodeWatch:
     def __init__(self, controller: Controller) -> None:
         self.c = controller
         self.restarting: set[tuple[str, str]] = set()  # (session, node) being started
-        self._last = 0.0
         self._checking = False  # one look at the engine at a time
+        self._seen: tuple[float, dict[str, dict[str, str]]] = (-math.inf, {})  # when, what
+
+    def node_states(self) -> dict[str, dict[str, str]]:
+        """Session -> node -> state, for a page (thread-safe): the last answer if under
+        FRESH_SECONDS old (the watch asks each second while a lab runs), else the engine's
+        now; none past STATE_WAIT."""
+        at, states = self._seen
+        if time.monotonic() - at <= FRESH_SECONDS:
+            return states
+        asked = states_within(self.c.driver.all_node_states, None)
+        if asked is None:
+            return {}
+        self._seen = (time.monotonic(), asked)
+        return asked
 
     def check(self, labs: list[LabSession]) -> None:
         """Compare every running lab's nodes with the engine's view, in the background: the
-        loop must not wait on the engine (from the loop, each tick)."""
+        loop must not wait on the engine (from the loop, each second)."""
         ready = [lab for lab in labs if lab.state is State.ready and lab.id not in self.c.tasks]
-        if not ready or self._checking or time.monotonic() - self._last < WATCH_SECONDS:
+        if not ready or self._checking:
             return
-        self._last, self._checking = time.monotonic(), True
+        self._checking = True
         self._background(self._check(ready))
 
     async def _check(self, ready: list[LabSession]) -> None:
         try:
             states = await asyncio.to_thread(self.c.driver.all_node_states)
+            self._seen = (time.monotonic(), states)
             with unit_of_work(self.c.engine) as db:
                 down = {(i.session_id, i.node) for i in open_incidents(db)}
             for lab in ready:

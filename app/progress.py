@@ -56,7 +56,8 @@ class ProgressWatch:
         return self.seen.get(session_id)
 
     def check(self, labs: list[LabSession]) -> None:
-        """From the controller's tick: forget ended sessions, start the most overdue preview."""
+        """From the controller's look at the running labs (each second): forget ended sessions,
+        start the most overdue preview."""
         running = {lab.id: lab for lab in labs if lab.state is State.ready and lab.deadline}
         for gone in set(self.seen) - set(running):
             self.seen.pop(gone, None)
@@ -65,10 +66,14 @@ class ProgressWatch:
         if self._busy:
             return
         now = time.monotonic()
+        # Once per subject, not per lab: each asks the catalog to stat the scenario's files.
+        period = {
+            scenario: self._every(scenario) for scenario in {r.scenario for r in running.values()}
+        }
         waiting = [
             (self._due.get(lab.id, 0.0), lab.id, every)
             for lab in running.values()
-            if (every := self._every(lab)) is not None and self._due.get(lab.id, 0.0) <= now
+            if (every := period[lab.scenario]) is not None and self._due.get(lab.id, 0.0) <= now
         ]
         if not waiting:
             return
@@ -77,9 +82,9 @@ class ProgressWatch:
         self._busy = True
         self.background(self._preview(running[session_id]))
 
-    def _every(self, lab: LabSession) -> float | None:
+    def _every(self, scenario_id: str) -> float | None:
         try:
-            return self.catalog.get(lab.scenario).grading.progress_seconds
+            return self.catalog.get(scenario_id).grading.progress_seconds
         except PraxisError:
             return None
 

@@ -220,8 +220,8 @@ def progress(
     """The live progress of a running session (the scenario's `grading.progress`): its built-in
     criteria graded read-only a while ago. A preview for examiners, never a grade."""
     user.require(Role.examiner)
-    find_lab(db, session_id)
-    seen = request.app.state.controller.progress.of(session_id)
+    running = find_lab(db, session_id).state is State.ready  # the watch forgets it within 1 s
+    seen = request.app.state.controller.progress.of(session_id) if running else None
     if seen is None:
         raise NotFound(f"no live progress for {session_id}: off for its scenario, or none yet")
     return ProgressPublic(at=seen.at, criteria=seen.statuses, held=seen.held)

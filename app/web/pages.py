@@ -11,24 +11,23 @@ from fastapi import APIRouter, Cookie, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markdown_it import MarkdownIt
 from markupsafe import Markup
-from sqlmodel import col, select
 
 from app import csrf
 from app.api.deps import COOKIE, CatalogDep, SessionDep
 from app.api.reports import scenario_topology, session_report
 from app.auth import Principal, authenticate
-from app.backends import states_within
 from app.catalog import Catalog
 from app.clock import seconds_left
 from app.errors import PraxisError, Unauthorized
-from app.models import LIVE_STATES, LabSession, Result, Role, State
+from app.models import LabSession, Result, Role, State
 from app.reports.messages import end_reason
 from app.reports.view import View, build_view
 from app.reports.words import percent
 from app.web.deps import Examiner, ExaminerFragment, Staff
 from app.web.formats import audit_details, local, span
 from app.web.i18n import LANGS, texts
-from app.web.listing import clock, extensions, scores, titles
+from app.web.listing import clock, extensions, titles
+from app.web.live import Live, dashboard_table
 from app.web.templates import templates
 from graders.runner import render
 from labs.topology import render_svg
@@ -152,33 +151,22 @@ def exam_page(
     )
 
 
-def _rows(request: Request, db: SessionDep, catalog: Catalog, lang: str) -> list[dict[str, Any]]:
-    driver = request.app.state.driver
-    states: dict[str, dict[str, str]] = states_within(driver.all_node_states, {})
-    labs = db.exec(
-        select(LabSession)
-        .where(col(LabSession.state).in_(LIVE_STATES), ~col(LabSession.pooled))
-        .order_by(col(LabSession.created_at).desc())
-    ).all()
-    names = titles(catalog, (lab.scenario for lab in labs), lang)
-    percents = scores(db, [lab.id for lab in labs])
-    return [
-        {
-            "lab": lab,
-            "left": seconds_left(lab),
-            "health": states.get(lab.id, {}),
-            "title": names[lab.scenario],
-            "score": percents.get(lab.id),
-        }
-        for lab in labs
-    ]
+def live(request: Request) -> Live:
+    """The live tables' health and progress: the controller's watches."""
+    controller = request.app.state.controller
+    return Live(controller.watch.node_states, controller.progress.of)
+
+
+def _rows(request: Request, db: SessionDep, catalog: Catalog, lang: str) -> dict[str, Any]:
+    rows, names = dashboard_table(db, catalog, lang, live(request))
+    return {"rows": rows, "titles": names}
 
 
 @router.get("/staff", response_class=HTMLResponse)
 def dashboard(
     request: Request, db: SessionDep, catalog: CatalogDep, _: Examiner, lang: LangCookie = None
 ) -> HTMLResponse:
-    return _page(request, "dashboard.html", lang, rows=_rows(request, db, catalog, _lang(lang)))
+    return _page(request, "dashboard.html", lang, **_rows(request, db, catalog, _lang(lang)))
 
 
 @router.get("/staff/fragments/sessions", response_class=HTMLResponse)
@@ -190,8 +178,7 @@ def dashboard_rows(
     lang: LangCookie = None,
 ) -> HTMLResponse:
     """The dashboard's table body, polled by htmx."""
-    rows = _rows(request, db, catalog, _lang(lang))
-    return _page(request, "_session_rows.html", lang, rows=rows)
+    return _page(request, "_session_rows.html", lang, **_rows(request, db, catalog, _lang(lang)))
 
 
 def _report_view(

@@ -16,18 +16,17 @@ from app import csrf
 from app.api.deps import CatalogDep, SessionDep
 from app.api.reports import download
 from app.api.sittings import results_zip
-from app.backends import states_within
 from app.catalog import Catalog
-from app.clock import seconds_left
 from app.errors import Invalid, PraxisError
-from app.models import LabSession, Sitting, StartMode
+from app.models import Sitting, StartMode
 from app.sittings import service
 from app.sittings.roster import parse_typed, read_roster
 from app.sittings.sheet import MAX_BYTES, RosterError
 from app.web.deps import Examiner, ExaminerFragment
 from app.web.i18n import texts
-from app.web.listing import scores, titles
-from app.web.pages import LangCookie, _lang, _page
+from app.web.listing import titles
+from app.web.live import sitting_table
+from app.web.pages import LangCookie, _lang, _page, live
 
 router = APIRouter(include_in_schema=False)
 CsrfField = Annotated[str | None, Form(alias=csrf.FIELD)]
@@ -146,31 +145,9 @@ def sitting_page(
         lang,
         sitting=sitting,
         title=title,
-        rows=_rows(request, db, sitting_id),
+        rows=sitting_table(db, sitting_id, live(request)),
         outcome=outcome,
     )
-
-
-def _rows(request: Request, db: SessionDep, sitting_id: str) -> list[dict[str, Any]]:
-    """Each candidate with their session (once made): state, time left, score, machines."""
-    people = service.candidates_of(db, sitting_id)
-    ids = [p.session_id for p in people if p.session_id]
-    labs = {lab.id: lab for lab in db.exec(select(LabSession).where(col(LabSession.id).in_(ids)))}
-    driver = request.app.state.driver
-    health: dict[str, dict[str, str]] = states_within(driver.all_node_states, {}) if labs else {}
-    percents = scores(db, ids)
-    progress = request.app.state.controller.progress
-    return [
-        {
-            "person": person,
-            "lab": (lab := labs.get(person.session_id or "")),
-            "left": seconds_left(lab) if lab else None,
-            "score": percents.get(lab.id) if lab else None,
-            "health": health.get(lab.id, {}) if lab else {},
-            "progress": progress.of(lab.id) if lab else None,
-        }
-        for person in people
-    ]
 
 
 @router.get("/staff/fragments/sittings/{sitting_id}", response_class=HTMLResponse)
@@ -183,7 +160,7 @@ def sitting_rows(
 ) -> HTMLResponse:
     """The sitting's table body, polled by htmx: states, clocks, machines, scores."""
     sitting = service.find(db, sitting_id)
-    rows = _rows(request, db, sitting_id)
+    rows = sitting_table(db, sitting_id, live(request))
     return _page(request, "_sitting_rows.html", lang, sitting=sitting, rows=rows)
 
 

@@ -1,0 +1,146 @@
+"""The staff pages' live tables: what a row shows (progress, machines, clock, grade), and the
+engine asked at most once per poll period whoever polls."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.api.deps import COOKIE
+from app.auth import create_user
+from app.config import ROOT, Settings
+from app.db import unit_of_work
+from app.main import create_app
+from app.models import (
+    LabSession,
+    Result,
+    Role,
+    Sitting,
+    SittingCandidate,
+    SittingState,
+    State,
+    utcnow,
+)
+from app.progress import Progress
+
+
+class Engine:
+    """The lab driver's boundary: every lab's node states, and how often it was asked."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, dict[str, str]] = {}
+        self.asked = 0
+
+    def all_node_states(self) -> dict[str, dict[str, str]]:
+        self.asked += 1
+        return self.states
+
+    def sessions(self) -> set[str]:
+        return set()
+
+
+@pytest.fixture
+def engine() -> Engine:
+    return Engine()
+
+
+@pytest.fixture
+def client(tmp_path: Path, engine: Engine) -> Iterator[TestClient]:
+    settings = Settings(data_dir=tmp_path, scenarios_dir=ROOT / "scenarios")
+    app = create_app(settings, driver=engine, run_controller=False)  # type: ignore[arg-type]
+    with TestClient(app) as test_client:
+        with unit_of_work(app.state.engine) as db:
+            test_client.cookies.set(COOKIE, create_user(db, "eve", Role.examiner))
+        yield test_client
+
+
+def _lab(session_id: str, state: State, **fields: object) -> LabSession:
+    now = utcnow()
+    return LabSession(
+        id=session_id,
+        scenario="amp-stack",
+        candidate=f"Candidat {session_id}",
+        state=state,
+        ready_at=now,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def _add(client: TestClient, *rows: object) -> None:
+    with unit_of_work(client.app.state.engine) as db:  # type: ignore[attr-defined]
+        for row in rows:
+            db.add(row)
+            db.flush()
+
+
+def test_a_dashboard_row_shows_clock_progress_grade_and_machines(
+    client: TestClient, engine: Engine
+) -> None:
+    now = utcnow()
+    running = _lab("run", State.ready, deadline=now + timedelta(minutes=30))
+    graded = _lab("done", State.graded, teardown_after=now + timedelta(hours=1))
+    _add(
+        client,
+        running,
+        graded,
+        Result(session_id="done", score=75.0, points=3, max_points=4, report={"criteria": []}),
+    )
+    engine.states = {"run": {"web": "exited"}, "done": {"web": "exited"}}
+    watch = client.app.state.controller.progress  # type: ignore[attr-defined]
+    watch.seen["run"] = Progress(now, {"packages": "passed", "vhost": "failed"})
+    watch.seen["done"] = watch.seen["run"]  # ended since its last preview, not yet forgotten
+
+    page = client.get("/staff/fragments/sessions").text
+    done, run = page.split("<tr ")[1:]  # newest first
+    assert done.startswith('data-session="done"') and run.startswith('data-session="run"')
+    assert re.search(r'class="countdown" data-left="(1799|1800)"', run)  # seconds left
+    assert '<span title="packages — ' in run and "1 / 2</span>" in run
+    assert 'class="node exited down"' in run and "⚠ web" in run  # running: an incident
+    assert re.search(r'class="score">\d+,\d\u00a0%</td>', done)
+    assert 'class="node frozen"' in done  # ended: its machines frozen, not down
+    assert '<td class="progress"></td>' in done  # the exam's only: not once it ended
+    assert "Installer, configurer et sécuriser un serveur AMP" in run
+    assert client.get("/api/sessions/run/progress").json()["held"] == ["packages"]
+    assert client.get("/api/sessions/done/progress").status_code == 404
+
+
+def test_the_engine_is_asked_once_per_poll_period_whoever_polls(
+    client: TestClient, engine: Engine
+) -> None:
+    _add(client, _lab("run", State.ready, deadline=utcnow() + timedelta(minutes=30)))
+    for _ in range(3):  # three examiners' polls within the period
+        assert client.get("/staff/fragments/sessions").status_code == 200
+    assert engine.asked == 1
+    watch = client.app.state.controller.watch  # type: ignore[attr-defined]
+    watch._seen = (watch._seen[0] - 3, watch._seen[1])  # older than the poll period
+    client.get("/staff/fragments/sessions")
+    assert engine.asked == 2
+
+
+def test_a_sitting_row_without_a_session_yet_has_empty_cells(client: TestClient) -> None:
+    start = utcnow()
+    sitting = Sitting(
+        id="s1", scenario="amp-stack", starts_at=start, minutes=60, state=SittingState.started
+    )
+    waiting = _lab("w", State.ready, sitting_id="s1")  # ready, its clock not started
+    _add(
+        client,
+        sitting,
+        waiting,
+        SittingCandidate(sitting_id="s1", last_name="Roy", first_name="Ana", number="1"),
+        SittingCandidate(
+            sitting_id="s1", last_name="Lin", first_name="Bo", number="2", session_id="w"
+        ),
+    )
+    page = client.get("/staff/fragments/sittings/s1").text
+    no_lab, with_lab = page.split('data-number="2"')
+    assert '<td class="left"></td><td class="progress"></td>' in no_lab and "ROY" in no_lab
+    assert (
+        'data-state="ready">prête, attend le début' in with_lab
+        and 'href="/staff/sessions/w"' in with_lab
+    )
