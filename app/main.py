@@ -74,6 +74,10 @@ def create_app(
         if run_controller:
             await controller.reopen_access()
             loop_task = asyncio.create_task(controller.run())
+        # What is made at start-up (modules, templates, the catalog) lives until the end: kept
+        # out of the collector's full passes, which otherwise walk it about once a second
+        # under steady requests and pause every answer meanwhile.
+        gc.freeze()
         yield
         if loop_task is not None:
             loop_task.cancel()
