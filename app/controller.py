@@ -77,6 +77,7 @@ class Controller:
         self.watch = NodeWatch(self)  # running labs' nodes: incidents, restarts
         self.progress = ProgressWatch(settings, catalog, self._run_in_background)
         self._sitting_retry: dict[str, float] = {}  # sitting -> when to try starting it again
+        self._window_closes: dict[str, datetime] = {}  # started sitting -> its sign-in's end
         self._next_pool_look = 0.0
         self._next_look, self._looking = 0.0, False
 
@@ -294,15 +295,20 @@ class Controller:
             self.transition(
                 lab.id, State.ready, "the clock starts", {State.ready}, deadline=deadline
             )
-        elif lab.starts_at is None and lab.sitting_id is not None:
+        elif lab.starts_at is None and lab.sitting_id and now > self._window_close(lab.sitting_id):
+            reason = "not started: no sign-in within the window"
+            self.transition(
+                lab.id, State.ending, reason, {State.ready}, reason=reason, ended_at=now
+            )
+
+    def _window_close(self, sitting_id: str) -> datetime:
+        """When a started sitting's first sign-ins end: read once, it changes no more."""
+        if sitting_id not in self._window_closes:
             with unit_of_work(self.engine) as db:
-                sitting = sittings.find(db, lab.sitting_id)
-            closes = as_utc(sitting.starts_at) + timedelta(minutes=sitting.window_minutes)
-            if now > closes:
-                reason = "not started: no sign-in within the window"
-                self.transition(
-                    lab.id, State.ending, reason, {State.ready}, reason=reason, ended_at=now
-                )
+                sitting = sittings.find(db, sitting_id)
+            opens = as_utc(sitting.starts_at)
+            self._window_closes[sitting_id] = opens + timedelta(minutes=sitting.window_minutes)
+        return self._window_closes[sitting_id]
 
     # -- provisioning -------------------------------------------------------------------------
     async def _provision(self, session_id: str) -> None:

@@ -182,6 +182,27 @@ def test_a_first_sign_in_starts_that_candidate_s_clock_within_the_window(
             service.sign_in(db, second, opens + timedelta(minutes=31))
 
 
+def test_a_session_never_signed_in_ends_unstarted_when_the_window_closes(
+    client: TestClient,
+) -> None:
+    sid, _ = _started(client, StartMode.first_sign_in, window=30)
+    engine, controller = client.app.state.engine, client.app.state.controller  # type: ignore[attr-defined]
+    with unit_of_work(engine) as db:
+        opens = service.find(db, sid).starts_at.replace(tzinfo=UTC)
+        first, second, third = db.exec(select(LabSession).where(LabSession.sitting_id == sid))
+        for lab in (first, second, third):
+            lab.state, lab.ready_at = State.ready, opens - timedelta(minutes=1)
+            db.add(lab)
+        service.sign_in(db, first, opens + timedelta(minutes=5))
+    controller._start_clock(second, opens + timedelta(minutes=29))  # still open: waits
+    controller._start_clock(second, opens + timedelta(minutes=31))
+    controller._start_clock(third, opens + timedelta(minutes=31))
+    with unit_of_work(engine) as db:
+        states = [db.get(LabSession, lab.id) for lab in (first, second, third)]
+    assert [lab.state for lab in states if lab] == [State.ready, State.ending, State.ending]
+    assert states[1] and states[1].reason == "not started: no sign-in within the window"
+
+
 def test_a_sitting_s_clock_runs_from_its_time_not_from_the_lab() -> None:
     ready = utcnow()
     alone = LabSession(id="a", scenario="x", candidate="c")
