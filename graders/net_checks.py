@@ -24,6 +24,11 @@ from graders.contract import CheckContext, CheckResult, excerpt
 from graders.iproute import Unreadable
 
 MAX_HOPS = 8
+# How long a probe waits for its answer. Lab routers and switches are often emulated VMs: on a
+# busy host their first packet waits for ARP and forwarding takes up to a second, and a
+# shorter wait made the same lab reach a host at one grading and not at the next.
+REPLY_DEADLINE = 5  # a ping check: it keeps probing until COUNT replies or this many seconds
+HOP_WAIT = 3  # each hop of a traceroute
 _TEXT_NUMBER = {"type": "string", "pattern": r"^(\s*\d+\s*|.*\{\{.*\}\}.*)$"}
 VlanId = Annotated[
     int,
@@ -223,7 +228,8 @@ class RouteCheck(NetCheck):
 
 
 class PingCheck(NetCheck):
-    """Does the node reach `to`? `ping -n -c COUNT -i 0.2 -W 1`: reached if a reply came."""
+    """Does the node reach `to`? `ping -n -c COUNT -i 0.2 -w REPLY_DEADLINE`: reached if a
+    reply came."""
 
     type: Literal["ping"]
     to: str
@@ -232,8 +238,8 @@ class PingCheck(NetCheck):
     _to = field_validator("to")(lambda v: iproute.address(v))
 
     def judge(self, ctx: CheckContext) -> CheckResult:
-        command = f"ping -n -c {self.count} -i 0.2 -W 1 {self.to}"
-        result = ctx.run(self.node, command, timeout=5.0 + self.count)
+        command = f"ping -n -c {self.count} -i 0.2 -w {REPLY_DEADLINE} {self.to}"
+        result = ctx.run(self.node, command, timeout=5.0 + REPLY_DEADLINE)
         text = result.stdout + result.stderr
         stats = re.search(r"(\d+) packets transmitted, (\d+) received", result.stdout)
         if stats:
@@ -257,7 +263,7 @@ class PingCheck(NetCheck):
 
 class TracerouteCheck(NetCheck):
     """The path from the node to `to` passes `via`, in that order, and reaches it: one
-    `ping -n -c 1 -W 1 -t TTL` per hop, TTL 1 to 8 (the images have no traceroute)."""
+    `ping -n -c 1 -W HOP_WAIT -t TTL` per hop, TTL 1 to 8 (the images have no traceroute)."""
 
     type: Literal["traceroute"]
     to: str
@@ -280,7 +286,8 @@ class TracerouteCheck(NetCheck):
     def _trace(self, ctx: CheckContext) -> tuple[list[str], bool]:
         hops: list[str] = []
         for ttl in range(1, MAX_HOPS + 1):
-            result = ctx.run(self.node, f"ping -n -c 1 -W 1 -t {ttl} {self.to}", timeout=6.0)
+            probe = f"ping -n -c 1 -W {HOP_WAIT} -t {ttl} {self.to}"
+            result = ctx.run(self.node, probe, timeout=5.0 + HOP_WAIT)
             text = result.stdout + result.stderr
             if re.search(rf"bytes from {re.escape(self.to)}:", text):
                 return hops, True

@@ -24,7 +24,7 @@ from graders.contract import CheckContext, CheckResult, CommandResult
 from graders.runner import parse_check
 
 OUT = Path(__file__).parent / "net_outputs"
-PING_OK = "ping -n -c 3 -i 0.2 -W 1 10.10.2.20"
+PING_OK = "ping -n -c 3 -i 0.2 -w 5 10.10.2.20"
 
 
 def _ok(name: str, status: int = 0) -> CommandResult:
@@ -418,7 +418,7 @@ def test_ping_count_from_a_parameter_and_addresses_only() -> None:
     _, asked = judge(
         {"type": "ping", "to": "{{ pc }}", "count": "{{ n }}"}, {}, pc="10.0.0.9", n="5"
     )
-    assert asked == ["ping -n -c 5 -i 0.2 -W 1 10.0.0.9"]
+    assert asked == ["ping -n -c 5 -i 0.2 -w 5 10.0.0.9"]
     for to in ("10.0.0.1; reboot", "pc2"):
         with pytest.raises(ValidationError):
             parse_check({"type": "ping", "node": "n", "to": to}, {})
@@ -426,7 +426,7 @@ def test_ping_count_from_a_parameter_and_addresses_only() -> None:
 
 # -- traceroute ------------------------------------------------------------------------------
 def _probe(ttl: int) -> str:
-    return f"ping -n -c 1 -W 1 -t {ttl} 10.10.2.20"
+    return f"ping -n -c 1 -W 3 -t {ttl} 10.10.2.20"
 
 
 SILENT = CommandResult(
