@@ -228,8 +228,8 @@ class RouteCheck(NetCheck):
 
 
 class PingCheck(NetCheck):
-    """Does the node reach `to`? `ping -n -c COUNT -i 0.2 -w REPLY_DEADLINE`: reached if a
-    reply came."""
+    """Does the node reach `to`? `ping -n -c COUNT -i 0.2 -w 5` (probes until COUNT replies or
+    5 s): reached if a reply came."""
 
     type: Literal["ping"]
     to: str
@@ -263,7 +263,7 @@ class PingCheck(NetCheck):
 
 class TracerouteCheck(NetCheck):
     """The path from the node to `to` passes `via`, in that order, and reaches it: one
-    `ping -n -c 1 -W HOP_WAIT -t TTL` per hop, TTL 1 to 8 (the images have no traceroute)."""
+    `ping -n -c 1 -W 3 -t TTL` per hop, TTL 1 to 8 (the images have no traceroute)."""
 
     type: Literal["traceroute"]
     to: str
