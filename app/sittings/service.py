@@ -208,9 +208,10 @@ def start(
     start at its time, the others' at each candidate's first sign-in."""
     planned = (col(Sitting.id) == sitting.id, col(Sitting.state) == SittingState.planned)
     claim = update(Sitting).where(*planned).values(state=SittingState.started, started_at=utcnow())
-    if db.exec(claim).rowcount != 1:  # guarded: started or cancelled meanwhile
+    claimed = db.exec(claim).rowcount == 1  # guarded: started or cancelled meanwhile
+    db.refresh(sitting)  # its state now, for the answer either way
+    if not claimed:
         raise Conflict(f"sitting {sitting.id} is {sitting.state.value}: it cannot start")
-    db.refresh(sitting)
     made = []
     scheduled = sitting.start_mode is StartMode.scheduled
     for candidate in candidates_of(db, sitting.id):
