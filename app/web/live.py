@@ -5,7 +5,7 @@ templates reach a dataclass's fields without a failed attribute lookup on a dict
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -58,6 +58,11 @@ class LabRow:
     health: dict[str, str]  # node -> the engine's state
     progress: Progress | None
 
+    def shown(self) -> Hashable:
+        """All the row shows but its clock (app.web.row_cache's key)."""
+        progress = self.progress and (self.progress.at, tuple(self.progress.statuses.items()))
+        return self.lab, self.score, tuple(self.health.items()), progress
+
 
 @dataclass(frozen=True)
 class Person:
@@ -73,6 +78,10 @@ class CandidateRow:
 
     person: Person
     row: LabRow | None
+
+    def shown(self) -> Hashable:
+        """All the row shows but its clock and, when it has no session, the sitting's state."""
+        return self.person, self.row and self.row.shown()
 
 
 @dataclass(frozen=True)

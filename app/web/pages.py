@@ -28,6 +28,7 @@ from app.web.formats import audit_details, local, span
 from app.web.i18n import LANGS, texts
 from app.web.listing import clock, extensions, titles
 from app.web.live import Live, dashboard_table
+from app.web.row_cache import rows_html
 from app.web.templates import templates
 from graders.runner import render
 from labs.topology import render_svg
@@ -49,25 +50,27 @@ def _who(db: SessionDep, token: str | None) -> Principal | None:
         return None
 
 
-def _page(request: Request, name: str, lang: str | None, **context: Any) -> HTMLResponse:
+def words(request: Request, lang: str | None) -> dict[str, Any]:
+    """What a template writes words, times and numbers with, in `lang` and the platform's zone."""
     settings = request.app.state.settings
     zone, said = ZoneInfo(settings.timezone), _lang(lang)
+    return {
+        "t": texts(said),
+        "lang": said,
+        "local": partial(local, zone=zone, lang=said),
+        "span": partial(span, lang=said),
+        "details": partial(audit_details, zone=zone, lang=said),
+        "clock": clock,
+        "percent": partial(percent, lang=said),  # the report's number format
+        "zone": settings.timezone,
+    }
+
+
+def _page(request: Request, name: str, lang: str | None, **context: Any) -> HTMLResponse:
+    settings = request.app.state.settings
     token, fresh = csrf.page_token(request)
     response = templates.TemplateResponse(
-        request,
-        name,
-        {
-            "t": texts(said),
-            "lang": said,
-            "local": partial(local, zone=zone, lang=said),
-            "span": partial(span, lang=said),
-            "details": partial(audit_details, zone=zone, lang=said),
-            "clock": clock,
-            "percent": partial(percent, lang=_lang(lang)),  # the report's number format
-            "zone": settings.timezone,
-            "csrf": token,
-            **context,
-        },
+        request, name, {**words(request, lang), "csrf": token, **context}
     )
     if fresh:  # the first page this browser sees: its forms' token comes from this cookie
         secure = csrf.secure(request, settings.secure_cookies)
@@ -159,7 +162,15 @@ def live(request: Request) -> Live:
 
 def _rows(request: Request, db: SessionDep, catalog: Catalog, lang: str) -> dict[str, Any]:
     rows, names = dashboard_table(db, catalog, lang, live(request))
-    return {"rows": rows, "titles": names}
+    context = {**words(request, lang), "titles": names}
+    html = rows_html(
+        "_session_row.html",
+        rows,
+        lambda row: (row.shown(), names[row.lab.scenario]),
+        lambda row: row.left,
+        context,
+    )
+    return {"rows_html": html}
 
 
 @router.get("/staff", response_class=HTMLResponse)

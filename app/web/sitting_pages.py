@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 from sqlmodel import col, select
 
 from app import csrf
@@ -26,7 +27,8 @@ from app.web.deps import Examiner, ExaminerFragment
 from app.web.i18n import texts
 from app.web.listing import titles
 from app.web.live import sitting_table
-from app.web.pages import LangCookie, _lang, _page, live
+from app.web.pages import LangCookie, _lang, _page, live, words
+from app.web.row_cache import rows_html
 
 router = APIRouter(include_in_schema=False)
 CsrfField = Annotated[str | None, Form(alias=csrf.FIELD)]
@@ -145,7 +147,7 @@ def sitting_page(
         lang,
         sitting=sitting,
         title=title,
-        rows=sitting_table(db, sitting_id, live(request)),
+        rows_html=_rows_html(request, db, sitting, lang),
         outcome=outcome,
     )
 
@@ -159,9 +161,18 @@ def sitting_rows(
     lang: LangCookie = None,
 ) -> HTMLResponse:
     """The sitting's table body, polled by htmx: states, clocks, machines, scores."""
-    sitting = service.find(db, sitting_id)
-    rows = sitting_table(db, sitting_id, live(request))
-    return _page(request, "_sitting_rows.html", lang, sitting=sitting, rows=rows)
+    return HTMLResponse(_rows_html(request, db, service.find(db, sitting_id), lang))
+
+
+def _rows_html(request: Request, db: SessionDep, sitting: Sitting, lang: str | None) -> Markup:
+    rows = sitting_table(db, sitting.id, live(request))
+    return rows_html(
+        "_sitting_row.html",
+        rows,
+        lambda row: (row.shown(), sitting.state),  # a row with no session shows the sitting's
+        lambda row: row.row.left if row.row else None,
+        {**words(request, lang), "sitting": sitting},
+    )
 
 
 @router.post("/staff/sittings/{sitting_id}/cancel", response_model=None)

@@ -64,10 +64,9 @@ def _lab(session_id: str, state: State, **fields: object) -> LabSession:
     return LabSession(
         id=session_id,
         scenario="amp-stack",
-        candidate=f"Candidat {session_id}",
         state=state,
         ready_at=now,
-        **fields,  # type: ignore[arg-type]
+        **{"candidate": f"Candidat {session_id}", **fields},  # type: ignore[arg-type]
     )
 
 
@@ -144,3 +143,32 @@ def test_a_sitting_row_without_a_session_yet_has_empty_cells(client: TestClient)
         'data-state="ready">prête, attend le début' in with_lab
         and 'href="/staff/sessions/w"' in with_lab
     )
+
+
+def test_a_kept_row_follows_its_clock_and_its_changes(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows are kept rendered (app.web.row_cache): the clock is still written at each poll, and
+    any change the row shows renders it again."""
+    assert "Aucune session." in client.get("/staff/fragments/sessions").text
+    now = utcnow()
+    name = 'Eve <praxis-clock/> "O\'Neil"'  # a name holding the clock's mark
+    _add(client, _lab("run", State.ready, deadline=now + timedelta(minutes=30), candidate=name))
+
+    def poll() -> str:
+        return client.get("/staff/fragments/sessions").text
+
+    first = poll()
+    assert re.search(r'data-left="(1799|1800)"', first) and "&lt;praxis-clock/&gt;" in first
+    monkeypatch.setattr("app.clock.utcnow", lambda: now + timedelta(minutes=10))
+    assert re.search(r'data-left="(1199|1200)">20:0\d</span>', poll())  # the same row, kept
+
+    watch = client.app.state.controller.progress  # type: ignore[attr-defined]
+    watch.seen["run"] = Progress(now, {"packages": "passed", "vhost": "failed"})
+    assert "1 / 2</span>" in poll()
+    with unit_of_work(client.app.state.engine) as db:  # type: ignore[attr-defined]
+        lab = db.get(LabSession, "run")
+        assert lab is not None
+        lab.state = State.grading
+    graded = poll()
+    assert 'class="state-grading"' in graded and "countdown" not in graded
