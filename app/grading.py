@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from typing import Any
 
 from app.config import Settings
@@ -59,14 +58,16 @@ def preview_job(
 ) -> GradingJob:
     """A job for a running lab's live progress: only the criteria whose checks are all built
     in (a `python` check may exercise the candidate's work: call their script, post to their
-    service) and whose dependencies are kept too; no integrity scan."""
+    service) and whose dependencies are kept too. Judged as a grade is, the integrity scan
+    included (a check asking which program holds a port waits for it). A running VM's disk
+    is not frozen yet: its files are not read (those checks show as not held)."""
     kept: list[Criterion] = []
     for criterion in scenario.criteria:
         built_in = all(check.get("type") != "python" for check in criterion.all_checks)
         if built_in and set(criterion.depends_on) <= {c.id for c in kept}:
             kept.append(criterion)
     cut = scenario.model_copy(update={"criteria": kept})
-    return replace(grading_job(settings, cut, nodes, params, grader_key), preview=True)
+    return grading_job(settings, cut, nodes, params, grader_key)
 
 
 def grade_until_complete(

@@ -72,9 +72,6 @@ class GradingJob:
     state_dir: Path
     grader_key: str = ""  # the session's private key: VMs are reached over SSH
     libvirt_url: str = "qemu:///system"
-    # A live preview of a running lab (app.progress): no integrity scan (the lab is not
-    # frozen; nothing is stored), the scenario already cut to its built-in checks.
-    preview: bool = False
 
     def node(self, name: str, client: docker.DockerClient) -> DockerNode | VMNode:
         """The node as the grader reaches it, by its kind in the scenario."""
@@ -193,7 +190,6 @@ def grade_lab(job: GradingJob) -> GradeReport:
         scans = {
             name: pool.submit(_scan, name, node, index, key, job.login(name))
             for name, node in nodes.items()
-            if not job.preview
         }
         # What every criterion of a node waits for (its boot after the cut-off, the scan of
         # its disk) is done before their budgets start: a slow host makes a grading slower,

@@ -29,14 +29,18 @@ def test_examiners_follow_a_running_lab_s_criteria_live(service: Service) -> Non
         made = api.post("/api/sessions", json={"scenario": "progress", "candidate": "Zoé"})
         session = made.json()
         service.wait(session["id"], "ready")
-        before = _progress(api, session["id"], {"answer-file": "failed", "hostname": "passed"})
-        assert before["held"] == ["hostname"]
+        before = _progress(
+            api, session["id"], {"answer-file": "failed", "hostname": "passed", "sshd": "passed"}
+        )
+        assert before["held"] == ["hostname", "sshd"]
 
         [node] = docker.from_env().containers.list(
             filters={"label": f"{SESSION_LABEL}={session['id']}"}
         )
         assert node.exec_run(["sh", "-c", "echo 42 > /root/answer.txt"]).exit_code == 0
-        after = _progress(api, session["id"], {"answer-file": "passed", "hostname": "passed"})
+        after = _progress(
+            api, session["id"], {"answer-file": "passed", "hostname": "passed", "sshd": "passed"}
+        )
         assert after["at"] > before["at"]
 
         token = session["access"]["token"]
@@ -49,4 +53,9 @@ def test_examiners_follow_a_running_lab_s_criteria_live(service: Service) -> Non
         service.wait(session["id"], "graded")
         assert api.get(f"/api/sessions/{session['id']}/progress").status_code == 404
         result = api.get(f"/api/sessions/{session['id']}/result").json()
-        assert {c["id"] for c in result["criteria"]} == {"answer-file", "hostname", "exercised"}
+        assert {c["id"] for c in result["criteria"]} == {
+            "answer-file",
+            "hostname",
+            "sshd",
+            "exercised",
+        }
