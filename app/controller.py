@@ -20,14 +20,13 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from app import pool
 from app.access import AccessPorts
+from app.ahead import Ahead
 from app.catalog import Catalog
-from app.clock import clock_end, first_deadline
+from app.clock import first_deadline
 from app.config import Settings
 from app.consoles import ConsoleHub
 from app.db import unit_of_work
@@ -36,8 +35,6 @@ from app.grading import grade_until_complete, grading_job
 from app.models import LIVE_STATES, Event, LabSession, Result, State, utcnow
 from app.node_watch import NodeWatch
 from app.progress import ProgressWatch
-from app.reports.words import as_utc
-from app.sittings import service as sittings
 from app.terminals import TerminalHub
 from graders.report import GradeReport
 from graders.transport import load_key, wait_ready
@@ -45,7 +42,6 @@ from labs.driver import Access, LabDriver, LabError, ready_probe
 from labs.scenario import Scenario
 
 log = logging.getLogger("praxis.controller")
-POOL_LOOK_SECONDS = 2.0  # how often the pools are compared with what is wanted
 LOOK_SECONDS = 1.0  # how often the running labs are looked at (nodes' watch, live progress)
 # Sessions the tick acts on whatever their times: being made, being ended or graded.
 BUSY_STATES = (State.requested, State.provisioning, State.ending, State.grading)
@@ -75,10 +71,8 @@ class Controller:
         # committing its own, or two labs could be given the same port.
         self._assigning_ports = asyncio.Lock()
         self.watch = NodeWatch(self)  # running labs' nodes: incidents, restarts
-        self.progress = ProgressWatch(settings, catalog, self._run_in_background)
-        self._sitting_retry: dict[str, float] = {}  # sitting -> when to try starting it again
-        self._window_closes: dict[str, datetime] = {}  # started sitting -> its sign-in's end
-        self._next_pool_look = 0.0
+        self.progress = ProgressWatch(settings, catalog, self.run_in_background)
+        self.ahead = Ahead(self)  # sittings' and pools' labs, sittings' clocks
         self._next_look, self._looking = 0.0, False
 
     def next_session_id(self) -> str:
@@ -102,11 +96,11 @@ class Controller:
                 if self._spare_id is None:
                     self._spare_id = spare
                     return
-            await asyncio.to_thread(self._destroy_quietly, spare)  # one spare is enough
+            await asyncio.to_thread(self.destroy_quietly, spare)  # one spare is enough
 
-        self._run_in_background(prepare())
+        self.run_in_background(prepare())
 
-    def _run_in_background(self, work: Coroutine[Any, Any, None]) -> None:
+    def run_in_background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -138,8 +132,8 @@ class Controller:
 
     def tick(self) -> None:
         now = utcnow()
-        self._start_sittings(now)
-        self._keep_pools(now)
+        self.ahead.start_sittings(now)
+        self.ahead.keep_pools(now)
         self._look_at_running()
         for lab in self._due(now):
             if lab.id in self.tasks:
@@ -147,7 +141,7 @@ class Controller:
             if lab.state in (State.requested, State.provisioning):
                 self._spawn(lab.id, self._provision)
             elif lab.state is State.ready and lab.deadline is None and not lab.pooled:
-                self._start_clock(lab, now)
+                self.ahead.start_clock(lab, now)
             elif lab.state is State.ready and lab.deadline and lab.deadline <= now:
                 self._spawn(lab.id, self._time_up)
             elif lab.state in (State.ending, State.grading):
@@ -159,7 +153,7 @@ class Controller:
         for task in [*self.tasks.values(), *self._background]:
             task.cancel()
         if self._spare_id is not None:
-            await asyncio.to_thread(self._destroy_quietly, self._spare_id)
+            await asyncio.to_thread(self.destroy_quietly, self._spare_id)
         await self.access.close_all()
 
     def _spawn(self, session_id: str, work: Callable[[str], Coroutine[Any, Any, None]]) -> None:
@@ -184,7 +178,7 @@ class Controller:
             finally:
                 self._looking = False
 
-        self._run_in_background(look())
+        self.run_in_background(look())
 
     # -- database -----------------------------------------------------------------------------
     def _due(self, now: datetime) -> list[LabSession]:
@@ -236,80 +230,6 @@ class Controller:
         host can make take a tenth of a second; the loop keeps answering meanwhile."""
         return await asyncio.to_thread(self.transition, *args, **fields)
 
-    # -- sittings: their sessions made ahead, their clocks started at their time ------------------
-    def _start_sittings(self, now: datetime) -> None:
-        """Make the sessions of the sittings that are due, off the loop (one transaction with
-        a commit each). One that cannot start is tried again a minute later."""
-        with unit_of_work(self.engine) as db:
-            ids = [s.id for s in sittings.due(db, now)]
-        for sitting_id in ids:
-            if self._sitting_retry.get(sitting_id, 0.0) > time.monotonic():
-                continue
-            self._sitting_retry[sitting_id] = time.monotonic() + 60  # until it is done
-            self._run_in_background(asyncio.to_thread(self._start_sitting, sitting_id))
-
-    def _start_sitting(self, sitting_id: str) -> None:
-        try:
-            with unit_of_work(self.engine) as db:
-                sitting = sittings.find(db, sitting_id)
-                args = (db, self.catalog, self.settings, sitting, self.next_session_id)
-                made = len(sittings.start(*args))
-            self.wake()  # the labs not from the pool are built now
-            log.info("sitting %s started: %d sessions made", sitting_id, made)
-        except Exception:  # it stays planned, said in the log
-            log.exception("sitting %s could not start; trying again in a minute", sitting_id)
-
-    def _keep_pools(self, now: datetime) -> None:
-        """Labs made ahead (app.pool): the missing ones requested, the unwanted removed."""
-        if time.monotonic() < self._next_pool_look:
-            return
-        self._next_pool_look = time.monotonic() + POOL_LOOK_SECONDS
-        with unit_of_work(self.engine) as db:
-            done = pool.upkeep(db, self.catalog, self.settings, now, self.next_session_id)
-        for session_id in done.unwanted:
-            self._run_in_background(self.retire(session_id, "pooled lab no longer wanted"))
-
-    async def retire(self, session_id: str, why: str, broken: bool = False) -> None:
-        """Remove a pooled lab (`failed` if `broken`, else `torn_down`), unless a hand-out
-        took it first: both change the same row only while it is pooled and ready."""
-        if await asyncio.to_thread(self._unpool, session_id, why, broken):
-            await self.access.close(session_id)
-            await asyncio.to_thread(self._destroy_quietly, session_id)
-
-    def _unpool(self, session_id: str, why: str, broken: bool) -> bool:
-        state = State.failed if broken else State.torn_down
-        with unit_of_work(self.engine) as db:
-            ready_in_pool = (col(LabSession.id) == session_id, col(LabSession.pooled))
-            taken = update(LabSession).where(*ready_in_pool, col(LabSession.state) == State.ready)
-            if db.exec(taken.values(state=state, reason=why)).rowcount != 1:
-                return False
-            db.add(Event(session_id=session_id, state=state, detail=why))
-        log.info("session %s (pooled) -> %s %s", session_id, state.value, why)
-        return True
-
-    def _start_clock(self, lab: LabSession, now: datetime) -> None:
-        """A ready sitting's session whose clock has not run: it starts once its start time has
-        come, or ends unstarted when its window closed without a sign-in."""
-        if lab.starts_at is not None and as_utc(lab.starts_at) <= now and lab.ready_at:
-            deadline = clock_end(lab, max(as_utc(lab.starts_at), as_utc(lab.ready_at)))
-            self.transition(
-                lab.id, State.ready, "the clock starts", {State.ready}, deadline=deadline
-            )
-        elif lab.starts_at is None and lab.sitting_id and now > self._window_close(lab.sitting_id):
-            reason = "not started: no sign-in within the window"
-            self.transition(
-                lab.id, State.ending, reason, {State.ready}, reason=reason, ended_at=now
-            )
-
-    def _window_close(self, sitting_id: str) -> datetime:
-        """When a started sitting's first sign-ins end: read once, it changes no more."""
-        if sitting_id not in self._window_closes:
-            with unit_of_work(self.engine) as db:
-                sitting = sittings.find(db, sitting_id)
-            opens = as_utc(sitting.starts_at)
-            self._window_closes[sitting_id] = opens + timedelta(minutes=sitting.window_minutes)
-        return self._window_closes[sitting_id]
-
     # -- provisioning -------------------------------------------------------------------------
     async def _provision(self, session_id: str) -> None:
         lab = await asyncio.to_thread(self.load, session_id)
@@ -338,7 +258,7 @@ class Controller:
                 {State.provisioning},
                 reason=f"provisioning failed: {exc}",
             )
-            await asyncio.to_thread(self._destroy_quietly, session_id)
+            await asyncio.to_thread(self.destroy_quietly, session_id)
             return
         ready = utcnow()
         node_rows = {n.name: {"address": n.address, "ref": n.ref} for n in nodes.values()}
@@ -359,7 +279,7 @@ class Controller:
             await self.access.open(session_id, node_rows)
             self._prepare_spare()  # now, not while this lab was being made: they would compete
         else:  # ended by an examiner while it was being built
-            await asyncio.to_thread(self._destroy_quietly, session_id)
+            await asyncio.to_thread(self.destroy_quietly, session_id)
 
     async def _close_access(self, session_id: str) -> None:
         await self.access.close(session_id)
@@ -468,10 +388,10 @@ class Controller:
 
     # -- cleaning up --------------------------------------------------------------------------
     async def _teardown(self, session_id: str) -> None:
-        await asyncio.to_thread(self._destroy_quietly, session_id)
+        await asyncio.to_thread(self.destroy_quietly, session_id)
         await self._transition(session_id, State.torn_down, "lab removed", {State.graded})
 
-    def _destroy_quietly(self, session_id: str) -> None:
+    def destroy_quietly(self, session_id: str) -> None:
         try:
             self.driver.destroy(session_id)
         except LabError as exc:
@@ -487,7 +407,7 @@ class Controller:
         if only is not None:
             orphans &= {only}
         for session_id in orphans:
-            self._destroy_quietly(session_id)
+            self.destroy_quietly(session_id)
         return orphans
 
 

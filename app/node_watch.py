@@ -74,7 +74,7 @@ class NodeWatch:
                     running = seen.get(node) == "running"
                     if not running and lab.pooled:  # no one's yet: replaced, not an incident
                         why = f"pooled lab broken before hand-out: node {node} {seen.get(node)}"
-                        self._background(self.c.retire(lab.id, why, broken=True))
+                        self._background(self.c.ahead.retire(lab.id, why, broken=True))
                         break
                     if not running and key not in down:
                         await self._down(lab, node)

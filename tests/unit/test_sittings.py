@@ -194,9 +194,9 @@ def test_a_session_never_signed_in_ends_unstarted_when_the_window_closes(
             lab.state, lab.ready_at = State.ready, opens - timedelta(minutes=1)
             db.add(lab)
         service.sign_in(db, first, opens + timedelta(minutes=5))
-    controller._start_clock(second, opens + timedelta(minutes=29))  # still open: waits
-    controller._start_clock(second, opens + timedelta(minutes=31))
-    controller._start_clock(third, opens + timedelta(minutes=31))
+    controller.ahead.start_clock(second, opens + timedelta(minutes=29))  # still open: waits
+    controller.ahead.start_clock(second, opens + timedelta(minutes=31))
+    controller.ahead.start_clock(third, opens + timedelta(minutes=31))
     with unit_of_work(engine) as db:
         states = [db.get(LabSession, lab.id) for lab in (first, second, third)]
     assert [lab.state for lab in states if lab] == [State.ready, State.ending, State.ending]
