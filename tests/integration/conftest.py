@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,14 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 from sqlmodel import select
 
-from app.backends import lab_driver
+from app.backends import lab_driver, trials_of
 from app.config import Settings
 from app.db import instance_id, make_engine, unit_of_work
 from app.models import LabSession
+from app.scenario_test import test_scenario as trial
+from graders.report import GradeReport
 from labs.images import Stores, is_current, recipes
+from labs.loader import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 PRAXIS = str(ROOT / ".venv" / "bin" / "praxis")
@@ -42,6 +46,25 @@ CHROMIUM = [
 # platform's default (22000-22999), below the kernel's ephemeral ports (32768+). A second
 # suite on the same machine starts its blocks elsewhere (PRAXIS_TEST_PORTS_FROM=30000).
 _port_block = iter(range(int(os.environ.get("PRAXIS_TEST_PORTS_FROM", "23000")), 32700, 50))
+
+
+def solved_with(tmp_path: Path, exam: str, script: str, edit: Callable[[str], str]) -> GradeReport:
+    """`exam`'s reference solution with `edit` made to its `solution/<script>`, graded on a
+    lab of its own as `praxis scenario test` grades it."""
+    folder = tmp_path / exam
+    shutil.copytree(ROOT / "scenarios" / exam, folder)
+    solution = folder / "solution" / script
+    solution.write_text(edit(solution.read_text()))
+    scenario, _, problems = load_scenario(folder)
+    assert scenario is not None, problems
+    settings = Settings(data_dir=tmp_path / "data")
+    driver = lab_driver(settings, trials_of(f"{exam}-test"))
+    return trial(driver, settings, scenario, blank=False, say=lambda _: None)
+
+
+def verdicts(report: GradeReport) -> dict[str, tuple[float, str]]:
+    """Criterion -> its score (4 decimals) and message: what a failed assertion shows."""
+    return {c.id: (round(c.score, 4), c.message) for c in report.criteria}
 
 
 @pytest.fixture(scope="session", autouse=True)

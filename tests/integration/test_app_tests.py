@@ -7,15 +7,10 @@ Its solution and its blank lab: tests/integration/test_exams.py."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
-from app.backends import lab_driver, trials_of
-from app.config import Settings
-from app.scenario_test import test_scenario as trial
 from graders.report import GradeReport
-from labs.loader import load_scenario
-from tests.integration.conftest import ROOT
+from tests.integration.conftest import solved_with, verdicts
 from tests.unit.test_app_tests import solution_file
 
 WEAK_TESTS = """from prets import Bibliotheque, isbn_valide, penalite
@@ -71,27 +66,18 @@ HOSTILE_TESTS = "import os\n\nos._exit(0)  # 'passes', whatever the module does\
 def _variant(tmp_path: Path, files: dict[str, str], after: str = "") -> GradeReport:
     """The reference solution with some of the candidate's files replaced, and `after` run
     last (as root on the node), graded as `scenario test` does."""
-    folder = tmp_path / "app-tests"
-    shutil.copytree(ROOT / "scenarios" / "app-tests", folder)
-    script = folder / "solution" / "dev.sh"
-    text = script.read_text()
-    for name, content in files.items():
-        heredoc = re.compile(
-            rf"(cat > \"\$PROJECT/{re.escape(name)}\" <<'EOF'\n)(.*?)(\nEOF\n)", re.S
-        )
-        assert heredoc.search(text), name
-        text = heredoc.sub(lambda m, c=content: m.group(1) + c.rstrip("\n") + m.group(3), text)
-    text = text.replace("runuser -u candidat -- python3 -m pytest", "true")  # they may fail
-    script.write_text(text + after)
-    scenario, _, problems = load_scenario(folder)
-    assert scenario is not None, problems
-    settings = Settings(data_dir=tmp_path / "data")
-    driver = lab_driver(settings, trials_of("app-tests-test"))
-    return trial(driver, settings, scenario, blank=False, say=lambda _: None)
 
+    def edit(text: str) -> str:
+        for name, content in files.items():
+            heredoc = re.compile(
+                rf"(cat > \"\$PROJECT/{re.escape(name)}\" <<'EOF'\n)(.*?)(\nEOF\n)", re.S
+            )
+            assert heredoc.search(text), name
+            text = heredoc.sub(lambda m, c=content: m.group(1) + c.rstrip("\n") + m.group(3), text)
+        text = text.replace("runuser -u candidat -- python3 -m pytest", "true")  # they may fail
+        return text + after
 
-def _verdicts(report: GradeReport) -> dict[str, tuple[float, str]]:
-    return {c.id: (round(c.score, 4), c.message) for c in report.criteria}
+    return solved_with(tmp_path, "app-tests", "dev.sh", edit)
 
 
 def test_a_hurried_candidate_loses_exactly_what_they_skipped(tmp_path: Path) -> None:
@@ -105,19 +91,19 @@ def test_a_hurried_candidate_loses_exactly_what_they_skipped(tmp_path: Path) -> 
     }
     # What the candidate's root does to the node's Python weighs nothing: it is not used.
     report = _variant(tmp_path, files, after="rm -f /usr/bin/python3*\n")
-    verdicts = _verdicts(report)
-    assert verdicts["acceptance"][0] == round(12 / 13, 4), verdicts
-    assert verdicts["acceptance"][1].startswith(
+    seen = verdicts(report)
+    assert seen["acceptance"][0] == round(12 / 13, 4), seen
+    assert seen["acceptance"][1].startswith(
         "penalite-bornes: penalite(26) returns 5.2, expected: returns 5.0"
-    ), verdicts
-    assert verdicts["own-tests"] == (1.0, "5 tests pass; 5 tests"), verdicts
-    assert verdicts["coverage"][0] == 0 and "80% expected" in verdicts["coverage"][1], verdicts
-    assert verdicts["tests-catch-bugs"][0] == round(1 / 8, 4), verdicts
-    assert "they miss: the late fee has no ceiling" in verdicts["tests-catch-bugs"][1], verdicts
-    assert verdicts["recipe-book"] == (
+    ), seen
+    assert seen["own-tests"] == (1.0, "5 tests pass; 5 tests"), seen
+    assert seen["coverage"][0] == 0 and "80% expected" in seen["coverage"][1], seen
+    assert seen["tests-catch-bugs"][0] == round(1 / 8, 4), seen
+    assert "they miss: the late fee has no ceiling" in seen["tests-catch-bugs"][1], seen
+    assert seen["recipe-book"] == (
         0.6,
         "4 cases, at least 10 expected; 3 of the subject's functions covered, 6 expected",
-    ), verdicts
+    ), seen
 
 
 def test_a_hostile_candidate_scores_nothing_in_bounded_time(tmp_path: Path) -> None:
@@ -126,11 +112,11 @@ def test_a_hostile_candidate_scores_nothing_in_bounded_time(tmp_path: Path) -> N
         'head -c 5000000 /dev/zero | tr "\\\\0" "|" > /home/candidat/prets/cahier-de-recettes.md\n'
     )
     report = _variant(tmp_path, files, after=flood)
-    verdicts = _verdicts(report)
-    assert report.percent == 0, verdicts
-    assert {c.status for c in report.criteria} == {"failed"}, verdicts  # graded, not `error`
-    assert verdicts["recipe-book"][1] == (
+    seen = verdicts(report)
+    assert report.percent == 0, seen
+    assert {c.status for c in report.criteria} == {"failed"}, seen  # graded, not `error`
+    assert seen["recipe-book"][1] == (
         "/home/candidat/prets/cahier-de-recettes.md is larger than 128 KiB"
     )
-    assert "not run: 30s spent" in verdicts["acceptance"][1], verdicts
-    assert verdicts["own-tests"][1] == "the tests do not run; 0 tests, at least 5 expected"
+    assert "not run: 30s spent" in seen["acceptance"][1], seen
+    assert seen["own-tests"][1] == "the tests do not run; 0 tests, at least 5 expected"
