@@ -8,6 +8,7 @@ timeout and searches a bounded number of entries: a slow or hostile server costs
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,36 +84,33 @@ class Directory:
 
     def change_password(self, conn: ldap3.Connection, dn: str, old: str, new: str) -> Answer:
         """The Password Modify operation (RFC 3062), as the user `conn` is bound as."""
-        start = time.monotonic()
-        try:
-            conn.extend.standard.modify_password(dn, old, new)
-            result = conn.result.get("description", "")
-        except LDAPException as exc:
-            result = f"{type(exc).__name__}: {exc}"
-        ok = result == "success"
-        self._record(f"password modify {dn} (passwords not shown)", ok, result, start)
-        return Answer(ok, result)
+        return self._operate(
+            conn,
+            lambda: conn.extend.standard.modify_password(dn, old, new),
+            f"password modify {dn} (passwords not shown)",
+        )
 
     def modify(self, conn: ldap3.Connection, dn: str, changes: dict[str, Any]) -> Answer:
+        return self._operate(
+            conn, lambda: conn.modify(dn, changes), f"modify {dn} {sorted(changes)}"
+        )
+
+    def delete(self, conn: ldap3.Connection, dn: str) -> Answer:
+        return self._operate(conn, lambda: conn.delete(dn), f"delete {dn}")
+
+    def _operate(
+        self, conn: ldap3.Connection, operation: Callable[[], object], what: str
+    ) -> Answer:
+        """One write as `conn`'s user, recorded; it holds if the server says `success`."""
         start = time.monotonic()
         try:
-            conn.modify(dn, changes)
+            operation()
             result = conn.result.get("description", "")
         except LDAPException as exc:
             result = f"{type(exc).__name__}: {exc}"
         ok = result == "success"
-        self._record(f"modify {dn} {sorted(changes)}", ok, result, start)
+        self._record(what, ok, result, start)
         return Answer(ok, result)
-
-    def delete(self, conn: ldap3.Connection, dn: str) -> Answer:
-        start = time.monotonic()
-        try:
-            conn.delete(dn)
-            result = conn.result.get("description", "")
-        except LDAPException as exc:
-            result = f"{type(exc).__name__}: {exc}"
-        self._record(f"delete {dn}", result == "success", result, start)
-        return Answer(result == "success", result)
 
     def _record(self, what: str, ok: bool, output: str, start: float) -> None:
         self.ctx.record(
