@@ -90,9 +90,8 @@ def served(tmp: Path, **extra: str) -> Iterator[tuple[dict[str, str], str]]:
         text=True,
         check=True,
     ).stdout.strip()
-    command = [PRAXIS, "serve"]
     process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [PRAXIS, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         for _ in range(300):
