@@ -17,6 +17,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Coroutine
+from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,7 +33,7 @@ from app.consoles import ConsoleHub
 from app.db import unit_of_work
 from app.errors import Conflict
 from app.grading import grade_until_complete, grading_job
-from app.models import LIVE_STATES, Event, LabSession, Result, State, utcnow
+from app.models import LIVE_STATES, Event, LabSession, Result, RunningLab, State, utcnow
 from app.node_watch import NodeWatch
 from app.progress import ProgressWatch
 from app.terminals import TerminalHub
@@ -71,7 +72,7 @@ class Controller:
         # committing its own, or two labs could be given the same port.
         self._assigning_ports = asyncio.Lock()
         self.watch = NodeWatch(self)  # running labs' nodes: incidents, restarts
-        self.progress = ProgressWatch(settings, catalog, self.run_in_background)
+        self.progress = ProgressWatch(settings, catalog, self.run_in_background, self.load)
         self.ahead = Ahead(self)  # sittings' and pools' labs, sittings' clocks
         self._next_look, self._looking = 0.0, False
 
@@ -170,7 +171,7 @@ class Controller:
 
         async def look() -> None:
             try:
-                labs = await asyncio.to_thread(self._sessions, State.ready)
+                labs = await asyncio.to_thread(self._running)
                 self.watch.check(labs)
                 self.progress.check(labs)
             except Exception:  # as the tick: the next look comes a second later
@@ -193,6 +194,12 @@ class Controller:
         )
         with unit_of_work(self.engine) as db:
             return list(db.exec(select(LabSession).where(due)))
+
+    def _running(self) -> list[RunningLab]:
+        columns = [getattr(LabSession, field.name) for field in fields(RunningLab)]
+        with unit_of_work(self.engine) as db:
+            ready = db.execute(select(*columns).where(col(LabSession.state) == State.ready))
+            return [RunningLab(*values) for values in ready]
 
     def _sessions(self, *states: State) -> list[LabSession]:
         with unit_of_work(self.engine) as db:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from app.backends import states_within
 from app.db import unit_of_work
 from app.incidents import open_incidents, record_down, record_up
-from app.models import Incident, LabSession, State
+from app.models import Incident, LabSession, RunningLab, State
 from graders.transport import load_key, wait_ready
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ class NodeWatch:
         self._seen = (time.monotonic(), asked)
         return asked
 
-    def check(self, labs: list[LabSession]) -> None:
+    def check(self, labs: list[RunningLab]) -> None:
         """Compare every running lab's nodes with the engine's view, in the background: the
         loop must not wait on the engine (from the loop, each second)."""
         ready = [lab for lab in labs if lab.state is State.ready and lab.id not in self.c.tasks]
@@ -57,7 +57,7 @@ class NodeWatch:
         self._checking = True
         self._background(self._check(ready))
 
-    async def _check(self, ready: list[LabSession]) -> None:
+    async def _check(self, ready: list[RunningLab]) -> None:
         try:
             states = await asyncio.to_thread(self.c.driver.all_node_states)
             self._seen = (time.monotonic(), states)
@@ -84,7 +84,7 @@ class NodeWatch:
         finally:
             self._checking = False
 
-    async def _down(self, lab: LabSession, node: str) -> None:
+    async def _down(self, lab: RunningLab, node: str) -> None:
         cause = await asyncio.to_thread(self.c.driver.node_cause, lab.id, node)
         opened = await asyncio.to_thread(self._record_down, lab.id, node, cause)
         if opened is not None:
@@ -96,7 +96,7 @@ class NodeWatch:
             row = db.get(LabSession, session_id)  # still running? The end stops nodes on purpose
             return record_down(db, row, node, cause) if row and row.state is State.ready else None
 
-    async def _cut(self, lab: LabSession, node: str) -> None:
+    async def _cut(self, lab: RunningLab, node: str) -> None:
         """A dead node's connections may hang instead of failing: cut them, so the candidate's
         terminal says the node is down instead of freezing."""
         await self.c.access.close_node(lab.id, node)

@@ -17,7 +17,7 @@ from app.catalog import Catalog
 from app.config import Settings
 from app.errors import PraxisError
 from app.grading import preview_job
-from app.models import LabSession, State, utcnow
+from app.models import LabSession, RunningLab, State, utcnow
 from graders.pipeline import grade_in_worker
 from graders.report import GradeReport
 
@@ -40,14 +40,11 @@ class ProgressWatch:
         settings: Settings,
         catalog: Catalog,
         background: Callable[[Coroutine[Any, Any, None]], None],
+        load: Callable[[str], LabSession],
         grade: Callable[[Any, float], GradeReport] = grade_in_worker,
     ) -> None:
-        self.settings, self.catalog, self.background, self.grade = (
-            settings,
-            catalog,
-            background,
-            grade,
-        )
+        self.settings, self.catalog = settings, catalog
+        self.background, self.load, self.grade = background, load, grade
         self.seen: dict[str, Progress] = {}
         self._due: dict[str, float] = {}  # session -> when its next preview may start
         self._busy = False
@@ -55,7 +52,7 @@ class ProgressWatch:
     def of(self, session_id: str) -> Progress | None:
         return self.seen.get(session_id)
 
-    def check(self, labs: list[LabSession]) -> None:
+    def check(self, labs: list[RunningLab]) -> None:
         """From the controller's look at the running labs (each second): forget ended sessions,
         start the most overdue preview."""
         running = {lab.id: lab for lab in labs if lab.state is State.ready and lab.deadline}
@@ -88,14 +85,16 @@ class ProgressWatch:
         except PraxisError:
             return None
 
-    async def _preview(self, lab: LabSession) -> None:
+    async def _preview(self, running: RunningLab) -> None:
         try:
-            scenario = self.catalog.get(lab.scenario)
+            scenario = self.catalog.get(running.scenario)
+            lab = await asyncio.to_thread(self.load, running.id)  # with its key and parameters
             job = preview_job(self.settings, scenario, lab.nodes, lab.params, lab.grader_key)
             report = await asyncio.to_thread(self.grade, job, scenario.grading.budget_seconds)
-            if lab.id in self._due:  # still running: not ended meanwhile
-                self.seen[lab.id] = Progress(utcnow(), {c.id: c.status for c in report.criteria})
+            statuses: dict[str, str] = {c.id: c.status for c in report.criteria}
+            if running.id in self._due:  # still running: not ended meanwhile
+                self.seen[running.id] = Progress(utcnow(), statuses)
         except Exception:  # a preview must never disturb the exam
-            log.exception("session %s: live progress failed", lab.id)
+            log.exception("session %s: live progress failed", running.id)
         finally:
             self._busy = False

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from app.config import ROOT, Settings
 from app.grading import preview_job
-from app.models import LabSession, State, utcnow
+from app.models import LabSession, RunningLab, State, utcnow
 from app.progress import ProgressWatch
 from graders.report import CriterionResult, GradeReport
 from labs.loader import load_scenario
@@ -52,15 +52,15 @@ class _Catalog:
         return self.scenario
 
 
-def _lab(session_id: str, state: State = State.ready) -> LabSession:
-    return LabSession(
-        id=session_id,
-        scenario="progress",
-        candidate="C",
-        state=state,
-        deadline=utcnow(),
-        nodes={"web": {"ref": "x", "address": "10.213.0.2"}},
-    )
+NODES = {"web": {"ref": "x", "address": "10.213.0.2"}}
+
+
+def _lab(session_id: str, state: State = State.ready) -> RunningLab:
+    return RunningLab(session_id, "progress", state, False, utcnow(), NODES)
+
+
+def _load(session_id: str) -> LabSession:
+    return LabSession(id=session_id, scenario="progress", candidate="C", nodes=NODES)
 
 
 def test_one_preview_at_a_time_each_lab_in_turn_and_ended_ones_forgotten(tmp_path: Path) -> None:
@@ -83,7 +83,7 @@ def test_one_preview_at_a_time_each_lab_in_turn_and_ended_ones_forgotten(tmp_pat
         ]
         return GradeReport(criteria=criteria, duration_ms=1)
 
-    watch = ProgressWatch(Settings(data_dir=tmp_path), _Catalog(), queued.append, grade)  # type: ignore[arg-type]
+    watch = ProgressWatch(Settings(data_dir=tmp_path), _Catalog(), queued.append, _load, grade)  # type: ignore[arg-type]
     labs = [_lab("a"), _lab("b")]
     watch.check(labs)
     watch.check(labs)  # one is under way: no second
