@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Collection
 from pathlib import Path
 
@@ -51,9 +53,19 @@ Stamp = tuple[tuple[str, float, int, int], ...]
 
 def _stamp(folder: Path) -> Stamp:
     """What changes when a file below `folder` does: its name, time, mode and size (a stat
-    each, far cheaper than reading them)."""
-    stats = ((str(p), p.stat()) for p in folder.rglob("*") if p.is_file())
-    return tuple(sorted((name, st.st_mtime, st.st_mode, st.st_size) for name, st in stats))
+    each, far cheaper than reading them; os.walk, a third of pathlib's cost: the live tables
+    ask for each subject's title at every poll)."""
+    found = []
+    for top, _, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(top, name)
+            try:
+                st = os.stat(path)
+            except OSError:  # a dangling link: not a file
+                continue
+            if stat.S_ISREG(st.st_mode):
+                found.append((path, st.st_mtime, st.st_mode, st.st_size))
+    return tuple(sorted(found))
 
 
 class Catalog:

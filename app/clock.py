@@ -42,8 +42,9 @@ class Clocked(Protocol):
     def deadline(self) -> datetime | None: ...
 
 
-def seconds_left(lab: Clocked) -> float | None:
-    """Time left on a running session's clock; None when no clock runs."""
+def seconds_left(lab: Clocked, now: datetime | None = None) -> float | None:
+    """Time left on a running session's clock at `now` (default: now); None when no clock
+    runs."""
     if lab.state is not State.ready or lab.deadline is None:
         return None
-    return max(0.0, (lab.deadline - utcnow()).total_seconds())
+    return max(0.0, (lab.deadline - (now or utcnow())).total_seconds())

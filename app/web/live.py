@@ -15,7 +15,7 @@ from sqlmodel import Session, col
 
 from app.catalog import Catalog
 from app.clock import seconds_left
-from app.models import LIVE_STATES, OPEN_STATES, LabSession, SittingCandidate, State
+from app.models import LIVE_STATES, OPEN_STATES, LabSession, SittingCandidate, State, utcnow
 from app.progress import Progress
 from app.web.listing import scores, titles
 
@@ -96,10 +96,11 @@ def _rows(db: Session, labs: list[LabSummary], live: Live) -> list[LabRow]:
     ended = [lab.id for lab in labs if lab.state not in OPEN_STATES]  # a grade comes after
     percents = scores(db, ended)
     health = live.health() if labs else {}
+    now = utcnow()
     return [
         LabRow(
             lab,
-            seconds_left(lab),
+            seconds_left(lab, now),
             percents.get(lab.id),
             health.get(lab.id, {}),
             live.progress(lab.id) if lab.state is State.ready else None,  # the exam's only

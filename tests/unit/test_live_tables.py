@@ -160,7 +160,7 @@ def test_a_kept_row_follows_its_clock_and_its_changes(
 
     first = poll()
     assert re.search(r'data-left="(1799|1800)"', first) and "&lt;praxis-clock/&gt;" in first
-    monkeypatch.setattr("app.clock.utcnow", lambda: now + timedelta(minutes=10))
+    monkeypatch.setattr("app.web.live.utcnow", lambda: now + timedelta(minutes=10))
     assert re.search(r'data-left="(1199|1200)">20:0\d</span>', poll())  # the same row, kept
 
     watch = client.app.state.controller.progress  # type: ignore[attr-defined]
