@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import update
 from sqlmodel import col
 
-from app import pool
+from app import metrics, pool
 from app.clock import clock_end
 from app.db import unit_of_work
 from app.models import Event, LabSession, State
@@ -98,6 +98,8 @@ class Ahead:
         """Remove a pooled lab (`failed` if `broken`, else `torn_down`), unless a hand-out
         took it first: both change the same row only while it is pooled and ready."""
         if await asyncio.to_thread(self._unpool, session_id, why, broken):
+            if broken:
+                metrics.ERRORS.labels("pooled_broken").inc()
             await self.c.access.close(session_id)
             await asyncio.to_thread(self.c.destroy_quietly, session_id)
 

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
+from app import metrics
 from app.access import AccessPorts
 from app.ahead import Ahead
 from app.catalog import Catalog
@@ -127,6 +128,7 @@ class Controller:
                 self.tick()
             except Exception:  # the loop must outlive any one bad row or daemon hiccup
                 log.exception("controller tick failed")
+                metrics.ERRORS.labels("controller").inc()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), self.settings.tick_seconds)
             self._wakeup.clear()
@@ -258,6 +260,7 @@ class Controller:
                 )
             )
         except Exception as exc:  # LabError, NodeUnreachable, an invalid scenario: all end the same
+            metrics.ERRORS.labels("provisioning").inc()
             await self._transition(
                 session_id,
                 State.failed,
@@ -283,6 +286,9 @@ class Controller:
                 nodes=node_rows,
             )
         if made_ready:
+            metrics.PROVISIONING.labels(lab.scenario).observe(time.monotonic() - start)
+            if not lab.pooled:  # a pooled lab's wait is its hand-out's (app.new_session)
+                metrics.READY.labels(lab.scenario).observe((ready - lab.created_at).total_seconds())
             await self.access.open(session_id, node_rows)
             self._prepare_spare()  # now, not while this lab was being made: they would compete
         else:  # ended by an examiner while it was being built
@@ -305,8 +311,10 @@ class Controller:
             await self._end(session_id)
 
     async def _end(self, session_id: str) -> None:
+        start = time.monotonic()
         await self._close_access(session_id)
         lab = await asyncio.to_thread(self.load, session_id)
+        first = lab.state is State.ending  # not a regrade, nor a grading taken up after a restart
         try:
             scenario = self.catalog.get(lab.scenario)
             if lab.state is State.ending:  # not yet frozen (a regrade starts at `grading`)
@@ -315,6 +323,7 @@ class Controller:
             report = await asyncio.to_thread(self._grade, lab, scenario)
         except Exception as exc:  # the scenario vanished or broke mid-exam: say so, keep the lab
             log.exception("session %s: grading failed", session_id)
+            metrics.ERRORS.labels("grading").inc()
             await self._transition(
                 session_id,
                 State.failed,
@@ -323,7 +332,9 @@ class Controller:
                 reason=f"grading failed: {exc}",
             )
             return
-        await asyncio.to_thread(self._store, session_id, report)
+        stored = await asyncio.to_thread(self._store, session_id, report)
+        if stored and first:
+            metrics.GRADING.labels(lab.scenario).observe(time.monotonic() - start)
 
     async def _freeze(self, lab: LabSession, scenario: Scenario) -> None:
         restart = scenario.grading.restart
@@ -344,6 +355,7 @@ class Controller:
 
     def _grade(self, lab: LabSession, scenario: Scenario) -> GradeReport:
         def retrying(report: GradeReport, attempt: int) -> None:
+            metrics.ERRORS.labels("grading_incomplete").inc()
             errors = sum(c.status == "error" for c in report.criteria)
             self._note(
                 lab.id,
@@ -361,8 +373,8 @@ class Controller:
             if lab is not None:
                 db.add(Event(session_id=session_id, state=lab.state, detail=detail))
 
-    def _store(self, session_id: str, report: GradeReport) -> None:
-        """Write the grade and move to `graded`, exactly once."""
+    def _store(self, session_id: str, report: GradeReport) -> bool:
+        """Write the grade and move to `graded`, exactly once; False if it was not this one."""
         with unit_of_work(self.engine) as db:
             row = db.get(LabSession, session_id)
             if (
@@ -370,7 +382,7 @@ class Controller:
                 or row.state is not State.grading
                 or db.get(Result, session_id) is not None
             ):
-                return
+                return False
             now = utcnow()
             db.add(
                 Result(
@@ -392,6 +404,7 @@ class Controller:
                 detail += ", tampering found on " + ", ".join(n.node for n in report.tampered)
             db.add(Event(session_id=session_id, state=State.graded, detail=detail))
         log.info("session %s graded: %s%%", session_id, report.percent)
+        return True
 
     # -- cleaning up --------------------------------------------------------------------------
     async def _teardown(self, session_id: str) -> None:

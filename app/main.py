@@ -19,6 +19,7 @@ from app.api import (
     exam_codes,
     grades,
     incidents,
+    metrics,
     pools,
     reports,
     scenarios,
@@ -112,6 +113,7 @@ def create_app(
     app.include_router(grades.router)
     app.include_router(reports.router)
     app.include_router(docs.router)
+    app.include_router(metrics.router)
     app.include_router(pages.router)
     app.include_router(sitting_pages.router)
     app.include_router(signin.router)

@@ -9,6 +9,7 @@ one, and they become the candidate's at hand-out; a lab handed out is never pool
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +18,7 @@ from ipaddress import IPv4Network
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from app import metrics
 from app.auth import exam_code_hash, new_exam_code, new_token, token_hash
 from app.catalog import Catalog
 from app.clock import first_deadline
@@ -53,6 +55,7 @@ def new_session(
     """A session for `candidate`: a ready lab from the pool when there is one, else a
     `requested` one the controller builds. Raises NotFound for an unknown scenario, Invalid for
     one this host cannot run or whose parameters cannot be drawn."""
+    start = time.monotonic()
     scenario = runnable(catalog, scenario_id)
     token, code = new_token(), exam_code or new_exam_code()
     version = catalog.version(scenario.id)
@@ -69,6 +72,8 @@ def new_session(
     db.flush()  # the session row before its first event (foreign key)
     detail = f"by {by}" + (", its lab from the pool (made ahead)" if taken else "")
     db.add(Event(session_id=lab.id, state=lab.state, detail=detail))
+    if taken:
+        metrics.READY.labels(scenario.id).observe(time.monotonic() - start)
     return Made(lab, token, code)
 
 

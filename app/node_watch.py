@@ -15,6 +15,7 @@ import time
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
+from app import metrics
 from app.backends import states_within
 from app.db import unit_of_work
 from app.incidents import open_incidents, record_down, record_up
@@ -89,6 +90,7 @@ class NodeWatch:
         opened = await asyncio.to_thread(self._record_down, lab.id, node, cause)
         if opened is not None:
             log.warning("session %s: node %s down (%s)", lab.id, node, cause)
+            metrics.ERRORS.labels("node_down").inc()
             await self._cut(lab, node)
 
     def _record_down(self, session_id: str, node: str, cause: str) -> Incident | None:

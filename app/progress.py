@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from app import metrics
 from app.catalog import Catalog
 from app.config import Settings
 from app.errors import PraxisError
@@ -96,5 +97,6 @@ class ProgressWatch:
                 self.seen[running.id] = Progress(utcnow(), statuses)
         except Exception:  # a preview must never disturb the exam
             log.exception("session %s: live progress failed", running.id)
+            metrics.ERRORS.labels("preview").inc()
         finally:
             self._busy = False

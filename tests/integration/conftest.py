@@ -19,6 +19,7 @@ import httpx
 import paramiko
 import pytest
 from playwright.sync_api import Browser, sync_playwright
+from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import select
 
 from app.backends import lab_driver, trials_of
@@ -157,6 +158,17 @@ class Service:
             timeout=30,
             headers={"Authorization": f"Bearer {token or self.token}"},
         )
+
+    def metric(self, name: str, **labels: str) -> float:
+        """One sample of the service's `/metrics` (0 if absent, as Prometheus would read it)."""
+        with self.client() as api:
+            scraped = api.get("/metrics")
+        assert scraped.status_code == 200, scraped.text
+        for family in text_string_to_metric_families(scraped.text):
+            for sample in family.samples:
+                if sample.name == name and sample.labels == labels:
+                    return float(sample.value)
+        return 0.0
 
     def wait(self, session_id: str, *states: str, timeout: float = 240) -> dict[str, Any]:
         deadline = time.monotonic() + timeout

@@ -111,6 +111,11 @@ def test_amp_exam_solved_scores_100_and_blank_scores_at_most_10(service: Service
 
     service.wait(session_id, "graded", "torn_down")
     blank_ready = service.wait(blank.json()["id"], "ready")
+    # Both labs built on demand, one graded: what the operator's Prometheus reads.
+    for counted, times in (("provisioning", 2), ("ready", 2), ("grading", 1)):
+        name = f"praxis_{counted}_seconds_count"
+        assert service.metric(name, scenario="amp-stack") == times, counted
+    assert service.metric("praxis_sessions", state="ready") == 1
     live = subprocess.run(
         [PRAXIS, "reap", blank_ready["id"]], env=service.env, capture_output=True, text=True
     )

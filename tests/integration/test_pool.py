@@ -74,6 +74,11 @@ def test_a_pooled_lab_is_replaced_when_broken_and_handed_out_whole(tmp_path: Pat
         with pytest.raises(paramiko.AuthenticationException):
             candidate_ssh(session | {"access": session["access"] | {"password": others}})
         _pool(service, without=kept)  # made whole again
+        # 2 labs built, 1 replaced, 1 made whole again; 1 session whose wait was a hand-out.
+        assert service.metric("praxis_provisioning_seconds_count", scenario="quick") == 4
+        assert service.metric("praxis_ready_seconds_count", scenario="quick") == 1
+        assert service.metric("praxis_errors_total", kind="pooled_broken") == 1
+        assert service.metric("praxis_pooled_labs", state="ready") == 2
     finally:
         service.kill()
         service.destroy_all()

@@ -111,6 +111,7 @@ def test_every_route_checks_the_role(client: TestClient) -> None:
         ("PATCH", f"/api/sittings/{planned}", {"admin", "examiner"}, {"json": {"room": "A"}}),
         ("PUT", f"/api/sittings/{planned}/candidates", {"admin", "examiner"}, roster),
         ("GET", f"/api/sittings/{planned}/slips.pdf", {"admin", "examiner"}, {}),
+        ("GET", "/metrics", {"admin", "examiner", "instructor"}, {}),
     ]
     for method, path, allowed, kw in table:
         assert call(client, method, path, None, **kw) == 401, path
