@@ -4,7 +4,6 @@ that stop working when their session is over, a logout that ends the login itsel
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import argon2
 import pytest
@@ -26,8 +25,8 @@ from app.models import LabSession, Role, State, User
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Session]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'praxis.db'}")
+def db(db_url: str) -> Iterator[Session]:
+    engine = make_engine(db_url)
     migrate(engine)
     with unit_of_work(engine) as session:
         yield session

@@ -220,8 +220,8 @@ class _Scenario:
     time_allowed = timedelta(hours=2)
 
 
-def test_the_migrations_make_the_tables_the_models_describe(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path}/m.db")
+def test_the_migrations_make_the_tables_the_models_describe(db_url: str) -> None:
+    engine = make_engine(db_url)  # SQLite's, or PostgreSQL's under PRAXIS_TEST_DB=postgres
     migrate(engine)
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
