@@ -1,12 +1,13 @@
-"""Backup and restore of a platform's state: its SQLite database, recordings and whatever else
-its data folder holds, except caches that are rebuilt when missing.
+"""Backup and restore of a platform's state: its database (SQLite or PostgreSQL), recordings
+and whatever else its data folder holds, except caches that are rebuilt when missing.
 
-A backup is a folder: `manifest.json` (format, Praxis version, schema revision, instance id,
-time, and each file's size and sha256), the database and the other files at their paths in the
-data folder. The database is copied with SQLite's online backup (one consistent snapshot while
-the service writes); files still being written (recordings) are copied as they are at that
-moment, a cast cut at its last complete line. A restore checks everything before it touches
-the data folder, builds the new one beside it and swaps them: never a half-restored folder.
+A backup is a folder: `manifest.json` (format, Praxis version, database kind, schema revision,
+instance id, time, and each file's size and sha256), the database and the other files at their
+paths in the data folder. A SQLite database is copied with SQLite's online backup, a PostgreSQL
+one dumped with pg_dump (app.backup_postgres): one consistent snapshot while the service writes.
+Files still being written (recordings) are copied as they are at that moment, a cast cut at its
+last complete line. A restore checks everything before it touches the data folder, builds the
+new one beside it and swaps them: never a half-restored folder.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from app import backup_postgres as postgres
 from app.service_lock import LOCK_FILE, holding
 
 FORMAT = 1
@@ -48,10 +52,12 @@ class Entry:
 
 
 def backup(data_dir: Path, db_url: str, target: Path) -> dict[str, Any]:
-    """Write a backup of `data_dir` into the new folder `target`; return its manifest.
-    Raises BackupError (a non-SQLite database, no database, `target` not new or not writable)."""
-    source = _sqlite_path(db_url)
-    if not source.is_file():
+    """Write a backup of `data_dir` and the database at `db_url` into the new folder `target`;
+    return its manifest. Raises BackupError (a database neither SQLite nor PostgreSQL, no
+    database, pg_dump failing, `target` not new or not writable)."""
+    on_postgres = postgres.is_postgres(db_url)
+    source = None if on_postgres else _sqlite_path(db_url)
+    if source is not None and not source.is_file():
         raise BackupError(f"no database at {source}: nothing to back up")
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise BackupError(f"{target} exists and is not an empty folder: give a new path")
@@ -60,16 +66,21 @@ def backup(data_dir: Path, db_url: str, target: Path) -> dict[str, Any]:
     created = not target.exists()
     try:
         target.mkdir(parents=True, exist_ok=True)
-        entries = [_snapshot(source, target / DATABASE)]
+        if source is None:
+            postgres.dump(db_url, target / postgres.DUMP)
+            entries = [_entry(target / postgres.DUMP, postgres.DUMP)]
+        else:
+            entries = [_snapshot(source, target / DATABASE)]
         entries += [_copy(path, target, data_dir) for path in _kept(data_dir, source)]
-    except (OSError, sqlite3.Error) as exc:
+        facts = postgres.facts(db_url) if source is None else _facts(target / DATABASE)
+    except (OSError, sqlite3.Error, postgres.ToolFailed, SQLAlchemyError) as exc:
         if created:  # no half backup left behind (it would have no manifest anyway)
             shutil.rmtree(target, ignore_errors=True)
         raise BackupError(f"cannot write the backup in {target}: {exc}") from exc
-    facts = _facts(target / DATABASE)
     manifest = {
         "format": FORMAT,
         "praxis": _praxis_version(),
+        "database": "sqlite" if source else "postgresql",
         **facts,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "files": [vars(e) for e in entries],
@@ -83,7 +94,7 @@ def _sqlite_path(db_url: str) -> Path:
         scheme = db_url.partition(":")[0]
         raise BackupError(
             f"this database is {scheme}: back it up with its own tools (e.g. mysqldump); "
-            "praxis backup copies a SQLite database"
+            "praxis backup copies SQLite and PostgreSQL databases"
         )
     return Path(db_url.removeprefix("sqlite:///"))
 
@@ -102,7 +113,7 @@ def _snapshot(source: Path, copy: Path) -> Entry:
     return _entry(copy, DATABASE)
 
 
-def _kept(data_dir: Path, database: Path) -> Iterator[Path]:
+def _kept(data_dir: Path, database: Path | None) -> Iterator[Path]:
     for path in sorted(data_dir.rglob("*")):
         relative = path.relative_to(data_dir)
         if path == database or not path.is_file() or path.is_symlink():
@@ -166,6 +177,7 @@ def verify(folder: Path, known_schema: Callable[[str], bool]) -> dict[str, Any]:
     else is, the database passes SQLite's integrity check and its schema is one this version
     knows. Raises BackupError listing every problem."""
     manifest = _manifest(folder)
+    database = _database_file(manifest)
     listed = {str(f["path"]): f for f in manifest["files"]}
     problems = []
     for relative, item in listed.items():
@@ -178,10 +190,12 @@ def verify(folder: Path, known_schema: Callable[[str], bool]) -> dict[str, Any]:
             problems.append(f"{relative}: changed or damaged (size or sha256 differs)")
     present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
     problems += [f"{extra}: not in the manifest" for extra in sorted(present - {*listed, MANIFEST})]
-    if DATABASE not in listed:
-        problems.append(f"{DATABASE}: not in the manifest")
+    if database not in listed:
+        problems.append(f"{database}: not in the manifest")
+    elif not problems and database == postgres.DUMP:
+        problems += postgres.dump_problems(folder / database)
     elif not problems:
-        problems += _database_problems(folder / DATABASE)
+        problems += _database_problems(folder / database)
     if not problems and not known_schema(str(manifest.get("schema", ""))):
         problems.append(f"schema {manifest.get('schema')!r} is newer than this Praxis: upgrade")
     if problems:
@@ -214,6 +228,12 @@ def _manifest(folder: Path) -> dict[str, Any]:
     return dict(manifest)
 
 
+def _database_file(manifest: dict[str, Any]) -> str:
+    """The backup's database: a SQLite file or a PostgreSQL dump (no `database`: an older
+    backup, SQLite's)."""
+    return postgres.DUMP if manifest.get("database") == "postgresql" else DATABASE
+
+
 def _inside(relative: str) -> bool:
     """A path that stays inside the folder (no `..`, not absolute)."""
     parts = Path(relative).parts
@@ -232,11 +252,21 @@ def _database_problems(path: Path) -> list[str]:
     return [] if rows == ["ok"] else [f"{DATABASE}: integrity check: {'; '.join(rows[:5])}"]
 
 
-def restore(folder: Path, data_dir: Path, known_schema: Callable[[str], bool]) -> Path | None:
-    """Replace `data_dir` with the backup in `folder`; return where the former data folder was
-    moved (None if there was none). Raises BackupError (a bad backup: nothing changed) or
-    ServiceRunning (a service uses `data_dir`)."""
-    verify(folder, known_schema)
+def restore(
+    folder: Path, data_dir: Path, known_schema: Callable[[str], bool], db_url: str | None = None
+) -> Path | None:
+    """Replace `data_dir` with the backup in `folder`, and the PostgreSQL database at `db_url`
+    with its dump if it holds one (None: the database is the data folder's SQLite file); return
+    where the former data folder was moved (None if there was none). Raises BackupError (a bad
+    backup, or one of the other database: nothing changed) or ServiceRunning (a service uses
+    `data_dir`)."""
+    dumped = _database_file(verify(folder, known_schema)) == postgres.DUMP
+    if dumped != bool(db_url and postgres.is_postgres(db_url)):
+        held, named = ("PostgreSQL", "SQLite") if dumped else ("SQLite", "PostgreSQL")
+        raise BackupError(
+            f"{folder} holds a {held} database and PRAXIS_DATABASE_URL names {named}: "
+            f"restore it on a platform that runs on {held}"
+        )
     data_dir = data_dir.absolute()
     # Held while the folder is replaced: no service starts on it meanwhile.
     with holding(data_dir) if data_dir.is_dir() else contextlib.nullcontext():
@@ -246,7 +276,10 @@ def restore(folder: Path, data_dir: Path, known_schema: Callable[[str], bool]) -
             shutil.copytree(folder, staging)
             verify(staging, lambda _: True)  # the copy too: a full disk, a failing device
             (staging / MANIFEST).unlink()
-        except (OSError, BackupError) as exc:
+            if dumped and db_url:  # last: a failure before leaves the database untouched
+                postgres.load(db_url, staging / postgres.DUMP)
+                (staging / postgres.DUMP).unlink()
+        except (OSError, BackupError, postgres.ToolFailed) as exc:
             shutil.rmtree(staging, ignore_errors=True)
             raise BackupError(f"cannot restore into {data_dir}: {exc}") from exc
         return _swap(staging, data_dir)

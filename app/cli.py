@@ -329,16 +329,21 @@ def restore_cmd(
     path: Annotated[Path, typer.Argument(help="A folder written by `praxis backup`.")],
 ) -> None:
     """Replace the data folder with the backup in PATH (the service must be stopped); the
-    former data folder is kept beside it."""
+    former data folder is kept beside it. On PostgreSQL the database is replaced too, in one
+    transaction."""
     from app.backup import BackupError, restore
+    from app.backup_postgres import is_postgres
     from app.db import known_revision
     from app.service_lock import ServiceRunning
 
     settings = get_settings()
-    if settings.db_url != f"sqlite:///{settings.data_dir / 'praxis.db'}":
+    on_postgres = is_postgres(settings.db_url)
+    if not on_postgres and settings.db_url != f"sqlite:///{settings.data_dir / 'praxis.db'}":
         _fail("PRAXIS_DATABASE_URL names another database than the data folder's: restore it")
     try:
-        former = restore(path, settings.data_dir, known_revision)
+        former = restore(
+            path, settings.data_dir, known_revision, settings.db_url if on_postgres else None
+        )
     except (BackupError, ServiceRunning) as exc:
         _fail(str(exc))
     out.print(f"restored {path} into {settings.data_dir}", soft_wrap=True)
