@@ -111,6 +111,7 @@ def _empty(url: URL) -> None:
         db.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND usename = current_user"  # not autovacuum's workers: the server's own
         )
         db.execute(f"ALTER TABLE audit_log DISABLE TRIGGER {APPEND_ONLY}")  # the log refuses
         for table in reversed(SQLModel.metadata.sorted_tables):
