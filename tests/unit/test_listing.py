@@ -74,3 +74,15 @@ def test_history_page_refuses_bad_filters(client: TestClient) -> None:
         assert reply.status_code == 422, bad
     client.cookies.clear()
     assert client.get("/staff/history", follow_redirects=False).headers["location"] == "/login"
+
+
+def test_search_ignores_the_case_of_accented_letters_on_postgresql_only(
+    client: TestClient,
+) -> None:
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    with unit_of_work(engine) as db:
+        db.add(LabSession(id="e1", scenario="amp-stack", candidate="ÉLOÏSE", state=State.graded))
+    with unit_of_work(engine) as db:
+        found = [lab.id for lab in history(db, HistoryQuery(q="éloïse"), PARIS)[0]]
+    # SQLite's lower() folds ASCII letters only; PostgreSQL's (UTF-8) every letter.
+    assert found == (["e1"] if engine.dialect.name == "postgresql" else [])
