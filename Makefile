@@ -1,14 +1,25 @@
 # Praxis — the two commands: `make run` (serve on http://127.0.0.1:8000) and `make test`.
+# DB=postgres: set up PostgreSQL and serve on it (scripts/postgres.sh); SQLite by default.
 .PHONY: setup run test unit integration lint bench clean
 
+DB ?= sqlite
+export PRAXIS_POSTGRES_ENV ?= /etc/praxis/postgres.env
+# The unit tests that use the database, run again on PostgreSQL by `make test`.
+DATABASE_TESTS = api_roles backup_postgres consoles incidents listing live_tables metrics \
+    overrides params pool session_page signin sittings staff_formats terminals tick topology
+POSTGRES_TESTS = $(patsubst %,tests/unit/test_%.py,$(DATABASE_TESTS))
+
 setup:
-	@bash scripts/setup.sh
+	@DB=$(DB) bash scripts/setup.sh
 
 run: setup
-	.venv/bin/praxis serve
+	@if [ "$(DB)" = postgres ]; then set -a; . "$$PRAXIS_POSTGRES_ENV"; set +a; fi; \
+	    .venv/bin/praxis serve
 
 test: setup lint
 	.venv/bin/pytest -q --durations=25 tests  # the slowest tests listed: where the time goes
+	bash scripts/postgres.sh
+	PRAXIS_TEST_DB=postgres .venv/bin/pytest -q $(POSTGRES_TESTS)
 
 unit: setup
 	.venv/bin/pytest -q tests/unit

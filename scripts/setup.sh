@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Install and start what Praxis needs on a bare Debian 12 host (root). Idempotent: a second
 # run installs nothing, starts only what is not running and rebuilds no unchanged image.
+# DB=postgres (make setup DB=postgres) also installs and starts PostgreSQL (scripts/postgres.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+DB=${DB:-sqlite}
+case "$DB" in sqlite | postgres) ;; *) echo "DB=$DB: sqlite or postgres" >&2; exit 1 ;; esac
 
 PACKAGES=(docker.io iptables debootstrap apt-cacher-ng openssh-client ca-certificates procps
           gpgv debian-archive-keyring  # the grader checks lab packages against Debian's signatures
@@ -96,6 +99,9 @@ if ! kill -0 "$(cat /run/apt-cacher-ng/pid 2>/dev/null)" 2>/dev/null; then
             pidfile=/run/apt-cacher-ng/pid SocketPath=/run/apt-cacher-ng/socket"
     fi
 fi
+
+# PostgreSQL only when asked (`make setup DB=postgres`); SQLite needs nothing.
+if [ "$DB" = postgres ]; then bash scripts/postgres.sh; fi
 
 # The project in its own virtualenv; reinstalled only when pyproject.toml changes.
 stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
