@@ -36,7 +36,9 @@ def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     for column, (name, values, default) in ENUMS.items():
-        postgresql.ENUM(*values, name=name).create(op.get_bind())
+        # checkfirst: a restore of an older backup (pg_restore --clean) drops only what its
+        # dump holds, and leaves these types behind.
+        postgresql.ENUM(*values, name=name).create(op.get_bind(), checkfirst=True)
         _retype(column, name, default)
     op.execute(REFUSAL.format(code="integrity_constraint_violation"))
 
