@@ -17,8 +17,8 @@ run: setup
 	    .venv/bin/praxis serve
 
 test: setup lint
+	bash scripts/postgres.sh  # the database's tests also run on PostgreSQL (the last line)
 	.venv/bin/pytest -q --durations=25 tests  # the slowest tests listed: where the time goes
-	bash scripts/postgres.sh
 	PRAXIS_TEST_DB=postgres .venv/bin/pytest -q $(POSTGRES_TESTS)
 
 unit: setup
