@@ -54,8 +54,15 @@ ERRORS = Counter(
     ["kind"],
     registry=REGISTRY,
 )
-KINDS = ("provisioning", "grading", "grading_incomplete", "node_down", "pooled_broken", "preview")
-for kind in (*KINDS, "controller"):
+for kind in (
+    "provisioning",
+    "grading",
+    "grading_incomplete",
+    "node_down",
+    "pooled_broken",
+    "preview",
+    "controller",
+):
     ERRORS.labels(kind)  # every kind shown from the start, at 0: a rate needs a first sample
 
 HOST = "local"  # one lab host today; the host label is where more will be told apart
