@@ -10,8 +10,12 @@ from concurrent.futures import TimeoutError as Late
 from typing import TypeVar
 
 import docker
+from sqlalchemy import Engine
 
+from app.catalog import Catalog
 from app.config import Settings
+from app.fleet import Fleet, local_memory
+from app.models import LabHost
 from labs.composite import CompositeDriver
 from labs.docker_driver import DockerDriver
 from labs.driver import LabDriver
@@ -37,6 +41,23 @@ def lab_driver(settings: Settings, instance: str) -> LabDriver:
     )
     vms = LibvirtDriver(settings.libvirt_url, settings.vm_dir, instance, settings.cache_port)
     return CompositeDriver(containers, vms)
+
+
+def platform_driver(
+    settings: Settings, engine: Engine, catalog: Catalog, instance: str, local: LabDriver
+) -> Fleet:
+    """The service's driver: this machine's engines (`local`) and the enrolled lab hosts'."""
+
+    def host_driver(host: LabHost) -> LabDriver:
+        return DockerDriver(
+            host.docker_url,
+            host.lab_pool,
+            settings.cache_port,
+            instance,
+            settings.node_capabilities,
+        )
+
+    return Fleet(engine, catalog, local, local_memory(), host_driver)
 
 
 def image_stores(settings: Settings) -> Stores:

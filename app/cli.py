@@ -12,6 +12,7 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from app.catalog import Catalog
+from app.cli_hosts import hosts_cli
 from app.cli_scenario import scenario_cli
 from app.config import get_settings
 from app.errors import Conflict
@@ -25,6 +26,7 @@ images_cli = typer.Typer(
     no_args_is_help=True, help="Node images: built here from images/, or VM images imported."
 )
 user_cli = typer.Typer(no_args_is_help=True, help="Staff accounts.")
+cli.add_typer(hosts_cli, name="hosts")
 cli.add_typer(images_cli, name="images")
 cli.add_typer(scenario_cli, name="scenario")
 cli.add_typer(user_cli, name="user")
@@ -230,13 +232,14 @@ def reap(
 ) -> None:
     """Remove this platform's lab objects (containers, networks, firewall rules) that no live
     session owns, and its scenario trials' labs; another platform's are left alone."""
-    from app.backends import lab_driver, trials_of
+    from app.backends import lab_driver, platform_driver, trials_of
     from app.controller import Controller
     from app.db import instance_id
 
     settings, engine = get_settings(), _engine()
-    driver = lab_driver(settings, instance_id(engine))
     catalog = Catalog(settings.scenarios_dir, settings.node_capabilities)
+    instance = instance_id(engine)
+    driver = platform_driver(settings, engine, catalog, instance, lab_driver(settings, instance))
     try:
         reaped = Controller(engine, settings, driver, catalog).reap(only=session)
     except Conflict as exc:

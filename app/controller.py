@@ -40,7 +40,7 @@ from app.progress import ProgressWatch
 from app.terminals import TerminalHub
 from graders.report import GradeReport
 from graders.transport import load_key, wait_ready
-from labs.driver import Access, LabDriver, LabError, ready_probe
+from labs.driver import Access, HostDown, LabDriver, LabError, ready_probe
 from labs.scenario import Scenario
 
 log = logging.getLogger("praxis.controller")
@@ -76,6 +76,7 @@ class Controller:
         self.progress = ProgressWatch(settings, catalog, self.run_in_background, self.load)
         self.ahead = Ahead(self)  # sittings' and pools' labs, sittings' clocks
         self._next_look, self._looking = 0.0, False
+        self._waiting: set[str] = set()  # sessions whose ending waits for their lab's host
 
     def next_session_id(self) -> str:
         """An id for a new session: the one prepared ahead if any (thread-safe)."""
@@ -321,6 +322,11 @@ class Controller:
                 await self._freeze(lab, scenario)
                 lab = await asyncio.to_thread(self.load, session_id)
             report = await asyncio.to_thread(self._grade, lab, scenario)
+        except HostDown as exc:  # the lab is intact, out of reach: frozen and graded on its return
+            if session_id not in self._waiting:
+                self._waiting.add(session_id)
+                await asyncio.to_thread(self._note, session_id, f"{exc}: graded when it is back")
+            return
         except Exception as exc:  # the scenario vanished or broke mid-exam: say so, keep the lab
             log.exception("session %s: grading failed", session_id)
             metrics.ERRORS.labels("grading").inc()
@@ -363,7 +369,9 @@ class Controller:
                 f"grading again in {self.settings.grading_retry_seconds:g}s",
             )
 
-        job = grading_job(self.settings, scenario, lab.nodes, lab.params, lab.grader_key)
+        job = grading_job(
+            self.settings, scenario, lab.nodes, lab.params, lab.grader_key, lab.docker_url
+        )
         return grade_until_complete(job, self.settings, retrying)
 
     def _note(self, session_id: str, detail: str) -> None:

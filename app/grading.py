@@ -23,9 +23,11 @@ def grading_job(
     nodes: Mapping[str, Mapping[str, Any]],
     params: Mapping[str, str],
     grader_key: str,
+    docker_url: str = "",
 ) -> GradingJob:
     """`nodes`: node name -> {"ref": container id or domain uuid, "address": lab address,
-    "disk": a VM's frozen disk} (the session's row); `grader_key`: the session's private key."""
+    "disk": a VM's frozen disk} (the session's row); `grader_key`: the session's private key;
+    `docker_url`: the engine of the lab's host (app.fleet), "" for this machine's."""
 
     def _os(name: str) -> str:
         node = scenario.nodes[name]
@@ -41,7 +43,7 @@ def grading_job(
             for name, n in nodes.items()
         },
         params=dict(params),
-        docker_url=settings.docker_url,
+        docker_url=docker_url or settings.docker_url,
         package_cache=settings.package_cache_dir,
         state_dir=settings.data_dir,
         grader_key=grader_key,
@@ -55,6 +57,7 @@ def preview_job(
     nodes: Mapping[str, Mapping[str, Any]],
     params: Mapping[str, str],
     grader_key: str,
+    docker_url: str = "",
 ) -> GradingJob:
     """A job for a running lab's live progress: only the criteria whose checks are all built
     in (a `python` check may exercise the candidate's work: call their script, post to their
@@ -67,7 +70,7 @@ def preview_job(
         if built_in and set(criterion.depends_on) <= {c.id for c in kept}:
             kept.append(criterion)
     cut = scenario.model_copy(update={"criteria": kept})
-    return grading_job(settings, cut, nodes, params, grader_key)
+    return grading_job(settings, cut, nodes, params, grader_key, docker_url)
 
 
 def grade_until_complete(

@@ -57,8 +57,10 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.db_url)
         migrate(engine)
-        lab_driver = driver or backends.lab_driver(settings, instance_id(engine))
+        instance = instance_id(engine)
+        local = driver or backends.lab_driver(settings, instance)
         catalog = Catalog(settings.scenarios_dir, settings.node_capabilities)
+        lab_driver = backends.platform_driver(settings, engine, catalog, instance, local)
         app.state.engine, app.state.driver, app.state.catalog = engine, lab_driver, catalog
         app.state.settings = settings
         recordings = settings.data_dir / "recordings"
@@ -66,7 +68,7 @@ def create_app(
         terminals = TerminalHub(recordings, budgets)
         app.state.terminals = terminals
         app.state.seats = Seats(settings.terminals_per_node, settings.watchers_per_node)
-        source = lab_driver if isinstance(lab_driver, ConsoleSource) else None  # VMs' consoles
+        source = local if isinstance(local, ConsoleSource) else None  # VMs' consoles
         consoles = ConsoleHub(recordings, source, budgets)
         app.state.consoles = consoles
         controller = Controller(engine, settings, lab_driver, catalog, terminals, consoles)

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import BigInteger
 from sqlmodel import JSON, Column, Field, SQLModel, UniqueConstraint
 
 from graders.report import NodeIntegrity
@@ -99,6 +100,23 @@ class LabSession(SQLModel, table=True):
     # A lab made ahead and no one's yet (app.pool): hidden from every list, handed out whole
     # (then False for good). Its sitting_id, if any, reserves it for that sitting.
     pooled: bool = Field(default=False, index=True)
+    # The lab host it lives on (app.fleet): "" for this machine's engines, else an enrolled
+    # LabHost's name and its engine's URL (the grader's way to the nodes). Set once, when its
+    # lab is first made.
+    host: str = ""
+    docker_url: str = ""
+
+
+class LabHost(SQLModel, table=True):
+    """A further Docker Engine labs may be placed on (`praxis hosts add`)."""
+
+    __tablename__ = "lab_host"
+    name: str = Field(primary_key=True)
+    docker_url: str
+    lab_pool: str  # its labs' addresses: distinct from every other host's
+    # What its labs may take at most, their nodes' caps summed (bytes: beyond a 32-bit int).
+    memory_bytes: int = Field(sa_column=Column(BigInteger, nullable=False))
+    added_at: datetime = Field(default_factory=utcnow)
 
 
 @dataclass(frozen=True)

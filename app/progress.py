@@ -90,7 +90,9 @@ class ProgressWatch:
         try:
             scenario = self.catalog.get(running.scenario)
             lab = await asyncio.to_thread(self.load, running.id)  # with its key and parameters
-            job = preview_job(self.settings, scenario, lab.nodes, lab.params, lab.grader_key)
+            job = preview_job(
+                self.settings, scenario, lab.nodes, lab.params, lab.grader_key, lab.docker_url
+            )
             report = await asyncio.to_thread(self.grade, job, scenario.grading.budget_seconds)
             statuses: dict[str, str] = {c.id: c.status for c in report.criteria}
             if running.id in self._due:  # still running: not ended meanwhile

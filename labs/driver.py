@@ -56,6 +56,10 @@ class LabError(Exception):
     """A lab could not be created or changed; the message says why, for an operator."""
 
 
+class HostDown(LabError):
+    """The lab's host does not answer: its lab is as the candidate left it, out of reach."""
+
+
 class LabDriver(Protocol):
     def create(self, session_id: str, scenario: Scenario, access: Access) -> dict[str, NodeInfo]:
         """Create and start every node; idempotent (existing nodes are reused).

@@ -22,7 +22,8 @@ from playwright.sync_api import Browser, sync_playwright
 from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import select
 
-from app.backends import lab_driver, trials_of
+from app.backends import lab_driver, platform_driver, trials_of
+from app.catalog import Catalog
 from app.config import Settings
 from app.db import instance_id, make_engine, unit_of_work
 from app.models import LabSession
@@ -144,7 +145,10 @@ class Service:
         engine = make_engine(f"sqlite:///{self.env['PRAXIS_DATA_DIR']}/praxis.db")
         with unit_of_work(engine) as db:
             ids = [lab.id for lab in db.exec(select(LabSession))]
-        driver = lab_driver(Settings(), instance_id(engine))
+        settings, instance = Settings(), instance_id(engine)
+        catalog = Catalog(Path(self.env["PRAXIS_SCENARIOS_DIR"]), settings.node_capabilities)
+        local = lab_driver(settings, instance)
+        driver = platform_driver(settings, engine, catalog, instance, local)  # enrolled hosts too
         for session_id in ids:
             driver.destroy(session_id)
 
