@@ -113,7 +113,8 @@ class Fleet:
                     free[host] -= taken
             need = sum(node.memory_bytes for node in scenario.nodes.values())
             roomy = {h: f for h, f in free.items() if f >= need} or free
-            chosen = max(sorted(roomy), key=lambda h: roomy[h])  # ties: local, then by name
+            order = sorted(roomy, key=lambda h: (h != LOCAL, h))  # ties: local, then by name
+            chosen = max(order, key=lambda h: roomy[h])
             url = hosts[chosen][0].docker_url if chosen in hosts else ""
             with unit_of_work(self.engine) as db:
                 db.execute(
