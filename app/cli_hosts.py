@@ -59,6 +59,17 @@ def hosts_add(
     )
 
 
+@hosts_cli.command("sync")
+def hosts_sync() -> None:
+    """Copy the node images rebuilt here (`praxis images build`) to every enrolled host."""
+    from app.cli import _engine
+    from app.hosts import sync
+
+    for name, copied in sync(_engine(), get_settings()).items():
+        said = copied if isinstance(copied, str) else ", ".join(copied) or "up to date"
+        out.print(f"{name}: {said}", markup=False)
+
+
 @hosts_cli.command("remove")
 def hosts_remove(name: str) -> None:
     """Forget a host that holds no live lab (its labs are no longer placed there)."""

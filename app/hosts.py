@@ -75,6 +75,24 @@ def add(
     return host
 
 
+def sync(engine: Engine, settings: Settings) -> dict[str, list[str] | str]:
+    """Host -> the images copied to it, or why it could not be reached."""
+    with unit_of_work(engine) as db:
+        enrolled = list(db.exec(select(LabHost).order_by(col(LabHost.name))))
+    source = docker.DockerClient(base_url=settings.docker_url or None)
+    done: dict[str, list[str] | str] = {}
+    for host in enrolled:
+        if not engine_answers(host.docker_url):
+            done[host.name] = "does not answer"
+            continue
+        target = docker.DockerClient(base_url=host.docker_url, timeout=600)
+        try:
+            done[host.name] = copy_images(source, target)
+        finally:
+            target.close()
+    return done
+
+
 def copy_images(source: docker.DockerClient, target: docker.DockerClient) -> list[str]:
     """Copy the node images the target lacks or holds older (by recipe hash); returns their
     tags. There is no registry: `docker save` here, `docker load` there."""
@@ -88,7 +106,7 @@ def copy_images(source: docker.DockerClient, target: docker.DockerClient) -> lis
             except docker.errors.ImageNotFound:
                 theirs = None
             if theirs is None or theirs != image.labels.get(HASH_LABEL):
-                target.images.load(b"".join(source.api.get_image(tag)))
+                target.images.load(source.api.get_image(tag))  # streamed, not held whole
                 copied.append(tag)
     return copied
 

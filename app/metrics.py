@@ -19,7 +19,8 @@ from sqlalchemy import Engine, func
 from sqlmodel import col, select
 
 from app.db import unit_of_work
-from app.models import LIVE_STATES, LabSession, State
+from app.fleet import LOCAL, engine_answers
+from app.models import LIVE_STATES, LabHost, LabSession, State
 
 # From a pooled hand-out (tens of ms) to a VM lab's build under emulation (minutes).
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
@@ -65,22 +66,25 @@ for kind in (
 ):
     ERRORS.labels(kind)  # every kind shown from the start, at 0: a rate needs a first sample
 
-HOST = "local"  # one lab host today; the host label is where more will be told apart
-
 
 class _Now(Collector):
-    """What is true at the scrape, read from the database and the host."""
+    """What is true at the scrape, read from the database and the lab hosts."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     def collect(self) -> Iterator[Metric]:
-        count = func.count()
-        query = select(col(LabSession.state), col(LabSession.pooled), count).group_by(
-            col(LabSession.state), col(LabSession.pooled)
-        )
+        columns = (col(LabSession.state), col(LabSession.pooled), col(LabSession.host))
+        query = select(*columns, func.count()).group_by(*columns)
         with unit_of_work(self.engine) as db:
-            counts = {(state, pooled): n for state, pooled, n in db.execute(query)}
+            rows = list(db.execute(query))
+            enrolled = list(db.exec(select(LabHost)))
+        counts: dict[tuple[State, bool], int] = {}
+        live: dict[str, int] = {LOCAL: 0} | {h.name: 0 for h in enrolled}
+        for state, pooled, host, n in rows:
+            counts[state, pooled] = counts.get((state, pooled), 0) + n
+            if state in LIVE_STATES:
+                live[host or LOCAL] = live.get(host or LOCAL, 0) + n
         sessions = GaugeMetricFamily(
             "praxis_sessions", "Candidates' sessions by state", labels=["state"]
         )
@@ -91,17 +95,26 @@ class _Now(Collector):
             sessions.add_metric([state.value], counts.get((state, False), 0))
             pooled.add_metric([state.value], counts.get((state, True), 0))
         labs = GaugeMetricFamily(
-            "praxis_host_labs", "Labs on the host (built, being built or graded)", labels=["host"]
+            "praxis_host_labs", "Labs on each host (built, being built or graded)", labels=["host"]
         )
-        labs.add_metric([HOST], sum(n for (state, _), n in counts.items() if state in LIVE_STATES))
+        for host, n in live.items():
+            labs.add_metric([host], n)
         memory = GaugeMetricFamily(
-            "praxis_host_memory_bytes", "The host's memory", labels=["host", "kind"]
+            "praxis_host_memory_bytes",
+            "This machine's memory (total, available); an enrolled host's capacity for labs",
+            labels=["host", "kind"],
         )
         for kind, value in _meminfo().items():
-            memory.add_metric([HOST, kind], value)
-        cpus = GaugeMetricFamily("praxis_host_cpus", "The host's processors", labels=["host"])
-        cpus.add_metric([HOST], os.cpu_count() or 0)
-        yield from (sessions, pooled, labs, memory, cpus)
+            memory.add_metric([LOCAL, kind], value)
+        up = GaugeMetricFamily(
+            "praxis_host_up", "Whether the host's engine answers", labels=["host"]
+        )
+        for host in enrolled:
+            memory.add_metric([host.name, "capacity"], host.memory_bytes)
+            up.add_metric([host.name], engine_answers(host.docker_url))
+        cpus = GaugeMetricFamily("praxis_host_cpus", "This machine's processors", labels=["host"])
+        cpus.add_metric([LOCAL], os.cpu_count() or 0)
+        yield from (sessions, pooled, labs, memory, up, cpus)
 
 
 def _meminfo(path: Path = Path("/proc/meminfo")) -> dict[str, int]:

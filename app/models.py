@@ -290,6 +290,7 @@ class SessionPublic(BaseModel):
     access: AccessPublic | None
     params: dict[str, str]
     incidents: list[IncidentPublic] = []  # nodes found down, past and present
+    host: str = ""  # the lab host its lab lives on (`praxis hosts`); "" until it is placed
 
 
 class CriterionPublic(BaseModel):

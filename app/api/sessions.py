@@ -72,6 +72,7 @@ def _public(
             exam_code=exam_code,
         ),
         params=lab.params,
+        host=lab.host,
     )
 
 

@@ -99,6 +99,7 @@ def test_sessions_are_spread_graded_and_removed_each_on_its_own_host(
         ready = answered(svc, api, 4)
         placed = hosts_of(svc)
         assert sorted(placed.values()) == ["local", "local", "second", "second"]  # by room
+        assert {s["id"]: s["host"] for s in ready} == placed  # as the API tells staff
         for session in ready:
             sid = session["id"]
             here, there = on_engine(None, sid), on_engine(second_engine, sid)

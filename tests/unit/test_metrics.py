@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.metrics import _meminfo
-from app.models import State
+from app.models import LabHost, State
 from tests.unit.test_live_tables import _add, _lab
 from tests.unit.test_live_tables import client as client
 from tests.unit.test_live_tables import engine as engine
@@ -44,6 +44,7 @@ def test_a_scrape_counts_sessions_by_state_apart_from_the_pool(client: TestClien
     assert found["praxis_pooled_labs", (("state", "ready"),)] == 1
     assert found["praxis_pooled_labs", (("state", "provisioning"),)] == 1
     assert found["praxis_host_labs", (("host", "local"),)] == 5  # all but the torn-down one
+    assert not any(name == "praxis_host_up" for name, _ in found)  # no host enrolled
     memory = {k: v for (name, k), v in found.items() if name == "praxis_host_memory_bytes"}
     total = memory[("host", "local"), ("kind", "total")]
     assert 0 < memory[("host", "local"), ("kind", "available")] <= total
@@ -60,3 +61,21 @@ def test_memory_is_read_in_bytes(tmp_path: Path) -> None:
     meminfo = tmp_path / "meminfo"
     meminfo.write_text("MemTotal:       24576000 kB\nMemFree: 1 kB\nMemAvailable:   2048 kB\n")
     assert _meminfo(meminfo) == {"total": 24576000 * 1024, "available": 2048 * 1024}
+
+
+def test_an_enrolled_host_has_its_labs_capacity_and_health(client: TestClient) -> None:
+    away = LabHost(
+        name="second", docker_url="unix:///nowhere.sock", lab_pool="10.9.0.0/16", memory_bytes=8
+    )
+    _add(
+        client,
+        away,
+        _lab("here", State.ready, host="local"),
+        _lab("there", State.ready, host="second"),
+        _lab("gone", State.torn_down, host="second"),
+    )
+    found = samples(client.get("/metrics").text)
+    assert found["praxis_host_labs", (("host", "local"),)] == 1
+    assert found["praxis_host_labs", (("host", "second"),)] == 1
+    assert found["praxis_host_memory_bytes", (("host", "second"), ("kind", "capacity"))] == 8
+    assert found["praxis_host_up", (("host", "second"),)] == 0  # its engine does not answer
