@@ -100,7 +100,7 @@ class Ahead:
         if await asyncio.to_thread(self._unpool, session_id, why, broken):
             if broken:
                 metrics.ERRORS.labels("pooled_broken").inc()
-            await self.c.access.close(session_id)
+            await self.c.replica.unserve(session_id)
             await asyncio.to_thread(self.c.destroy_quietly, session_id)
 
     def _unpool(self, session_id: str, why: str, broken: bool) -> bool:

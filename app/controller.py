@@ -37,6 +37,7 @@ from app.grading import grade_until_complete, grading_job
 from app.models import LIVE_STATES, Event, LabSession, Result, RunningLab, State, utcnow
 from app.node_watch import NodeWatch
 from app.progress import ProgressWatch
+from app.replica import Replica
 from app.terminals import TerminalHub
 from graders.report import GradeReport
 from graders.transport import load_key, wait_ready
@@ -75,6 +76,7 @@ class Controller:
         self.watch = NodeWatch(self)  # running labs' nodes: incidents, restarts
         self.progress = ProgressWatch(settings, catalog, self.run_in_background, self.load)
         self.ahead = Ahead(self)  # sittings' and pools' labs, sittings' clocks
+        self.replica = Replica(self)  # what this process drives among the service's replicas
         self._next_look, self._looking = 0.0, False
         self._waiting: set[str] = set()  # sessions whose ending waits for their lab's host
 
@@ -118,7 +120,7 @@ class Controller:
         """After a restart, give running sessions their candidates' ports back (before the
         service says it is up, so nobody finds a closed door)."""
         for lab in self._sessions(State.ready):
-            await self.access.open(lab.id, lab.nodes)
+            await self.replica.serve(lab.id, lab.nodes)
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -136,11 +138,13 @@ class Controller:
 
     def tick(self) -> None:
         now = utcnow()
-        self.ahead.start_sittings(now)
-        self.ahead.keep_pools(now)
+        self.replica.tick()
+        if self.replica.leading:
+            self.ahead.start_sittings(now)
+            self.ahead.keep_pools(now)
         self._look_at_running()
         for lab in self._due(now):
-            if lab.id in self.tasks:
+            if lab.id in self.tasks or lab.id in self.replica.elsewhere:
                 continue
             if lab.state in (State.requested, State.provisioning):
                 self._spawn(lab.id, self._provision)
@@ -159,9 +163,10 @@ class Controller:
         if self._spare_id is not None:
             await asyncio.to_thread(self.destroy_quietly, self._spare_id)
         await self.access.close_all()
+        await asyncio.to_thread(self.replica.release_all)
 
     def _spawn(self, session_id: str, work: Callable[[str], Coroutine[Any, Any, None]]) -> None:
-        task = asyncio.create_task(work(session_id))
+        task = asyncio.create_task(self.replica.drive(session_id, work))
         self.tasks[session_id] = task
         task.add_done_callback(lambda _: self.tasks.pop(session_id, None))
 
@@ -174,7 +179,11 @@ class Controller:
 
         async def look() -> None:
             try:
-                labs = await asyncio.to_thread(self._running)
+                labs = [
+                    lab
+                    for lab in await asyncio.to_thread(self._running)
+                    if lab.id in self.replica.serving  # the others' are watched where they are
+                ]
                 self.watch.check(labs)
                 self.progress.check(labs)
             except Exception:  # as the tick: the next look comes a second later
@@ -223,8 +232,8 @@ class Controller:
         **fields: Any,
     ) -> bool:
         """Persist a state change (and fields) with its event; False if the row moved on."""
-        with unit_of_work(self.engine) as db:
-            lab = db.get(LabSession, session_id)
+        with unit_of_work(self.engine) as db:  # the row locked: replicas change it one at a time
+            lab = db.get(LabSession, session_id, with_for_update=True)
             if lab is None or (expect is not None and lab.state not in expect):
                 return False
             lab.state = state
@@ -290,13 +299,13 @@ class Controller:
             metrics.PROVISIONING.labels(lab.scenario).observe(time.monotonic() - start)
             if not lab.pooled:  # a pooled lab's wait is its hand-out's (app.new_session)
                 metrics.READY.labels(lab.scenario).observe((ready - lab.created_at).total_seconds())
-            await self.access.open(session_id, node_rows)
+            await self.replica.serve(session_id, node_rows)
             self._prepare_spare()  # now, not while this lab was being made: they would compete
         else:  # ended by an examiner while it was being built
             await asyncio.to_thread(self.destroy_quietly, session_id)
 
     async def _close_access(self, session_id: str) -> None:
-        await self.access.close(session_id)
+        await self.replica.unserve(session_id)
         if self.terminals is not None:
             await self.terminals.close_session(session_id)
         if self.consoles is not None:
@@ -384,7 +393,7 @@ class Controller:
     def _store(self, session_id: str, report: GradeReport) -> bool:
         """Write the grade and move to `graded`, exactly once; False if it was not this one."""
         with unit_of_work(self.engine) as db:
-            row = db.get(LabSession, session_id)
+            row = db.get(LabSession, session_id, with_for_update=True)
             if (
                 row is None
                 or row.state is not State.grading

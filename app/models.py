@@ -119,6 +119,14 @@ class LabHost(SQLModel, table=True):
     added_at: datetime = Field(default_factory=utcnow)
 
 
+class Lease(SQLModel, table=True):
+    """Which service replica drives a piece of work, until `expires_at` (app.leases)."""
+
+    name: str = Field(primary_key=True)  # a session's id, or a duty's name
+    holder: str
+    expires_at: datetime
+
+
 @dataclass(frozen=True)
 class RunningLab:
     """A ready session as the controller's watches see it each second: a few columns, not the

@@ -9,7 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
+from app.db import make_engine, migrate
 from tests.postgres import Databases, reachable, server_url
 
 ON_POSTGRES = os.environ.get("PRAXIS_TEST_DB", "sqlite") == "postgres"
@@ -45,6 +47,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if ON_POSTGRES:
         return str(request.getfixturevalue("postgres_url"))
     return f"sqlite:///{tmp_path / 'praxis.db'}"
+
+
+@pytest.fixture
+def migrated(db_url: str) -> Iterator[Engine]:
+    """This test's database, migrated, as an engine."""
+    engine = make_engine(db_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(autouse=True)

@@ -142,7 +142,11 @@ class Service:
 
     def destroy_all(self) -> None:
         """Leave no lab behind, whatever state the test left its sessions in."""
-        engine = make_engine(f"sqlite:///{self.env['PRAXIS_DATA_DIR']}/praxis.db")
+        url = (
+            self.env.get("PRAXIS_DATABASE_URL")
+            or f"sqlite:///{self.env['PRAXIS_DATA_DIR']}/praxis.db"
+        )
+        engine = make_engine(url)
         with unit_of_work(engine) as db:
             ids = [lab.id for lab in db.exec(select(LabSession))]
         settings, instance = Settings(), instance_id(engine)

@@ -4,7 +4,6 @@ The engines are fakes here; tests/integration/test_lab_hosts.py drives a real se
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from app import fleet as fleet_module
 from app import hosts
 from app.catalog import Catalog
 from app.config import Settings
-from app.db import make_engine, migrate, unit_of_work
+from app.db import unit_of_work
 from app.errors import Conflict, Invalid
 from app.fleet import LOCAL, Fleet
 from app.models import LabHost, LabSession, State
@@ -71,11 +70,8 @@ class FakeEngine:
 
 
 @pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    made = make_engine(db_url)
-    migrate(made)
-    yield made
-    made.dispose()
+def engine(migrated: Engine) -> Engine:
+    return migrated
 
 
 @pytest.fixture
