@@ -337,6 +337,7 @@ def restore_cmd(
     from app.backup import BackupError, restore
     from app.backup_postgres import is_postgres
     from app.db import known_revision
+    from app.leases import forget_leases
     from app.service_lock import ServiceRunning
 
     settings = get_settings()
@@ -349,6 +350,7 @@ def restore_cmd(
         )
     except (BackupError, ServiceRunning) as exc:
         _fail(str(exc))
+    forget_leases(_engine())  # held by the backed-up platform's processes, not by anyone here
     out.print(f"restored {path} into {settings.data_dir}", soft_wrap=True)
     if former is not None:
         out.print(f"the former data folder is kept in {former}", soft_wrap=True)

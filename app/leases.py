@@ -9,9 +9,6 @@ deadlines already need.
 
 from __future__ import annotations
 
-import os
-import secrets
-import socket
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
@@ -23,11 +20,6 @@ from app.db import unit_of_work
 from app.models import Lease, utcnow
 
 TERM = timedelta(seconds=15)  # a replica silent this long loses what it held
-
-
-def replica_id() -> str:
-    """This process's name as a holder: readable in the table, unique across restarts."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 class Leases:
@@ -76,3 +68,9 @@ class Leases:
         with unit_of_work(self.engine) as db:
             rows = db.exec(select(Lease).where(col(Lease.name).startswith(prefix)))
             return {r.name: (r.holder, r.expires_at) for r in rows}
+
+
+def forget_leases(engine: Engine) -> None:
+    """Drop every lease: for a restored database, whose holders are another platform's."""
+    with unit_of_work(engine) as db:
+        db.execute(delete(Lease))

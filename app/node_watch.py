@@ -133,8 +133,10 @@ class NodeWatch:
         if row is None:
             return
         # The dead shell was dropped when the node was found down (_cut): the browser's next
-        # connection opens a new one; closing here could cut one that already works.
-        await self.c.access.open_node(session_id, node, row.nodes[node])
+        # connection opens a new one; closing here could cut one that already works. Another
+        # replica's door (an examiner's restart asked here) follows the row (app.replica).
+        if session_id in self.c.replica.serving:
+            await self.c.access.open_node(session_id, node, row.nodes[node])
 
     def _record_up(self, session_id: str, node: str, address: str, how: str) -> LabSession | None:
         with unit_of_work(self.c.engine) as db:

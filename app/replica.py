@@ -100,16 +100,28 @@ class Replica:
 
     async def _refresh(self) -> None:
         try:
+            served = set(self.serving)  # those made ready from now on are not in `ready`
             ready, lapsed = await asyncio.to_thread(self._renew)
-            for session_id in self.serving - set(ready):  # ended (maybe by another replica)
+            for session_id in served - set(ready):  # ended (maybe by another replica)
                 await self.unserve(session_id)
+            for session_id in served & set(ready):  # a node started again elsewhere
+                await self._follow(session_id, ready[session_id])
             for session_id in lapsed:
+                if session_id in self.serving:  # made ready here meanwhile
+                    continue
                 if await self.serve(session_id, ready[session_id]):
                     log.info("session %s: its candidates' access taken over", session_id)
         except Exception:  # as the tick's: the next refresh comes soon
             log.exception("renewing this replica's leases failed")
         finally:
             self._refreshing = False
+
+    async def _follow(self, session_id: str, nodes: dict[str, dict[str, Any]]) -> None:
+        doors = self.c.access.open_doors.get(session_id, {})
+        for node, row in nodes.items():
+            door = doors.get(node)
+            if door is not None and door.target[0] != row["address"]:
+                await self.c.access.open_node(session_id, node, row)
 
     def _renew(self) -> tuple[dict[str, dict[str, Any]], list[str]]:
         """Renew what this replica holds, claim the duties if free; returns the ready

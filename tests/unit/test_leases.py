@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, update
 
 from app.db import unit_of_work
-from app.leases import Leases, replica_id
+from app.leases import Leases, forget_leases
 from app.models import Lease, utcnow
 
 
@@ -86,5 +86,7 @@ def race(contenders: list[Leases], name: str) -> list[str]:
     return won
 
 
-def test_replica_ids_differ() -> None:
-    assert replica_id() != replica_id()
+def test_a_restored_database_holds_no_lease(engine: Engine) -> None:
+    Leases(engine, "backed-up").claim("s1")
+    forget_leases(engine)
+    assert Leases(engine, "here").held() == {}
