@@ -46,6 +46,7 @@ from labs.scenario import Scenario
 
 log = logging.getLogger("praxis.controller")
 LOOK_SECONDS = 1.0  # how often the running labs are looked at (nodes' watch, live progress)
+HOST_RETRY_SECONDS = 5.0  # how often an ending waiting for its lab's host asks again
 # Sessions the tick acts on whatever their times: being made, being ended or graded.
 BUSY_STATES = (State.requested, State.provisioning, State.ending, State.grading)
 
@@ -78,7 +79,7 @@ class Controller:
         self.ahead = Ahead(self)  # sittings' and pools' labs, sittings' clocks
         self.replica = Replica(self)  # what this process drives among the service's replicas
         self._next_look, self._looking = 0.0, False
-        self._waiting: set[str] = set()  # sessions whose ending waits for their lab's host
+        self._waiting: dict[str, float] = {}  # session -> when to ask its lab's host again
 
     def next_session_id(self) -> str:
         """An id for a new session: the one prepared ahead if any (thread-safe)."""
@@ -145,6 +146,8 @@ class Controller:
         self._look_at_running()
         for lab in self._due(now):
             if lab.id in self.tasks or lab.id in self.replica.elsewhere:
+                continue
+            if self._waiting.get(lab.id, 0.0) > time.monotonic():  # its lab's host is away
                 continue
             if lab.state in (State.requested, State.provisioning):
                 self._spawn(lab.id, self._provision)
@@ -333,8 +336,8 @@ class Controller:
             report = await asyncio.to_thread(self._grade, lab, scenario)
         except HostDown as exc:  # the lab is intact, out of reach: frozen and graded on its return
             if session_id not in self._waiting:
-                self._waiting.add(session_id)
                 await asyncio.to_thread(self._note, session_id, f"{exc}: graded when it is back")
+            self._waiting[session_id] = time.monotonic() + HOST_RETRY_SECONDS
             return
         except Exception as exc:  # the scenario vanished or broke mid-exam: say so, keep the lab
             log.exception("session %s: grading failed", session_id)

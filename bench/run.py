@@ -38,6 +38,7 @@ from labs.keys import new_keypair  # noqa: E402
 
 PRAXIS = str(ROOT / ".venv" / "bin" / "praxis")
 DOCKER = "/usr/bin/docker"
+ADDRESS_AND_PID = "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}} {{.State.Pid}}"
 
 
 def banner(host: str, timeout: float = 60) -> None:
@@ -104,7 +105,7 @@ def raw_ready(
         check=True,
     ).stdout.strip()
     address, pid = subprocess.run(
-        [*docker, "inspect", "-f", "{{.NetworkSettings.IPAddress}} {{.State.Pid}}", cid],
+        [*docker, "inspect", "-f", ADDRESS_AND_PID, cid],
         capture_output=True,
         text=True,
         check=True,
@@ -174,7 +175,8 @@ class Service:
         with the temporary folder, and nothing could reap them after."""
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(30)
-        engine = make_engine(f"sqlite:///{self.env['PRAXIS_DATA_DIR']}/praxis.db")
+        database = f"sqlite:///{self.env['PRAXIS_DATA_DIR']}/praxis.db"
+        engine = make_engine(self.env.get("PRAXIS_DATABASE_URL", database))
         driver = lab_driver(Settings(), instance_id(engine))
         for session_id in driver.sessions():
             driver.destroy(session_id)
