@@ -6,8 +6,8 @@ DB ?= sqlite
 export PRAXIS_POSTGRES_ENV ?= /etc/praxis/postgres.env
 # The unit tests that use the database, run again on PostgreSQL by `make test`.
 DATABASE_TESTS = api_roles backup_postgres consoles fleet incidents leases listing live_tables \
-    metrics overrides params pool session_page signin sittings staff_formats terminals tick \
-    topology
+    metrics overrides params pool replica session_page signin sittings staff_formats terminals \
+    tick topology
 POSTGRES_TESTS = $(patsubst %,tests/unit/test_%.py,$(DATABASE_TESTS))
 
 setup:
