@@ -41,6 +41,7 @@ bench: setup
 	.venv/bin/python bench/links.py
 	.venv/bin/python bench/disk.py
 	.venv/bin/python bench/pool.py
+	bash scripts/postgres.sh && .venv/bin/python bench/scale.py
 
 clean:
 	.venv/bin/praxis reap || true

@@ -17,6 +17,7 @@ import docker.errors
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
+from app.backends import docker_client
 from app.config import Settings
 from app.db import unit_of_work
 from app.errors import Conflict, Invalid
@@ -66,7 +67,7 @@ def add(
     client = docker.DockerClient(base_url=docker_url, timeout=600)
     try:
         memory = memory or int(client.info()["MemTotal"])
-        copy_images(docker.DockerClient(base_url=settings.docker_url or None), client)
+        copy_images(docker_client(settings), client)
     finally:
         client.close()
     host = LabHost(name=name, docker_url=docker_url, lab_pool=pool, memory_bytes=memory)
@@ -79,7 +80,7 @@ def sync(engine: Engine, settings: Settings) -> dict[str, list[str] | str]:
     """Host -> the images copied to it, or why it could not be reached."""
     with unit_of_work(engine) as db:
         enrolled = list(db.exec(select(LabHost).order_by(col(LabHost.name))))
-    source = docker.DockerClient(base_url=settings.docker_url or None)
+    source = docker_client(settings)
     done: dict[str, list[str] | str] = {}
     for host in enrolled:
         if not engine_answers(host.docker_url):

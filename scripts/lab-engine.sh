@@ -8,7 +8,8 @@
 #
 # It leaves the host's firewall to the main engine and Praxis (--iptables=false): two engines
 # rewriting Docker's chains would undo each other's rules. Praxis's own chains (labs.firewall)
-# isolate every lab bridge, whichever engine made it.
+# isolate every lab bridge, whichever engine made it. live-restore: its labs run on while the
+# engine is down (crashed, upgraded) and are found again when it is back.
 set -euo pipefail
 action=${1:?start or stop}
 name=${2:?an engine name}
@@ -17,6 +18,7 @@ root=/var/lib/praxis/engines/$name
 run=/run/praxis-engines/$name
 socket=$run/docker.sock
 image=$root.img
+bridge=pxd-${name:0:11}
 
 case "$action" in
 start)
@@ -27,11 +29,18 @@ start)
     fi
     btrfs quota enable "$root"
     if ! DOCKER_HOST=unix://$socket docker version >/dev/null 2>&1; then
+        # Its default network on a bridge of its own: with none (`"bridge": "none"`) dockerd
+        # deletes docker0 at start, the main engine's. Praxis's labs use networks of their own.
+        if ! ip link show "$bridge" >/dev/null 2>&1; then
+            ip link add "$bridge" type bridge
+            ip addr add "100.64.$(( $(cksum <<< "$name" | cut -d' ' -f1) % 250 )).1/24" dev "$bridge"
+            ip link set "$bridge" up
+        fi
         cat > "$run/daemon.json" <<EOF
 {
   "hosts": ["unix://$socket"], "data-root": "$root/docker", "exec-root": "$run/exec",
   "pidfile": "$run/dockerd.pid", "storage-driver": "btrfs", "userns-remap": "default",
-  "bridge": "none", "iptables": false, "ip-masq": false
+  "bridge": "$bridge", "iptables": false, "ip-masq": false, "live-restore": true
 }
 EOF
         setsid dockerd --config-file "$run/daemon.json" >> "$run/dockerd.log" 2>&1 < /dev/null &
@@ -50,6 +59,7 @@ stop)
         for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
     fi
     ! mountpoint -q "$root" || umount -R "$root"  # with the engine's own mounts inside
+    ! ip link show "$bridge" >/dev/null 2>&1 || ip link del "$bridge"
     ;;
 *) echo "start or stop" >&2; exit 1 ;;
 esac
