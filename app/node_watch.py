@@ -11,15 +11,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import threading
 import time
 from collections.abc import Coroutine
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from app import metrics
 from app.backends import states_within
 from app.db import unit_of_work
 from app.incidents import open_incidents, record_down, record_up
-from app.models import Incident, LabSession, RunningLab, State
+from app.models import Incident, LabSession, RunningLab, State, utcnow
 from graders.transport import load_key, wait_ready
 
 if TYPE_CHECKING:
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("praxis.watch")
 FRESH_SECONDS = 2.0  # how old an answer the pages may show: their poll period
+_NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 class NodeWatch:
@@ -34,20 +37,38 @@ class NodeWatch:
         self.c = controller
         self.restarting: set[tuple[str, str]] = set()  # (session, node) being started
         self._checking = False  # one look at the engine at a time
-        self._seen: tuple[float, dict[str, dict[str, str]]] = (-math.inf, {})  # when, what
+        # The last look: when (monotonic; by the wall clock, when the question was put), what.
+        self._seen: tuple[float, datetime, dict[str, dict[str, str]]] = (-math.inf, _NEVER, {})
+        self._asking = threading.Lock()  # one page at a time asks the engines
 
     def node_states(self) -> dict[str, dict[str, str]]:
         """Session -> node -> state, for a page (thread-safe): the last answer if under
         FRESH_SECONDS old (the watch asks each second while a lab runs), else the engine's
         now; none past STATE_WAIT."""
-        at, states = self._seen
+        return self._look()[1]
+
+    def states_of(self, session_id: str, since: datetime) -> dict[str, str] | None:
+        """One session's node states as last seen, if seen after `since` (its nodes were all
+        up then: a look taken while they were still being made says nothing of them now)."""
+        asked_at, states = self._look()
+        known = states.get(session_id)
+        return known if known is not None and asked_at > since else None
+
+    def _look(self) -> tuple[datetime, dict[str, dict[str, str]]]:
+        at, asked_at, states = self._seen
         if time.monotonic() - at <= FRESH_SECONDS:
-            return states
-        asked = states_within(self.c.driver.all_node_states, None)
+            return asked_at, states
+        if not self._asking.acquire(blocking=False):  # another request asks: the last answer
+            return asked_at, states
+        try:
+            asked_at = utcnow()
+            asked = states_within(self.c.driver.all_node_states, None)
+        finally:
+            self._asking.release()
         if asked is None:
-            return {}
-        self._seen = (time.monotonic(), asked)
-        return asked
+            return _NEVER, {}
+        self._seen = (time.monotonic(), asked_at, asked)
+        return asked_at, asked
 
     def check(self, labs: list[RunningLab]) -> None:
         """Compare every running lab's nodes with the engine's view, in the background: the
@@ -60,8 +81,9 @@ class NodeWatch:
 
     async def _check(self, ready: list[RunningLab]) -> None:
         try:
+            asked_at = utcnow()
             states = await asyncio.to_thread(self.c.driver.all_node_states)
-            self._seen = (time.monotonic(), states)
+            self._seen = (time.monotonic(), asked_at, states)
             with unit_of_work(self.c.engine) as db:
                 down = {(i.session_id, i.node) for i in open_incidents(db)}
             for lab in ready:

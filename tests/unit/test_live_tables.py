@@ -35,10 +35,15 @@ class Engine:
     def __init__(self) -> None:
         self.states: dict[str, dict[str, str]] = {}
         self.asked = 0
+        self.asked_one = 0  # one session's states
 
     def all_node_states(self) -> dict[str, dict[str, str]]:
         self.asked += 1
-        return self.states
+        return {session: dict(nodes) for session, nodes in self.states.items()}
+
+    def node_states(self, session_id: str) -> dict[str, str]:
+        self.asked_one += 1
+        return self.states.get(session_id, {})
 
     def sessions(self) -> set[str]:
         return set()
@@ -65,8 +70,7 @@ def _lab(session_id: str, state: State, **fields: object) -> LabSession:
         id=session_id,
         scenario="amp-stack",
         state=state,
-        ready_at=now,
-        **{"candidate": f"Candidat {session_id}", **fields},  # type: ignore[arg-type]
+        **{"candidate": f"Candidat {session_id}", "ready_at": now, **fields},  # type: ignore[arg-type]
     )
 
 
@@ -116,9 +120,32 @@ def test_the_engine_is_asked_once_per_poll_period_whoever_polls(
         assert client.get("/staff/fragments/sessions").status_code == 200
     assert engine.asked == 1
     watch = client.app.state.controller.watch  # type: ignore[attr-defined]
-    watch._seen = (watch._seen[0] - 3, watch._seen[1])  # older than the poll period
+    at, asked_at, states = watch._seen
+    watch._seen = (at - 3, asked_at, states)  # older than the poll period
     client.get("/staff/fragments/sessions")
     assert engine.asked == 2
+
+
+def test_a_session_s_status_takes_the_last_look_only_if_taken_since_its_lab_was_made(
+    client: TestClient, engine: Engine
+) -> None:
+    web = {"web": {"address": "10.0.0.2"}}
+    _add(client, _lab("run", State.ready, nodes=web))
+    engine.states = {"run": {"web": "running"}, "new": {"web": "created"}}  # "new" being made
+    for _ in range(3):  # the candidate's page and two examiners'
+        assert _node_state(client, "run") == "running"
+    assert (engine.asked, engine.asked_one) == (1, 0)
+
+    # Made ready after that look: what the look saw of it is stale.
+    _add(client, _lab("new", State.ready, nodes=web, ready_at=utcnow() + timedelta(seconds=1)))
+    engine.states["new"] = {"web": "running"}
+    assert _node_state(client, "new") == "running"
+    assert (engine.asked, engine.asked_one) == (1, 1)
+
+
+def _node_state(client: TestClient, session_id: str) -> str:
+    nodes = client.get(f"/api/sessions/{session_id}").json()["nodes"]
+    return str(nodes[0]["state"])
 
 
 def test_a_sitting_row_without_a_session_yet_has_empty_cells(client: TestClient) -> None:
