@@ -14,12 +14,23 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Connections: the controller's thread, the grading workers and requests' threads each hold one
+# briefly. Requests run in at most REQUEST_THREADS threads, well under the pool: a request's
+# session is closed by a thread of the same kind, and with every thread waiting for a connection
+# none would be left to give one back (each waited out the pool's timeout, then failed).
+POOL_SIZE, POOL_OVERFLOW = 10, 20
+REQUEST_THREADS = 20
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_OVERFLOW,
+        )
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _: Any) -> None:
@@ -31,10 +42,15 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith(("postgresql://", "postgres://")):  # the driver installed: psycopg 3
         url = "postgresql+psycopg://" + url.partition("://")[2]
-    # pre_ping: a server restarted under the service costs one reconnect, not a failed request.
-    # The pool: the controller's thread, the grading workers and requests' threads each hold
-    # one connection briefly; recycled before a proxy or firewall drops idle ones.
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_recycle=1800)
+    # pre_ping: a server restarted under the service costs one reconnect, not a failed request;
+    # connections recycled before a proxy or firewall drops idle ones.
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
+        pool_recycle=1800,
+    )
 
 
 def alembic_config(engine: Engine) -> Config:

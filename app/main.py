@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -30,7 +31,7 @@ from app.catalog import Catalog
 from app.config import Settings, get_settings
 from app.consoles import ConsoleHub, ConsoleSource
 from app.controller import Controller
-from app.db import instance_id, make_engine, migrate
+from app.db import REQUEST_THREADS, instance_id, make_engine, migrate
 from app.service_lock import holding
 from app.terminals import Budgets, TerminalHub
 from app.throttle import SignInGuard
@@ -55,6 +56,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
         engine = make_engine(settings.db_url)
         migrate(engine)
         instance = instance_id(engine)
