@@ -49,17 +49,30 @@ class Fleet:
         self._drivers: dict[str, tuple[LabHost, LabDriver]] = {}
         self._up: dict[str, bool] = {}
         self._known_at = -REFRESH_SECONDS
-        self._lock = threading.Lock()  # one refresh at a time; one placement at a time
+        self._placed: dict[str, str] = {}  # session -> its host, once placed (never changes)
+        # A request thread holds a database connection when it gets here: one thread reads the
+        # hosts again while the others go on with what is known, never waiting for the pool.
+        self._refreshing = threading.Lock()
+        self._placing = threading.Lock()  # one placement at a time: each counts the others'
 
     # -- the hosts ------------------------------------------------------------------------------
-    def hosts(self) -> dict[str, tuple[LabHost, LabDriver]]:
-        """The enrolled hosts and their drivers, read again every REFRESH_SECONDS."""
-        with self._lock:
-            return self._refresh()
-
-    def _refresh(self) -> dict[str, tuple[LabHost, LabDriver]]:
-        if time.monotonic() - self._known_at < REFRESH_SECONDS:
+    def hosts(self, now: bool = False) -> dict[str, tuple[LabHost, LabDriver]]:
+        """The enrolled hosts and their drivers, read again every REFRESH_SECONDS; `now`: read
+        again now (or wait for a read under way, as the first time)."""
+        asked_at = time.monotonic()
+        if not now and asked_at - self._known_at < REFRESH_SECONDS:
             return self._drivers
+        never_read = self._known_at < 0
+        if not self._refreshing.acquire(blocking=now or never_read):
+            return self._drivers
+        try:
+            if self._known_at < asked_at:  # not read by another thread meanwhile
+                self._refresh()
+        finally:
+            self._refreshing.release()
+        return self._drivers
+
+    def _refresh(self) -> None:
         with unit_of_work(self.engine) as db:
             rows = {h.name: h for h in db.exec(select(LabHost))}
         drivers = {}
@@ -67,23 +80,26 @@ class Fleet:
             known = self._drivers.get(name)
             same = known is not None and known[0].docker_url == row.docker_url
             drivers[name] = known if same and known else (row, self._host_driver(row))
-        self._drivers = drivers
         self._up = {name: engine_answers(row.docker_url) for name, row in rows.items()}
+        self._drivers = drivers
         self._known_at = time.monotonic()
-        return drivers
 
     def host_of(self, session_id: str) -> str | None:
         """The session's host ("" not yet placed), None for a session the database does not
         know."""
+        if session_id in self._placed:
+            return self._placed[session_id]
         with unit_of_work(self.engine) as db:
             row = db.exec(select(LabSession.host).where(LabSession.id == session_id)).first()
+        if row:
+            self._placed[session_id] = row
         return row
 
     def _on(self, session_id: str) -> LabDriver:
         host = self.host_of(session_id) or LOCAL
         if host == LOCAL:
             return self.local
-        known = self.hosts().get(host)
+        known = self.hosts().get(host) or self.hosts(now=True).get(host)  # enrolled just now?
         if known is None:
             raise LabError(f"lab host {host} is not enrolled any more (`praxis hosts`)")
         if not self._up[host]:
@@ -98,11 +114,11 @@ class Fleet:
         """Choose the session's host and record it, once: the eligible host with the most
         memory left (its capacity less the caps of the labs it holds), one that still has room
         for this lab if any has. Raises LabError when no host can run the scenario."""
-        with self._lock:
+        with self._placing:
             recorded = self.host_of(session_id)
             if recorded:
                 return recorded
-            hosts = self._refresh()
+            hosts = self.hosts()
             free = {LOCAL: self.local_memory} | {
                 name: row.memory_bytes for name, (row, _) in hosts.items() if self._up[name]
             }
@@ -122,6 +138,7 @@ class Fleet:
                     .where(col(LabSession.id) == session_id)
                     .values(host=chosen, docker_url=url)
                 )
+            self._placed[session_id] = chosen
             return chosen
 
     def _committed(self) -> dict[str, int]:
@@ -196,6 +213,7 @@ class Fleet:
                     errors.append(f"{name}: {exc}")
         if errors:
             raise LabError("; ".join(errors))
+        self._placed.pop(session_id, None)
 
     def sessions(self) -> set[str]:
         """Sessions with objects on any host that answers: a host that is down is reaped
