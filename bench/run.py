@@ -122,7 +122,12 @@ def raw_ready(
 
 class Service:
     def __init__(
-        self, tmp: Path, port: int = 18765, access: str = "24000-24099", **settings: str
+        self,
+        tmp: Path,
+        port: int = 18765,
+        access: str = "24000-24099",
+        user: str = "bench",
+        **settings: str,
     ) -> None:
         self.env = {
             **os.environ,
@@ -133,14 +138,15 @@ class Service:
             **{f"PRAXIS_{name.upper()}": value for name, value in settings.items()},
         }
         token = subprocess.run(
-            [PRAXIS, "user", "create", "bench", "--role", "admin"],
+            [PRAXIS, "user", "create", user, "--role", "admin"],
             env=self.env,
             capture_output=True,
             text=True,
             check=True,
         ).stdout.strip()
+        self.log = tmp / "service.log"  # read it when a bench fails
         self.process = subprocess.Popen(
-            [PRAXIS, "serve"], env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [PRAXIS, "serve"], env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT
         )
         self.api = httpx.Client(
             base_url=f"http://127.0.0.1:{port}",
