@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import socket
 import threading
 import time
 
@@ -11,6 +12,10 @@ import paramiko
 from graders.contract import CommandResult, NodeUnreachable
 
 CONNECT_TIMEOUT = 5.0
+# A node coming up may take far longer than CONNECT_TIMEOUT to answer a login it accepted: sshd
+# in a TCG guest on a busy host. Abandoned, each try left the guest more work (seen: a VM never
+# ready in 180 s); so a readiness wait gives each try this long once the port answers.
+LOGIN_PATIENCE = 60.0
 MAX_CHANNELS = 4
 CHANNEL_RETRIES = 3
 
@@ -22,8 +27,16 @@ def load_key(private_key: str) -> paramiko.PKey:
 class SSHTransport:
     """Runs commands as `user` on one node. Connects on first use; thread-safe."""
 
-    def __init__(self, host: str, key: paramiko.PKey, user: str = "root", port: int = 22) -> None:
+    def __init__(
+        self,
+        host: str,
+        key: paramiko.PKey,
+        user: str = "root",
+        port: int = 22,
+        patience: float = CONNECT_TIMEOUT,  # for sshd's banner and for the login, once connected
+    ) -> None:
         self.host, self.port, self.user, self.key = host, port, user, key
+        self.patience = patience
         self._client: paramiko.SSHClient | None = None
         self._failure: str | None = None  # a node that refused once is not retried per check
         self._lock = threading.Lock()
@@ -42,14 +55,17 @@ class SSHTransport:
             # Host keys are generated per container at boot, on a network only the host reaches.
             client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
             try:
+                # The port within CONNECT_TIMEOUT; the handshake and login within `patience`.
+                sock = socket.create_connection((self.host, self.port), timeout=CONNECT_TIMEOUT)
                 client.connect(
                     self.host,
                     self.port,
                     self.user,
                     pkey=self.key,
-                    timeout=CONNECT_TIMEOUT,
-                    banner_timeout=CONNECT_TIMEOUT,
-                    auth_timeout=CONNECT_TIMEOUT,
+                    sock=sock,
+                    timeout=self.patience,
+                    banner_timeout=self.patience,
+                    auth_timeout=self.patience,
                     allow_agent=False,
                     look_for_keys=False,
                 )
@@ -110,7 +126,12 @@ def _exec(
 
 
 def wait_ready(
-    host: str, key: paramiko.PKey, timeout: float, user: str = "root", probe: str = "exit 0"
+    host: str,
+    key: paramiko.PKey,
+    timeout: float,
+    user: str = "root",
+    probe: str = "exit 0",
+    port: int = 22,
 ) -> float:
     """Poll until `user` logs in with `key` and `probe` succeeds. Returns seconds waited.
 
@@ -118,10 +139,11 @@ def wait_ready(
     """
     start = time.monotonic()
     last = "no answer yet"
-    while time.monotonic() - start < timeout:
-        transport = SSHTransport(host, key, user)
+    while (left := timeout - (time.monotonic() - start)) > 0:
+        patience = max(CONNECT_TIMEOUT, min(LOGIN_PATIENCE, left))
+        transport = SSHTransport(host, key, user, port, patience)
         try:
-            if transport.run(probe, timeout=10).ok:  # `exit 0`: sh, cmd and PowerShell alike
+            if transport.run(probe, timeout=patience).ok:  # `exit 0`: sh, cmd and PowerShell
                 return time.monotonic() - start
         except NodeUnreachable as exc:  # refused while sshd starts: cheap to ask again
             last = str(exc)

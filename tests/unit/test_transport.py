@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 from typing import Any
 
 import paramiko
@@ -57,3 +60,28 @@ def test_a_refused_channel_is_retried_then_reported(monkeypatch: pytest.MonkeyPa
 def test_a_timeout_is_a_result_not_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
     scripted(monkeypatch, [TimeoutError()])
     assert ssh().run("sleep 60", 1).status == 124
+
+
+def test_a_readiness_wait_does_not_abandon_a_login_the_node_is_slow_to_answer() -> None:
+    """sshd accepted the connection but is slow to send its banner (a TCG guest on a busy
+    host): the wait keeps that try instead of dropping it every CONNECT_TIMEOUT for a new one,
+    each leaving the node more work."""
+    tries: list[socket.socket] = []
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def slow_sshd() -> None:  # accepts, never answers
+        with contextlib.suppress(OSError):
+            while True:
+                tries.append(listener.accept()[0])
+
+    threading.Thread(target=slow_sshd, daemon=True).start()
+    timeout = transport.CONNECT_TIMEOUT + 3
+    try:
+        with pytest.raises(NodeUnreachable, match="not ready after"):
+            transport.wait_ready("127.0.0.1", ssh().key, timeout, port=port)
+    finally:
+        listener.close()
+        for conn in tries:
+            conn.close()
+    assert len(tries) == 1
