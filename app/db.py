@@ -20,6 +20,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # none would be left to give one back (each waited out the pool's timeout, then failed).
 POOL_SIZE, POOL_OVERFLOW = 10, 20
 REQUEST_THREADS = 20
+CONTROLLER_THREADS = 64  # most wait on engines, SSH or graders, holding no connection meanwhile
 
 
 def make_engine(url: str) -> Engine:

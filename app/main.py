@@ -7,6 +7,7 @@ import gc
 import logging
 import os
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from app.catalog import Catalog
 from app.config import Settings, get_settings
 from app.consoles import ConsoleHub, ConsoleSource
 from app.controller import Controller
-from app.db import REQUEST_THREADS, instance_id, make_engine, migrate
+from app.db import CONTROLLER_THREADS, REQUEST_THREADS, instance_id, make_engine, migrate
 from app.service_lock import holding
 from app.terminals import Budgets, TerminalHub
 from app.throttle import SignInGuard
@@ -57,6 +58,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
+        # The controller's waits (a lab's build, a cut-off, a grading) each hold a thread of the
+        # loop's executor for seconds, and its default is 6 on two cores: a deadline fell due
+        # while all six waited, and its "time is up" came 6 s late (ten 40 s exams ending).
+        executor = ThreadPoolExecutor(CONTROLLER_THREADS, thread_name_prefix="controller")
+        asyncio.get_running_loop().set_default_executor(executor)
         engine = make_engine(settings.db_url)
         migrate(engine)
         instance = instance_id(engine)

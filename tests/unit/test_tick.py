@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
@@ -39,3 +41,20 @@ def test_the_tick_loads_only_the_sessions_it_acts_on(client: TestClient) -> None
         "grading",
         "to-remove",
     }
+
+
+def test_a_step_of_the_clock_does_not_wait_behind_a_dozen_labs_waits(client: TestClient) -> None:
+    """Cut-offs and gradings each hold a thread of the loop for seconds; a time-up due
+    meanwhile still gets one at once."""
+
+    async def a_step_while_twelve_wait() -> float:
+        waits = [asyncio.create_task(asyncio.to_thread(time.sleep, 2)) for _ in range(12)]
+        await asyncio.sleep(0.1)  # all twelve hold their threads
+        start = time.monotonic()
+        await asyncio.to_thread(utcnow)
+        took = time.monotonic() - start
+        await asyncio.gather(*waits)
+        return took
+
+    assert client.portal is not None
+    assert client.portal.call(a_step_while_twelve_wait) < 1
